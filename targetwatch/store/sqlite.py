@@ -1,0 +1,347 @@
+"""The embedded store: one SQLite file in WAL mode, created on first use.
+
+Each observation key (indicator, period, unit, basis) is packed into one 64-bit integer whose high
+bits are the indicator and then the period, so that one index range reads an indicator's period range,
+and a batch merges into the table in key order. Every revision is a row; readers take the highest
+revision reported by their as-of time.
+
+    key = ((indicator_id * 2**16 + period_index) * 2**20 + unit_id) * 2 + basis
+
+A batch stages its rows in a temporary table (constant memory, whatever the file size), finds the keys
+the file gives twice with different values, and merges the rest in one transaction: a process killed
+half-way leaves the store exactly as before the batch.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from targetwatch.errors import StoreError
+from targetwatch.model import Basis
+from targetwatch.store import READ_COLUMNS, BatchResult, StagedChunk
+
+_UNIT_BITS, _PERIOD_BITS = 20, 16
+_BASES = [Basis.period.value, Basis.ytd.value]  # basis bit: 0 当月, 1 累计
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dim (
+    kind TEXT NOT NULL, name TEXT NOT NULL, id INTEGER NOT NULL,
+    PRIMARY KEY (kind, name), UNIQUE (kind, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batch (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL, content_hash TEXT NOT NULL,
+    reported_at INTEGER NOT NULL, ingested_at INTEGER NOT NULL,
+    rows_read INTEGER, revisions_added INTEGER, unchanged INTEGER, duplicates INTEGER, quarantined INTEGER
+);
+CREATE TABLE IF NOT EXISTS observation (
+    key INTEGER NOT NULL, revision INTEGER NOT NULL, value REAL NOT NULL,
+    reported_at INTEGER NOT NULL, batch INTEGER NOT NULL,
+    PRIMARY KEY (key, revision)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL,
+    sheet TEXT, row INTEGER, "column" TEXT, reason TEXT NOT NULL, raw TEXT,
+    UNIQUE (content_hash, sheet, row, "column", reason)
+);
+"""
+
+
+def period_index(codes: np.ndarray) -> np.ndarray:
+    """Period code → a dense index that sorts like the code: (year-1900)*144 + (first-1)*12 + (last-1)."""
+    c = np.asarray(codes, dtype=np.int64)
+    return (c // 10000 - 1900) * 144 + (c // 100 % 100 - 1) * 12 + (c % 100 - 1)
+
+
+def period_code(index: np.ndarray) -> np.ndarray:
+    i = np.asarray(index, dtype=np.int64)
+    return (i // 144 + 1900) * 10000 + (i % 144 // 12 + 1) * 100 + (i % 12 + 1)
+
+
+def pack(ind: np.ndarray, period: np.ndarray, unit: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    return ((ind.astype(np.int64) << _PERIOD_BITS | period_index(period)) << _UNIT_BITS | unit) << 1 | basis
+
+
+class SQLiteStore:
+    """The embedded backend of :class:`targetwatch.store.Store`."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.con.execute("PRAGMA journal_mode=WAL")
+        self.con.execute("PRAGMA synchronous=FULL")  # a committed batch survives a crash
+        self.con.execute("PRAGMA temp_store=FILE")  # staging spills to disk: memory stays flat
+        self.con.execute("PRAGMA cache_size=-65536")
+        self.con.executescript(SCHEMA)
+        self._dims: dict[str, dict[str, int]] = {"indicator": {}, "unit": {}}
+        self._load_dims()
+
+    # -- dimensions ----------------------------------------------------------------------------------
+
+    def _load_dims(self) -> None:
+        for kind, name, id_ in self.con.execute("SELECT kind, name, id FROM dim"):
+            self._dims.setdefault(kind, {})[name] = id_
+
+    def _dim_ids(self, kind: str, names: Iterable[str]) -> dict[str, int]:
+        """Ids for names, adding new ones (inside the caller's transaction)."""
+        table = self._dims[kind]
+        limit = 1 << (_UNIT_BITS if kind == "unit" else 63 - 1 - _UNIT_BITS - _PERIOD_BITS)
+        for name in names:
+            if name not in table:
+                new_id = len(table)
+                if new_id >= limit:
+                    raise StoreError(f"too many {kind}s for the embedded store (limit {limit})")
+                self.con.execute("INSERT INTO dim(kind, name, id) VALUES (?, ?, ?)", (kind, name, new_id))
+                table[name] = new_id
+        return table
+
+    def _names(self, kind: str) -> np.ndarray:
+        table = self._dims[kind]
+        out = np.empty(len(table), dtype=object)
+        for name, id_ in table.items():
+            out[id_] = name
+        return out
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def ingest(self, chunks: Iterable[StagedChunk], *, source: str, content_hash: str, reported_at: datetime) -> BatchResult:
+        reported = int(reported_at.timestamp())
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            batch_id = con.execute(
+                "INSERT INTO batch(source, content_hash, reported_at, ingested_at) VALUES (?, ?, ?, ?)",
+                (source, content_hash, reported, int(time.time())),
+            ).lastrowid
+            result = BatchResult(batch=batch_id, source=source)
+            self._create_staging()
+            cells: dict[tuple[str, str], int] = {}
+            for chunk in chunks:
+                self._stage(chunk.good, cells, result)
+                self._quarantine(chunk.bad, batch_id, source, content_hash, result)
+            self._quarantine_conflicts(cells, batch_id, source, content_hash, result)
+            self._merge(batch_id, reported, result)
+            con.execute(
+                "UPDATE batch SET rows_read=?, revisions_added=?, unchanged=?, duplicates=?, quarantined=? WHERE id=?",
+                (result.rows_read, result.revisions_added, result.unchanged, result.duplicates, result.quarantined, batch_id),
+            )
+            con.execute("DROP TABLE temp.stage")
+            con.execute("DROP TABLE temp.stage_dup")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            self._dims = {"indicator": {}, "unit": {}}
+            self._load_dims()
+            raise
+        return result
+
+    def _create_staging(self) -> None:
+        # The first occurrence of each key lives in stage; later occurrences are copied to stage_dup by
+        # the trigger, so that a conflicting key can be quarantined at every row where it appears.
+        self.con.executescript(
+            """
+            CREATE TEMP TABLE stage (key INTEGER PRIMARY KEY, value REAL, row INTEGER, cell INTEGER,
+                                     conflict INTEGER DEFAULT 0, last_value REAL, last_row INTEGER, last_cell INTEGER);
+            CREATE TEMP TABLE stage_dup (key INTEGER, value REAL, row INTEGER, cell INTEGER);
+            CREATE TEMP TRIGGER stage_dup_copy AFTER UPDATE OF last_row ON stage BEGIN
+                INSERT INTO stage_dup VALUES (NEW.key, NEW.last_value, NEW.last_row, NEW.last_cell);
+            END;
+            """
+        )
+
+    def _stage(self, good: pd.DataFrame, cells: dict[tuple[str, str], int], result: BatchResult) -> None:
+        if good.empty:
+            return
+        result.rows_read += len(good)
+        ind_ids = self._dim_ids("indicator", pd.unique(good["indicator"]))
+        unit_ids = self._dim_ids("unit", pd.unique(good["unit"]))
+        ind = good["indicator"].map(ind_ids).to_numpy(np.int64)
+        unit = good["unit"].map(unit_ids).to_numpy(np.int64)
+        basis = (good["basis"].astype(str).to_numpy() == Basis.ytd.value).astype(np.int64)
+        keys = pack(ind, good["period"].to_numpy(np.int64), unit, basis)
+        sheet = good["sheet"].astype(object).where(good["sheet"].notna(), "").astype(str)
+        column = good["column"].astype(str)
+        pairs = pd.MultiIndex.from_arrays([sheet, column])
+        for pair in pairs.unique():
+            cells.setdefault(pair, len(cells))
+        cell = pd.Series([cells[p] for p in pairs.unique()], index=pairs.unique()).reindex(pairs).to_numpy(np.int64)
+        self.con.executemany(
+            "INSERT INTO stage(key, value, row, cell) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "conflict = conflict OR (value IS NOT excluded.value), "
+            "last_value = excluded.value, last_row = excluded.row, last_cell = excluded.cell",
+            zip(keys.tolist(), good["value"].to_numpy(np.float64).tolist(), good["row"].to_numpy(np.int64).tolist(), cell.tolist()),
+        )
+
+    def _quarantine(self, bad: pd.DataFrame, batch_id: int, source: str, content_hash: str, result: BatchResult) -> None:
+        if bad is None or bad.empty:
+            return
+        rows = bad.reindex(columns=["sheet", "row", "column", "reason", "raw"]).astype(object).where(bad.notna(), None)
+        for reason in rows["reason"]:
+            key = str(reason).split(":")[0]
+            result.reasons[key] = result.reasons.get(key, 0) + 1
+        result.quarantined += len(rows)
+        self.con.executemany(
+            'INSERT OR IGNORE INTO quarantine(batch, source, content_hash, sheet, row, "column", reason, raw) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(batch_id, source, content_hash, *(None if v is None else (int(v) if i == 1 else str(v)) for i, v in enumerate(r)))
+             for r in rows.itertuples(index=False, name=None)],
+        )
+
+    def _quarantine_conflicts(self, cells, batch_id, source, content_hash, result: BatchResult) -> None:
+        result.duplicates = self.con.execute("SELECT count(*) FROM stage_dup").fetchone()[0]
+        conflicts = self.con.execute(
+            "SELECT s.key, s.value, s.row, s.cell FROM stage s WHERE s.conflict "
+            "UNION ALL SELECT d.key, d.value, d.row, d.cell FROM stage_dup d JOIN stage s ON s.key = d.key WHERE s.conflict "
+            "ORDER BY 1, 3"
+        ).fetchall()
+        if not conflicts:
+            return
+        by_cell = {v: k for k, v in cells.items()}
+        values: dict[int, list] = {}
+        for key, value, _row, _cell in conflicts:
+            values.setdefault(key, []).append(value)
+        bad = pd.DataFrame(
+            [
+                {
+                    "sheet": by_cell[cell][0] or None,
+                    "row": row,
+                    "column": by_cell[cell][1],
+                    "reason": "conflicting duplicate: the same unit, indicator, period and basis appear "
+                    f"{len(values[key])} times in this file with different values ({', '.join(f'{v:g}' for v in values[key])})",
+                    "raw": f"{value:g}",
+                }
+                for key, value, row, cell in conflicts
+            ]
+        )
+        self._quarantine(bad, batch_id, source, content_hash, result)
+        # Only the rows counted as read leave; the duplicates counter keeps the harmless repeats.
+        result.duplicates -= len(conflicts) - len(values)
+        self.con.execute("DELETE FROM stage WHERE conflict")
+
+    def _merge(self, batch_id: int, reported: int, result: BatchResult) -> None:
+        staged = self.con.execute("SELECT count(*) FROM stage").fetchone()[0]
+        cur = self.con.execute(
+            """
+            INSERT INTO observation(key, revision, value, reported_at, batch)
+            SELECT s.key, COALESCE(l.revision, 0) + 1, s.value, ?, ?
+            FROM stage s
+            LEFT JOIN observation l
+              ON l.key = s.key AND l.revision = (SELECT max(m.revision) FROM observation m WHERE m.key = s.key)
+            WHERE l.revision IS NULL OR l.value IS NOT s.value
+            """,
+            (reported, batch_id),
+        )
+        result.revisions_added = cur.rowcount
+        result.unchanged = staged - cur.rowcount
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def _key_ranges(self, indicators: Sequence[str] | None, start: int | None, end: int | None) -> list[tuple[int, int]]:
+        ids = self._dims["indicator"]
+        wanted = list(ids.values()) if indicators is None else [ids[i] for i in indicators if i in ids]
+        p_lo = int(period_index(np.array([start]))[0]) if start else 0
+        p_hi = int(period_index(np.array([end]))[0]) if end else (1 << _PERIOD_BITS) - 1
+        shift = _UNIT_BITS + 1
+        return [(((i << _PERIOD_BITS) | p_lo) << shift, (((i << _PERIOD_BITS) | p_hi) << shift) | ((1 << shift) - 1)) for i in sorted(wanted)]
+
+    def read(self, indicators=None, units=None, start=None, end=None, as_of=None) -> pd.DataFrame:
+        as_of_s = int(as_of.timestamp()) if as_of is not None else (1 << 62)
+        parts = []
+        for lo, hi in self._key_ranges(indicators, start, end):
+            rows = self.con.execute(
+                "SELECT key, revision, value, reported_at, batch FROM observation "
+                "WHERE key BETWEEN ? AND ? AND reported_at <= ? ORDER BY key, revision",
+                (lo, hi, as_of_s),
+            ).fetchall()
+            if rows:
+                parts.append(rows)
+        if not parts:
+            return _empty_read()
+        flat = [r for part in parts for r in part]
+        key = np.fromiter((r[0] for r in flat), dtype=np.int64, count=len(flat))
+        frame = pd.DataFrame(
+            {
+                "key": key,
+                "revision": np.fromiter((r[1] for r in flat), dtype=np.int64, count=len(flat)),
+                "value": np.fromiter((r[2] for r in flat), dtype=np.float64, count=len(flat)),
+                "reported_at": np.fromiter((r[3] for r in flat), dtype=np.int64, count=len(flat)),
+                "batch": np.fromiter((r[4] for r in flat), dtype=np.int64, count=len(flat)),
+            }
+        )
+        # Rows come ordered by key, revision: the last row of each key is its latest revision as of then.
+        frame = frame[~frame["key"].duplicated(keep="last")]
+        return self._decode(frame, units)
+
+    def _decode(self, frame: pd.DataFrame, units: Sequence[str] | None) -> pd.DataFrame:
+        key = frame["key"].to_numpy(np.int64)
+        basis = key & 1
+        unit = key >> 1 & ((1 << _UNIT_BITS) - 1)
+        pidx = key >> (_UNIT_BITS + 1) & ((1 << _PERIOD_BITS) - 1)
+        ind = key >> (_UNIT_BITS + 1 + _PERIOD_BITS)
+        unit_names, ind_names = self._names("unit"), self._names("indicator")
+        out = pd.DataFrame(
+            {
+                "indicator": pd.Categorical.from_codes(ind, categories=ind_names) if len(ind_names) else ind,
+                "unit": pd.Categorical.from_codes(unit, categories=unit_names) if len(unit_names) else unit,
+                "period": period_code(pidx),
+                "basis": pd.Categorical.from_codes(basis, categories=_BASES),
+                "value": frame["value"].to_numpy(),
+                "revision": frame["revision"].to_numpy(),
+                "reported_at": pd.to_datetime(frame["reported_at"].to_numpy(), unit="s", utc=True),
+                "batch": frame["batch"].to_numpy(),
+            }
+        )
+        if units is not None:
+            out = out[out["unit"].isin(list(units))]
+        return out.reset_index(drop=True)[READ_COLUMNS]
+
+    def revisions(self, indicator: str, unit: str, period: int | None = None) -> pd.DataFrame:
+        ind_id, unit_id = self._dims["indicator"].get(indicator), self._dims["unit"].get(unit)
+        if ind_id is None or unit_id is None:
+            return pd.DataFrame(columns=[*READ_COLUMNS, "source"])
+        lo, hi = self._key_ranges([indicator], period, period)[0]
+        rows = self.con.execute(
+            "SELECT o.key, o.revision, o.value, o.reported_at, o.batch, b.source FROM observation o "
+            "JOIN batch b ON b.id = o.batch WHERE o.key BETWEEN ? AND ? ORDER BY o.key, o.revision",
+            (lo, hi),
+        ).fetchall()
+        frame = pd.DataFrame(rows, columns=["key", "revision", "value", "reported_at", "batch", "source"])
+        frame = frame[(frame["key"] >> 1 & ((1 << _UNIT_BITS) - 1)) == unit_id]
+        out = self._decode(frame, None)
+        out["source"] = frame["source"].to_numpy()
+        return out
+
+    def quarantined(self, source: str | None = None) -> pd.DataFrame:
+        sql = 'SELECT q.source AS file, q.sheet, q.row, q."column", q.reason, q.raw, q.batch, b.ingested_at FROM quarantine q JOIN batch b ON b.id = q.batch'
+        params: tuple = ()
+        if source:
+            sql += " WHERE q.source = ?"
+            params = (source,)
+        frame = pd.read_sql_query(sql + " ORDER BY q.id", self.con, params=params)
+        frame["ingested_at"] = pd.to_datetime(frame["ingested_at"], unit="s", utc=True)
+        return frame
+
+    def batches(self) -> pd.DataFrame:
+        frame = pd.read_sql_query("SELECT * FROM batch ORDER BY id", self.con)
+        for col in ("reported_at", "ingested_at"):
+            frame[col] = pd.to_datetime(frame[col], unit="s", utc=True)
+        return frame
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _empty_read() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("period", "revision", "batch") else "float64" if c == "value" else object) for c in READ_COLUMNS})
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
