@@ -1,0 +1,395 @@
+"""The target language, version ``targetwatch/v1``: what a rule file may say (pydantic, JSON Schema).
+
+Rule files live in ``config/rules/*.yaml``; a file may hold several documents (``---``). Each document
+has the OpenSLO envelope ``apiVersion / kind / metadata / spec``. Two kinds exist: ``Rule`` (one target
+on one indicator, for some units) and ``Scorecard`` (weighted points over rules, bands, a composite
+rank). The ``spec.target`` of a rule is a tagged union on ``kind``; the other fields of ``spec`` are
+the same for every target kind: which indicator and metric, which units and peer group, which periods,
+who owns it, where it comes from, its version, and per-unit overrides or an allocation (分解任务).
+
+A rule (seed 003 item (2): 规模工业增加值 全市前七名（且不得并列名次）)::
+
+    apiVersion: targetwatch/v1
+    kind: Rule
+    metadata:
+      id: daxiang_industry_top7
+      title: 规模工业增加值增速全市前七名（不得并列）
+      version: 1
+      effective_from: 2023-05-01
+    spec:
+      indicator: industrial_va_growth      # a reported growth series: read as reported
+      metric: value                        # value | yoy | pp_change | change | prev_change
+      units: [daxiang]                     # omit to judge every member of the group
+      group: shaoyang_counties             # peers for ranks, means and the group's own figure
+      period: {from: 2023-05, to: 2023-06} # frequency defaults to the indicator's
+      target: {kind: rank, top: 7, ties: fail}
+      owners: {leader: wu_yi, lead_department: [daxiang_kgxj], responsible: [gao_yuntou], contacts: [xia_debao]}
+      source: {document: 大祥区2023年5-6月重点工作任务清单, issued: 2023-05-04, seed: "003", line: 33}
+
+The target kinds, one line each::
+
+    target: {kind: threshold, op: ">=", floor: 6.5, stretch: 7}        # 增长6.5%以上，力争7% (metric yoy or a growth series)
+    target: {kind: threshold, op: "<=", floor: 4.5}                    # 控制在4.5%以内 (a ceiling: floor is the limit)
+    target: {kind: decline, floor: 15}                                 # 同比下降15%以上
+    target: {kind: range, min: 3, max: 5}                              # 3—5个
+    target: {kind: approximate, value: 10, tolerance: 1}              # 10个左右 (or tolerance_pct: 10)
+    target: {kind: share, of: {indicator: fiscal_revenue}, op: ">=", floor: 70}   # 占比; of: {unit: parent} for a child in its parent
+    target: {kind: pacing, annual: 1350, profile: checkpoints, checkpoints: {6: 55}, at_risk_within: 5}  # 6月底前完成年度任务的55%
+    target: {kind: pacing, annual: 1000, profile: linear}              # 时间过半、任务过半
+    target: {kind: pacing, annual: 1000, profile: seasonal, seasonal: [4, 4, 8, 8, 8, 10, 8, 8, 10, 10, 10, 12]}
+    target: {kind: compare, reference: group_figure, op: ">", margin: 0}   # 高于全市平均水平 (= 邵阳市's own figure)
+    target: {kind: compare, reference: peer_mean, margin: 1}           # 高于各县市区平均1个百分点
+    target: {kind: rank, not_bottom: 3}                                # 排名不落于全市后三位
+    target: {kind: rank, improve: true}                                # 排名较上月有进位
+    target: {kind: break_zero}                                         # 破零
+    target: {kind: clear_zero, mode: dynamic}                          # 动态清零 (mode: once, by: 2023-06-30 for 6月底前清零)
+    target: {kind: never}                                              # 全年不发生较大及以上安全事故
+    target: {kind: milestone, by: 2023-06-30, value: 1}                # 6月底前完成
+
+Allocation (分解任务) of a parent target: the rows must add up to ``total``, and each row becomes that
+unit's floor (``rules check`` reports a sum that does not match)::
+
+    spec:
+      indicator: new_urban_jobs
+      units: [xdt_longquan, xdt_jinfeng]
+      target: {kind: pacing, profile: linear}
+      allocation: {total: 1000, values: {xdt_longquan: 600, xdt_jinfeng: 400}}
+
+Per-unit overrides change the floor or stretch for some units only::
+
+      overrides: {daxiang: {floor: 7.0}, beita: {floor: 5.0, stretch: 6.0}}
+
+A scorecard (seed 003 item 10: 按项目总数排名及年度目标完成进度情况计分，未破零的记零分)::
+
+    apiVersion: targetwatch/v1
+    kind: Scorecard
+    metadata: {id: daxiang_projects_score, title: 项目建设计分, version: 1, effective_from: 2023-01-01}
+    spec:
+      group: daxiang_departments
+      period: {from: 2023-01, to: 2023-12, frequency: monthly}
+      items:
+        - {rule: dept_projects_pacing, points: 60, scoring: proportional, zero_unless_broken: true}
+        - {rule: dept_projects_rank, points: 40, scoring: pass_fail}
+      bands: [{min: 90, payout: 100}, {min: 80, payout: 80}, {min: 60, payout: 50}, {min: 0, payout: 0}]
+      floor: 60          # a composite below 60 is behind
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from targetwatch.model import Basis, Direction, Id, Owners
+
+API_VERSION = "targetwatch/v1"
+
+
+class Strict(BaseModel):
+    """Base of the spec: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Metric(StrEnum):
+    """What is judged: the reported value, or a change derived from it."""
+
+    value = "value"  # as reported (a growth indicator is its own growth series)
+    yoy = "yoy"  # year-on-year growth in %: reported for a growth indicator, derived from levels otherwise
+    pp_change = "pp_change"  # change in percentage points vs the same period last year (rates, growth)
+    change = "change"  # absolute change vs the same period last year, in the indicator's measure
+    prev_change = "prev_change"  # change vs the previous period of the same frequency (较上月)
+
+
+class Severity(StrEnum):
+    critical = "critical"
+    warning = "warning"
+    none = "none"
+
+
+class Source(Strict):
+    """Where the target was set: document number and title, issue date, and the seed line."""
+
+    document: str | None = Field(None, description="文号 or title of the document")
+    issued: date | None = None
+    seed: str | None = Field(None, description="seed file number, e.g. 003")
+    line: int | None = None
+    quote: str | None = Field(None, description="the sentence as published")
+
+
+class PeriodWindow(Strict):
+    """Which periods the rule judges: a frequency and an inclusive range of canonical periods."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    frequency: str | None = Field(None, description="monthly, quarterly, half_yearly, yearly; default: the indicator's")
+    from_: str | None = Field(None, alias="from", description="first period judged, e.g. 2023-01 or 2023-Q2")
+    to: str | None = Field(None, description="last period judged, e.g. 2023-12")
+
+
+# ---- target kinds ------------------------------------------------------------------------------------
+
+
+class _Tiered(Strict):
+    floor: float | None = Field(None, description="确保: the value that must be reached (or not exceeded)")
+    stretch: float | None = Field(None, description="力争: the optional stretch value")
+    at_risk_within: float | None = Field(None, ge=0, description="short by at most this much: at_risk, not behind")
+
+
+class Threshold(_Tiered):
+    """Level or growth floor (>=) or ceiling (<=): 增长X%以上, 控制在X%以内."""
+
+    kind: Literal["threshold"]
+    op: Literal[">=", ">", "<=", "<"] = ">="
+
+
+class Decline(_Tiered):
+    """A fall of at least ``floor`` % on the same period last year (同比下降X%以上)."""
+
+    kind: Literal["decline"]
+
+
+class Range(Strict):
+    """``min <= value <= max`` (3—5家); below the range is behind, above it is at_risk."""
+
+    kind: Literal["range"]
+    min: float
+    max: float
+
+
+class Approximate(Strict):
+    """``value`` 左右: within an absolute ``tolerance`` or a relative ``tolerance_pct``."""
+
+    kind: Literal["approximate"]
+    value: float
+    tolerance: float | None = Field(None, ge=0)
+    tolerance_pct: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_tolerance(self) -> Approximate:
+        if (self.tolerance is None) == (self.tolerance_pct is None):
+            raise ValueError("give exactly one of tolerance (in the measure) or tolerance_pct (% of value)")
+        return self
+
+
+class ShareOf(Strict):
+    """The denominator of a share: another indicator of the same unit, and/or the same indicator of a unit."""
+
+    indicator: Id | None = None
+    unit: str | None = Field(None, description="'parent' or a unit id; omit for the same unit")
+
+
+class Share(_Tiered):
+    """``100 × value / denominator`` against a floor or ceiling (占比, 比重, 占全县…%)."""
+
+    kind: Literal["share"]
+    of: ShareOf
+    op: Literal[">=", ">", "<=", "<"] = ">="
+
+
+class Pacing(Strict):
+    """Cumulative value ≥ the share of the annual task due by the period (时间过半、任务过半)."""
+
+    kind: Literal["pacing"]
+    annual: float | None = Field(None, description="the annual task; per unit from overrides or allocation")
+    profile: Literal["linear", "checkpoints", "seasonal"] = "linear"
+    checkpoints: dict[int, float] = Field(default_factory=dict, description="month → % of the annual task due by its end")
+    seasonal: list[float] | None = Field(None, description="12 monthly weights; the due share is their running sum")
+    stretch: float | None = Field(None, description="力争: a higher annual task")
+    at_risk_within: float | None = Field(None, ge=0, description="short of the due share by at most this many pp: at_risk")
+
+    @model_validator(mode="after")
+    def _profile_data(self) -> Pacing:
+        if self.profile == "checkpoints" and not self.checkpoints:
+            raise ValueError("profile checkpoints needs checkpoints: {month: percent}, e.g. {3: 25, 6: 55}")
+        if self.profile == "seasonal" and (self.seasonal is None or len(self.seasonal) != 12):
+            raise ValueError("profile seasonal needs seasonal: a list of 12 monthly weights")
+        if any(not 1 <= m <= 12 for m in self.checkpoints):
+            raise ValueError("checkpoint months are 1..12")
+        return self
+
+
+class Compare(Strict):
+    """Above the group's own reported figure (group_figure) or the mean of the peers who reported."""
+
+    kind: Literal["compare"]
+    reference: Literal["group_figure", "peer_mean"] = "group_figure"
+    reference_unit: Id | None = Field(None, description="override the group's reference unit (全省 instead of 全市)")
+    op: Literal[">", ">="] = ">"
+    margin: float = Field(0.0, description="required margin in the metric's terms (percentage points for growth)")
+
+
+class Rank(Strict):
+    """Rank within the peer group (1 = best, direction-aware): top N, not bottom N, improved (进位)."""
+
+    kind: Literal["rank"]
+    top: int | None = Field(None, ge=1, description="全市前N名")
+    not_bottom: int | None = Field(None, ge=1, description="不落于后N位")
+    improve: bool = Field(False, description="排名较上期有进位")
+    ties: Literal["allow", "fail"] = Field("allow", description="fail: a shared rank fails (不得并列名次)")
+    order: Direction | None = Field(None, description="which way is better; default: the indicator's direction")
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> Rank:
+        if sum([self.top is not None, self.not_bottom is not None, self.improve]) != 1:
+            raise ValueError("give exactly one of top, not_bottom or improve: true")
+        return self
+
+
+class BreakZero(Strict):
+    """破零: the cumulative count reaches at least one."""
+
+    kind: Literal["break_zero"]
+
+
+class ClearZero(Strict):
+    """清零: the backlog is zero by a date (once), or at every observation (dynamic, 动态清零)."""
+
+    kind: Literal["clear_zero"]
+    mode: Literal["once", "dynamic"] = "dynamic"
+    by: date | None = Field(None, description="for once: the date by which it must be zero")
+
+
+class Never(Strict):
+    """An event that must never occur in the year (不发生): any occurrence so far fails the year."""
+
+    kind: Literal["never"]
+
+
+class Milestone(Strict):
+    """A value reached by a date (…月底前完成); before the date an unreached milestone is on track."""
+
+    kind: Literal["milestone"]
+    by: date
+    value: float = 1.0
+
+
+Target = Annotated[
+    Union[Threshold, Decline, Range, Approximate, Share, Pacing, Compare, Rank, BreakZero, ClearZero, Never, Milestone],
+    Field(discriminator="kind"),
+]
+TARGET_KINDS = ("threshold", "decline", "range", "approximate", "share", "pacing", "compare", "rank",
+                "break_zero", "clear_zero", "never", "milestone")
+
+
+class Override(Strict):
+    """Per-unit tiers: a different floor, stretch or annual task for one unit."""
+
+    floor: float | None = None
+    stretch: float | None = None
+    annual: float | None = None
+
+
+class Allocation(Strict):
+    """分解任务: per-unit shares of a parent target; they must add up to ``total`` (± tolerance)."""
+
+    total: float
+    values: dict[Id, float]
+    tolerance: float = Field(0.0, ge=0)
+
+
+# ---- documents -----------------------------------------------------------------------------------------
+
+
+class Metadata(Strict):
+    """Identity and version of a document. Versions of one id must not overlap in time."""
+
+    id: Id
+    title: str = Field(description="Chinese title a leader recognises")
+    version: int = Field(1, ge=1)
+    effective_from: date | None = Field(None, description="first day this version applies (period end ≥ it)")
+    effective_until: date | None = Field(None, description="last day; default: until the next version")
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class RuleSpec(Strict):
+    """Everything a rule says besides its target kind."""
+
+    indicator: Id
+    metric: Metric = Metric.value
+    basis: Basis | None = Field(None, description="period (当月) or ytd (累计); default: the indicator's")
+    units: list[Id] = Field(default_factory=list, description="units judged; default: every member of group")
+    group: Id | None = Field(None, description="peer group for ranks, means and the group's figure")
+    period: PeriodWindow = Field(default_factory=PeriodWindow)
+    target: Target
+    owners: Owners | None = None
+    source: Source | None = None
+    severity: Severity | None = Field(None, description="override: default critical for behind, warning for late/at_risk")
+    overrides: dict[Id, Override] = Field(default_factory=dict)
+    allocation: Allocation | None = None
+
+    @model_validator(mode="after")
+    def _who(self) -> RuleSpec:
+        if not self.units and not self.group:
+            raise ValueError("name the units judged (units: [...]) or a peer group (group: ...)")
+        if self.target.kind in ("rank", "compare") and not self.group:
+            raise ValueError(f"a {self.target.kind} target needs a peer group (group: ...)")
+        return self
+
+
+class Rule(Strict):
+    """One target document (``kind: Rule``)."""
+
+    apiVersion: Literal["targetwatch/v1"]
+    kind: Literal["Rule"]
+    metadata: Metadata
+    spec: RuleSpec
+
+
+class ScoreItem(Strict):
+    """Points of one rule in a scorecard."""
+
+    rule: Id
+    points: float = Field(gt=0)
+    scoring: Literal["pass_fail", "proportional"] = Field(
+        "pass_fail", description="pass_fail: all points when on track; proportional: points × value/target, capped"
+    )
+    zero_unless_broken: bool = Field(False, description="未破零记零分: a value of zero scores nothing")
+
+
+class Band(Strict):
+    """A score band: at or above ``min`` points, ``payout`` % (90/80/60 → 100/80/50/0)."""
+
+    min: float
+    payout: float
+
+
+class ScorecardSpec(Strict):
+    units: list[Id] = Field(default_factory=list)
+    group: Id
+    period: PeriodWindow = Field(default_factory=PeriodWindow)
+    items: list[ScoreItem] = Field(min_length=1)
+    bands: list[Band] = Field(default_factory=list)
+    floor: float | None = Field(None, description="a composite score below this is behind")
+    owners: Owners | None = None
+    source: Source | None = None
+    severity: Severity | None = None
+
+
+class Scorecard(Strict):
+    """A weighted scorecard (``kind: Scorecard``): composite score, band and rank across units."""
+
+    apiVersion: Literal["targetwatch/v1"]
+    kind: Literal["Scorecard"]
+    metadata: Metadata
+    spec: ScorecardSpec
+
+
+KINDS: dict[str, type[Strict]] = {"Rule": Rule, "Scorecard": Scorecard}
+
+
+def json_schema() -> dict:
+    """The JSON Schema of one rule document, for editors (``targetwatch rules schema``)."""
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "targetwatch rule document",
+        "oneOf": [{"$ref": "#/$defs/Rule"}, {"$ref": "#/$defs/Scorecard"}],
+        "$defs": {},
+    }
+    for name, model in KINDS.items():
+        sub = model.model_json_schema(ref_template="#/$defs/{model}", by_alias=True)
+        schema["$defs"].update(sub.pop("$defs", {}))
+        schema["$defs"][name] = sub
+    return schema
