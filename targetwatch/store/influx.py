@@ -1,0 +1,185 @@
+"""The production store: InfluxDB 2, written through influxdb-client's batching API, read with Flux.
+
+Measurement and tag design (bucket ``settings.influx.bucket``)::
+
+    observation,indicator=<id>,unit=<id>,period=<code>,basis=<period|ytd> value=<float>,revision=<int>i,batch=<int>i <time>
+
+- **Tags** are the observation key: indicator and unit ids, the eight-digit period code (20230606 is
+  June 2023, 20230102 January–February; as a string it sorts like the period) and the basis. Their
+  cardinality is bounded by the registry and the calendar.
+- **Time** is the report time in whole seconds plus the revision number in nanoseconds. Every revision
+  is its own point, so the history stays, and "the latest revision reported by *as of*" is Flux's
+  ``range(stop: as_of + 1s) |> last()``: the evaluator's as-of reads work on InfluxDB as they do on SQLite.
+- **Fields**: ``value`` (float), ``revision`` and ``batch`` (integers, for provenance).
+
+What stays local, beside the spool (``settings.influx.spool_dir/ledger.db``, SQLite): the batch log,
+quarantined rows, and the latest revision and value of every key. Ingest decides there, atomically per
+batch, what is a new revision, what is unchanged and what is a conflicting duplicate (the semantics of
+:mod:`targetwatch.store.sqlite`, reused, not re-implemented), and queues the new revisions in the
+outbox in the same transaction. The outbox then goes to InfluxDB; while InfluxDB is unreachable it stays
+on disk and is replayed in order on the next ingest, read or ``flush()``.
+
+Tested here: the write path against VictoriaMetrics (which accepts ``/api/v2/write``), the read path
+against annotated-CSV answers in InfluxDB's documented format. No InfluxDB 2 server ran in the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from influxdb_client import InfluxDBClient
+
+from targetwatch.store import READ_COLUMNS, BatchResult, StagedChunk
+from targetwatch.store.influx_flux import OBSERVATION, observation_query, parse_annotated_csv
+from targetwatch.store.influx_spool import Outbox, RetryPolicy, line_protocol
+from targetwatch.store.sqlite import SQLiteStore
+
+log = logging.getLogger("targetwatch.influx")
+
+
+class _Ledger(SQLiteStore):
+    """The local write-side index: SQLite store semantics, plus the outbox filled inside each batch."""
+
+    def __init__(self, path: Path, bucket: str):
+        super().__init__(path)
+        self.bucket = bucket
+        self.outbox = Outbox(self.con)
+
+    def _create_staging(self) -> None:
+        # sqlite3's executescript() commits the open transaction first, which would break the batch's
+        # atomicity; run the same statements one by one inside it.
+        for statement in (
+            "CREATE TEMP TABLE stage (key INTEGER PRIMARY KEY, value REAL, row INTEGER, cell INTEGER, "
+            "conflict INTEGER DEFAULT 0, last_value REAL, last_row INTEGER, last_cell INTEGER)",
+            "CREATE TEMP TABLE stage_dup (key INTEGER, value REAL, row INTEGER, cell INTEGER)",
+            "CREATE TEMP TRIGGER stage_dup_copy AFTER UPDATE OF last_row ON stage BEGIN "
+            "INSERT INTO stage_dup VALUES (NEW.key, NEW.last_value, NEW.last_row, NEW.last_cell); END",
+        ):
+            self.con.execute(statement)
+
+    def _merge(self, batch_id: int, reported: int, result: BatchResult) -> None:
+        super()._merge(batch_id, reported, result)
+        rows = self.con.execute(
+            "SELECT o.key, o.revision, o.value, o.reported_at, o.batch FROM temp.stage s "
+            "JOIN observation o ON o.key = s.key WHERE o.batch = ? ORDER BY o.key",
+            (batch_id,),
+        ).fetchall()
+        if not rows:
+            return
+        added = self._decode(pd.DataFrame(rows, columns=["key", "revision", "value", "reported_at", "batch"]), None)
+        self.outbox.append(self.bucket, observation_lines(added))
+
+
+def observation_lines(frame: pd.DataFrame) -> list[str]:
+    """Line protocol for observations with ``READ_COLUMNS`` (report time + revision ns)."""
+    seconds = frame["reported_at"].astype("datetime64[s, UTC]").astype("int64").to_numpy()
+    time_ns = seconds * 1_000_000_000 + frame["revision"].to_numpy(np.int64)
+    return line_protocol(
+        OBSERVATION,
+        tags={
+            "indicator": frame["indicator"].astype(str),
+            "unit": frame["unit"].astype(str),
+            "period": frame["period"].astype("int64").map("{:08d}".format),
+            "basis": frame["basis"].astype(str),
+        },
+        float_fields={"value": frame["value"]},
+        int_fields={"revision": frame["revision"], "batch": frame["batch"]},
+        time_ns=time_ns,
+    )
+
+
+class InfluxStore:
+    """The InfluxDB backend of :class:`targetwatch.store.Store`."""
+
+    def __init__(
+        self,
+        url: str,
+        org: str,
+        bucket: str,
+        token: str | None,
+        spool_dir: str | Path,
+        policy: RetryPolicy | None = None,
+        timeout_ms: int = 10_000,
+    ):
+        self.org, self.bucket = org, bucket
+        self.policy = policy or RetryPolicy()
+        self.client = InfluxDBClient(url=url, token=token or "", org=org, timeout=timeout_ms)
+        self.ledger = _Ledger(Path(spool_dir) / "ledger.db", bucket)
+
+    @classmethod
+    def from_settings(cls, settings) -> InfluxStore:
+        s = settings.influx
+        token = s.token.get_secret_value() if s.token is not None else None
+        return cls(s.url, s.org, s.bucket, token, s.spool_dir)
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def ingest(self, chunks: Iterable[StagedChunk], *, source: str, content_hash: str, reported_at: datetime) -> BatchResult:
+        result = self.ledger.ingest(chunks, source=source, content_hash=content_hash, reported_at=reported_at)
+        self.flush()
+        return result
+
+    def flush(self) -> int:
+        """Replay the spool into InfluxDB; the points written (0 when InfluxDB is unreachable)."""
+        try:
+            return self.ledger.outbox.flush(self.client, self.org, self.policy)
+        except Exception as exc:  # the spool keeps the points; the next flush replays them
+            log.warning("InfluxDB unreachable (%s); %d points spooled", type(exc).__name__, self.pending())
+            return 0
+
+    def pending(self) -> int:
+        """Points spooled on disk, not yet acknowledged by InfluxDB."""
+        return self.ledger.outbox.pending()
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def query(self, flux: str) -> pd.DataFrame:
+        """Run Flux and return every table of the answer as one frame."""
+        response = self.client.query_api().query_raw(flux, org=self.org)
+        return parse_annotated_csv(response.data.decode("utf-8"))
+
+    def read(self, indicators=None, units=None, start=None, end=None, as_of=None) -> pd.DataFrame:
+        if self.pending():
+            self.flush()  # read your own writes when InfluxDB is back
+        raw = self.query(observation_query(self.bucket, indicators, units, start, end, as_of))
+        return _observations(raw)
+
+    def revisions(self, indicator: str, unit: str, period: int | None = None) -> pd.DataFrame:
+        flux = observation_query(self.bucket, [indicator], [unit], period, period, latest=False)
+        out = _observations(self.query(flux))
+        sources = self.ledger.batches().set_index("id")["source"]
+        out["source"] = out["batch"].map(sources).astype(object)
+        return out
+
+    def quarantined(self, source: str | None = None) -> pd.DataFrame:
+        return self.ledger.quarantined(source)
+
+    def batches(self) -> pd.DataFrame:
+        return self.ledger.batches()
+
+    def close(self) -> None:
+        self.client.close()
+        self.ledger.close()
+
+
+def _observations(raw: pd.DataFrame) -> pd.DataFrame:
+    if raw.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("period", "revision", "batch") else "float64" if c == "value" else object) for c in READ_COLUMNS})
+    out = pd.DataFrame(
+        {
+            "indicator": raw["indicator"].astype(object),
+            "unit": raw["unit"].astype(object),
+            "period": pd.to_numeric(raw["period"]).astype("int64"),
+            "basis": raw["basis"].astype(object),
+            "value": raw["value"].astype("float64"),
+            "revision": raw["revision"].astype("int64"),
+            "reported_at": raw["_time"].dt.floor("s"),
+            "batch": raw["batch"].astype("int64"),
+        }
+    )
+    return out.sort_values(["indicator", "period", "unit", "basis", "revision"], kind="stable").reset_index(drop=True)[READ_COLUMNS]
