@@ -48,9 +48,11 @@ CREATE TABLE IF NOT EXISTS observation (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL,
-    sheet TEXT, row INTEGER, "column" TEXT, reason TEXT NOT NULL, raw TEXT,
-    UNIQUE (content_hash, sheet, row, "column", reason)
+    sheet TEXT, row INTEGER, "column" TEXT, reason TEXT NOT NULL, raw TEXT
 );
+-- NULLs are distinct in a plain UNIQUE constraint; a file-level entry (no row) must be unique too.
+CREATE UNIQUE INDEX IF NOT EXISTS quarantine_once ON quarantine
+    (content_hash, ifnull(sheet, ''), ifnull(row, -1), ifnull("column", ''), reason);
 """
 
 
@@ -146,16 +148,15 @@ class SQLiteStore:
     def _create_staging(self) -> None:
         # The first occurrence of each key lives in stage; later occurrences are copied to stage_dup by
         # the trigger, so that a conflicting key can be quarantined at every row where it appears.
-        self.con.executescript(
-            """
-            CREATE TEMP TABLE stage (key INTEGER PRIMARY KEY, value REAL, row INTEGER, cell INTEGER,
-                                     conflict INTEGER DEFAULT 0, last_value REAL, last_row INTEGER, last_cell INTEGER);
-            CREATE TEMP TABLE stage_dup (key INTEGER, value REAL, row INTEGER, cell INTEGER);
-            CREATE TEMP TRIGGER stage_dup_copy AFTER UPDATE OF last_row ON stage BEGIN
-                INSERT INTO stage_dup VALUES (NEW.key, NEW.last_value, NEW.last_row, NEW.last_cell);
-            END;
-            """
-        )
+        # Statement by statement: executescript() would COMMIT the batch's open transaction first.
+        for statement in (
+            "CREATE TEMP TABLE stage (key INTEGER PRIMARY KEY, value REAL, row INTEGER, cell INTEGER, "
+            "conflict INTEGER DEFAULT 0, last_value REAL, last_row INTEGER, last_cell INTEGER)",
+            "CREATE TEMP TABLE stage_dup (key INTEGER, value REAL, row INTEGER, cell INTEGER)",
+            "CREATE TEMP TRIGGER stage_dup_copy AFTER UPDATE OF last_row ON stage BEGIN "
+            "INSERT INTO stage_dup VALUES (NEW.key, NEW.last_value, NEW.last_row, NEW.last_cell); END",
+        ):
+            self.con.execute(statement)
 
     def _stage(self, good: pd.DataFrame, cells: dict[tuple[str, str], int], result: BatchResult) -> None:
         if good.empty:

@@ -1,0 +1,117 @@
+"""CSV files: the canonical long form, and wide tables read by a collector mapping.
+
+Files stream in chunks, so memory stays flat whatever the file size. The encoding is detected:
+UTF-8 with or without a byte-order mark, else GB18030 (a superset of GBK, which many Chinese office
+tools still write). A line with the wrong number of fields does not stop the file: the reader falls
+back to a line-by-line pass that quarantines that line with its number.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from collectors.layout import LONG_CSV, SheetLayout
+from collectors.table import header_names, to_raw
+from targetwatch.errors import Location, SourceError
+
+CHUNK_ROWS = 250_000
+_SNIFF_BYTES = 1 << 20
+
+
+def detect_encoding(path: Path) -> str:
+    """utf-8-sig for UTF-8 (BOM or not: the BOM is dropped either way), else gb18030."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+        return "gb18030"
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"neither UTF-8 nor GBK/GB18030 text (byte {exc.start})", Location(file=str(path))) from exc
+
+
+class BadLine(Exception):
+    """The fast parser met a malformed line; the caller rereads the file line by line."""
+
+
+def read_tables(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None = None) -> Iterator[tuple[pd.DataFrame, list[str], np.ndarray, list[dict]]]:
+    """Yield (data, headers, source row numbers, bad lines) chunk by chunk.
+
+    ``data`` columns are positions 0..n-1; headers are the joined header rows.
+    """
+    if path.stat().st_size == 0:
+        raise SourceError("empty file: no header and no rows", Location(file=str(path)))
+    encoding = encoding or detect_encoding(path)
+    first_data_line = layout.skip_rows + layout.header_rows + 1
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            reader = csv.reader(fh)
+            head = [next(reader, None) for _ in range(layout.skip_rows + layout.header_rows)]
+        if any(h is None for h in head):
+            raise SourceError("empty file: fewer lines than the header needs", Location(file=str(path)))
+        headers = header_names(head[layout.skip_rows:])
+        if not any(headers):
+            raise SourceError("empty file: no header", Location(file=str(path), row=layout.skip_rows + 1))
+        reader = pd.read_csv(
+            path, encoding=encoding, header=None, skiprows=first_data_line - 1, chunksize=CHUNK_ROWS,
+            # Only the value column of a long file may be parsed as numbers: ids and periods stay text.
+            dtype=object if layout.shape == "wide" else {i: object for i, h in enumerate(headers) if h != "value"},
+            names=range(len(headers)), skip_blank_lines=False, on_bad_lines="error", keep_default_na=False,
+            na_values=[""], engine="c",
+        )
+        start = first_data_line
+        for chunk in reader:
+            n = len(chunk)
+            chunk = chunk.reset_index(drop=True)
+            rows = np.arange(start, start + n, dtype=np.int64)
+            start += n
+            blank = chunk.isna().all(axis=1).to_numpy()
+            yield chunk[~blank].reset_index(drop=True), headers, rows[~blank], []
+    except pd.errors.ParserError as exc:
+        raise BadLine(str(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"cannot decode as {encoding}: {exc.reason}", Location(file=str(path))) from exc
+
+
+def read_tables_slowly(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None = None):
+    """The line-by-line fallback: each malformed line becomes a bad line with its number."""
+    encoding = encoding or detect_encoding(path)
+    with open(path, encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh)
+        head = [next(reader, []) for _ in range(layout.skip_rows + layout.header_rows)]
+        headers = header_names(head[layout.skip_rows:])
+        good, numbers, bad = [], [], []
+        for record in reader:
+            line = reader.line_num
+            if not any(field.strip() for field in record):
+                continue
+            if len(record) != len(headers):
+                bad.append({"sheet": None, "row": line, "column": None,
+                            "reason": f"malformed line: expected {len(headers)} fields, found {len(record)}",
+                            "raw": ",".join(record)[:500]})
+                continue
+            good.append([f if f != "" else None for f in record])
+            numbers.append(line)
+        data = pd.DataFrame(good, columns=range(len(headers)), dtype=object)
+        yield data, headers, np.array(numbers, dtype=np.int64), bad
+
+
+def read_raw(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None = None, slow: bool = False):
+    """Yield (raw frame, skipped count, bad lines) per chunk of a CSV file."""
+    tables = read_tables_slowly(path, layout, encoding) if slow else read_tables(path, layout, encoding)
+    for data, headers, rows, bad in tables:
+        raw, skipped = to_raw(data, headers, rows, layout, file=str(path), sheet="")
+        yield raw, skipped, bad

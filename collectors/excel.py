@@ -1,0 +1,72 @@
+"""Excel workbooks as departments send them, read with python-calamine (fast, no formulas evaluated).
+
+Each sheet whose name matches a layout of the collector mapping is read: title rows skipped, header
+rows joined (merged cells included), units down the side, indicators across. A workbook that lacks a
+required sheet is an error with the sheet names it does have.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+from python_calamine import CalamineWorkbook
+
+from collectors.layout import Collector
+from collectors.table import header_names, period_from_label, to_raw
+from targetwatch.errors import Location, SourceError
+
+_A1 = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def _cell(grid: list[list], ref: str):
+    m = _A1.match(ref.upper())
+    if not m:
+        raise SourceError(f"not an A1 cell reference: {ref!r}")
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    row = int(m.group(2)) - 1
+    return grid[row][col - 1] if row < len(grid) and col - 1 < len(grid[row]) else None
+
+
+def read_raw(path: Path, collector: Collector) -> Iterator[tuple[pd.DataFrame, int, list[dict]]]:
+    """Yield (raw frame, skipped rows, bad lines) per matching sheet of a workbook."""
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for broken or non-Excel files
+        raise SourceError(f"not a readable workbook: {exc}", Location(file=str(path))) from exc
+    names = workbook.sheet_names
+    for layout in collector.spec.sheets:
+        if layout.required and not any(re.search(layout.name, n) for n in names):
+            raise SourceError(
+                f"missing sheet matching {layout.name!r}; the workbook has: {', '.join(names)}",
+                Location(file=str(path)),
+            )
+    for name in names:
+        layout = collector.layout_for(name)
+        if layout is None:
+            continue
+        grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        top = layout.skip_rows + layout.header_rows
+        if len(grid) < top:
+            raise SourceError("sheet is empty or shorter than its header", Location(file=str(path), sheet=name))
+        headers = header_names(grid[layout.skip_rows:top])
+        body = grid[top:]
+        width = len(headers)
+        data = pd.DataFrame([(r + [None] * width)[:width] for r in body], columns=range(width), dtype=object)
+        data = data.replace("", None)
+        rows = np.arange(top + 1, top + 1 + len(body), dtype=np.int64)
+        blank = data.isna().all(axis=1).to_numpy()
+        sheet_period = cell_period = None
+        if layout.period.source == "sheet":
+            sheet_period = period_from_label(name, str(path), name, "sheet name")
+        elif layout.period.source == "cell":
+            text = _cell(grid, layout.period.cell or "A1")
+            cell_period = period_from_label(str(text or ""), str(path), name, f"cell {layout.period.cell}")
+        raw, skipped = to_raw(data[~blank].reset_index(drop=True), headers, rows[~blank], layout,
+                              file=str(path), sheet=name, sheet_period=sheet_period, cell_period=cell_period)
+        yield raw, skipped, []

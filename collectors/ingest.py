@@ -1,0 +1,163 @@
+"""Ingest files into the store: find each file's mapping, read, validate, land one batch per file.
+
+A file lands whole or not at all. Rows that fail validation are quarantined with file, sheet, row,
+column and reason, and the good rows still land. A file that cannot be read at all (empty, missing
+sheet, missing column, undecodable) is recorded in the quarantine too, so nothing is lost silently.
+Re-ingesting a file changes nothing: unchanged values add no revision and quarantine rows are unique.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import pandas as pd
+
+from collectors import csv as csv_reader
+from collectors import excel as excel_reader
+from collectors.layout import LONG_CSV, Collector, load_collectors
+from collectors.validate import Counts, validate
+from targetwatch.deployment import Deployment
+from targetwatch.errors import SourceError, TargetwatchError
+from targetwatch.store import QUARANTINE_COLUMNS, BatchResult, StagedChunk, Store
+
+log = logging.getLogger("targetwatch.collectors")
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+
+
+@dataclass
+class IngestResult:
+    """What happened to one file."""
+
+    file: str
+    collector: str | None
+    batch: BatchResult | None = None
+    not_reported: int = 0
+    skipped: int = 0
+    error: str | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and (self.batch is None or self.batch.ok)
+
+
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def collector_for(path: Path, dep: Deployment, collectors: list[Collector]) -> Collector | None:
+    """The collector whose file globs match ``path`` (relative to the deployment, or absolute)."""
+    resolved = path.resolve()
+    for collector in collectors:
+        for pattern in collector.spec.files:
+            full = str((dep.root / pattern).resolve()) if not Path(pattern).is_absolute() else pattern
+            if fnmatch.fnmatch(str(resolved), full) or fnmatch.fnmatch(path.name, pattern):
+                return collector
+    return None
+
+
+def due_files(dep: Deployment, collectors: list[Collector] | None = None) -> list[Path]:
+    """Every file the deployment's collectors name, in a stable order."""
+    collectors = collectors if collectors is not None else load_collectors(dep.root)
+    files: set[Path] = set()
+    for collector in collectors:
+        for pattern in collector.spec.files:
+            base = Path(pattern) if Path(pattern).is_absolute() else dep.root / pattern
+            files.update(p for p in base.parent.glob(base.name) if p.is_file())
+    return sorted(files)
+
+
+def _chunks(raw_iter: Iterable, dep: Deployment, counts: Counts, bad_extra: list[dict]) -> Iterator[StagedChunk]:
+    for raw, skipped, bad_lines in raw_iter:
+        counts.skipped += skipped
+        chunk = validate(raw, dep, counts)
+        if bad_lines:
+            chunk.bad = pd.concat([chunk.bad, pd.DataFrame(bad_lines, columns=QUARANTINE_COLUMNS)], ignore_index=True)
+        yield chunk
+    if bad_extra:
+        yield StagedChunk(good=pd.DataFrame(), bad=pd.DataFrame(bad_extra, columns=QUARANTINE_COLUMNS))
+
+
+def ingest_file(
+    dep: Deployment,
+    store: Store,
+    path: str | Path,
+    *,
+    collectors: list[Collector] | None = None,
+    reported_at: datetime | None = None,
+) -> IngestResult:
+    """Ingest one file as one batch; see the module docstring for the guarantees."""
+    path = Path(path)
+    collectors = collectors if collectors is not None else load_collectors(dep.root)
+    collector = collector_for(path, dep, collectors)
+    name = collector.metadata.name if collector else None
+    result = IngestResult(file=str(path), collector=name)
+    if not path.is_file():
+        result.error = f"{path}: no such file"
+        return result
+    digest = content_hash(path)
+    reported_at = reported_at or datetime.now(timezone.utc)
+
+    def attempt(make_raw: Callable[[], Iterable]) -> BatchResult:
+        counts = Counts()
+        batch = store.ingest(_chunks(make_raw(), dep, counts, []), source=str(path), content_hash=digest, reported_at=reported_at)
+        result.not_reported, result.skipped = counts.not_reported, counts.skipped
+        return batch
+
+    try:
+        if path.suffix.lower() in EXCEL_SUFFIXES:
+            if collector is None:
+                raise SourceError("no collector mapping in config/collectors names this workbook; add its glob to a mapping's files")
+            result.batch = attempt(lambda: excel_reader.read_raw(path, collector))
+        else:
+            layout = collector.spec.sheets[0] if collector else LONG_CSV
+            encoding = collector.spec.encoding if collector else None
+            try:
+                result.batch = attempt(lambda: csv_reader.read_raw(path, layout, encoding))
+            except csv_reader.BadLine:
+                log.info("%s: malformed lines; rereading line by line", path)
+                result.batch = attempt(lambda: csv_reader.read_raw(path, layout, encoding, slow=True))
+    except TargetwatchError as exc:
+        # The file as a whole is unreadable: record it in the quarantine so that it is listed and kept.
+        loc = exc.location
+        bad = [{"sheet": loc.sheet if loc else None, "row": loc.row if loc else None,
+                "column": loc.column if loc else None, "reason": f"file rejected: {exc.message}", "raw": None}]
+        result.error = str(exc)
+        result.batch = store.ingest(iter([StagedChunk(good=pd.DataFrame(), bad=pd.DataFrame(bad, columns=QUARANTINE_COLUMNS))]),
+                                    source=str(path), content_hash=digest, reported_at=reported_at)
+    if result.batch:
+        result.reasons = dict(result.batch.reasons)
+    log.info("%s: %s", path, summary_line(result))
+    return result
+
+
+def ingest(dep: Deployment, store: Store, paths: Iterable[str | Path], *, reported_at: datetime | None = None,
+           progress: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
+    """Ingest several files, one batch each."""
+    collectors = load_collectors(dep.root)
+    out = []
+    for path in paths:
+        res = ingest_file(dep, store, path, collectors=collectors, reported_at=reported_at)
+        out.append(res)
+        if progress:
+            progress(res)
+    return out
+
+
+def summary_line(r: IngestResult) -> str:
+    b = r.batch
+    if b is None:
+        return r.error or "nothing read"
+    text = (f"{b.rows_read} rows read, {b.revisions_added} new revisions, {b.unchanged} unchanged, "
+            f"{b.quarantined} quarantined, {r.not_reported} not reported")
+    return f"{text}; {r.error}" if r.error else text

@@ -1,0 +1,142 @@
+"""How a source file reads: the collector mapping kept in ``config/collectors/*.yaml``.
+
+A *long* table has one observation per row (``unit,indicator,period,value``). A *wide* table has
+units down the side and indicators across, as departments send them; each value column is mapped
+to an indicator, a basis and the measure its values are written in (亿元 values are scaled to an
+indicator kept in 万元). Excel workbooks hold one sheet per period or per indicator; each sheet
+pattern has its own layout.
+
+Example::
+
+    apiVersion: targetwatch/v1
+    kind: Collector
+    metadata: {name: shaoyang-monthly, title: 邵阳市县市区主要经济指标月报}
+    spec:
+      files: ["inbox/shaoyang/*.xlsx"]
+      sheets:
+        - name: '^\\d{4}年'          # every sheet named like 2023年1-6月
+          period: {from: sheet}
+          skip_rows: 1               # the title row above the header
+          header_rows: 2             # merged group headers over sub-headers
+          unit_column: 县市区
+          columns:
+            - {header: 规模工业增加值/累计增速(%), indicator: industrial_va_growth, basis: ytd}
+            - {header: 社会消费品零售总额/累计(亿元), indicator: retail_sales, measure: 亿元}
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from targetwatch import yamlio
+from targetwatch.errors import ConfigError, Location
+from targetwatch.model import Basis, Strict
+
+API_VERSION = "targetwatch/v1"
+
+
+class PeriodFrom(Strict):
+    """Where a sheet's period comes from: a fixed value, the sheet name, a cell, or a column."""
+
+    source: Literal["fixed", "sheet", "cell", "column", "header"] = Field("column", alias="from")
+    value: str | None = Field(None, description="the period, when from: fixed")
+    cell: str | None = Field(None, description="an A1 reference holding a period label, when from: cell")
+    column: str | None = Field(None, description="header of the column holding the period, when from: column")
+
+    model_config = Strict.model_config | {"populate_by_name": True}
+
+
+class ColumnMap(Strict):
+    """One value column of a wide table."""
+
+    header: str | None = Field(None, description="the header text; multi-row headers are joined with '/'")
+    match: str | None = Field(None, description="a regular expression on the header, instead of header")
+    indicator: str | None = Field(None, description="indicator id (default: the sheet's indicator)")
+    basis: Basis | None = Field(None, description="当月 (period) or 累计 (ytd); default: the indicator's")
+    measure: str | None = Field(None, description="the unit the values are written in, e.g. 亿元")
+    period: str | None = Field(None, description="a fixed period for this column, or 'header' to read the header as one")
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> "ColumnMap":
+        if (self.header is None) == (self.match is None):
+            raise ValueError("give exactly one of header or match")
+        return self
+
+
+class SheetLayout(Strict):
+    """The layout of the sheets whose name matches ``name`` (CSV files have one sheet, named '')."""
+
+    name: str = Field(".*", description="regular expression on the sheet name")
+    shape: Literal["long", "wide"] = "wide"
+    skip_rows: int = Field(0, ge=0, description="title rows above the header")
+    header_rows: int = Field(1, ge=1, le=5)
+    unit_column: str = Field("unit", description="header of the column naming the unit")
+    indicator: str | None = Field(None, description="indicator of every column (sheet per indicator)")
+    period: PeriodFrom = Field(default_factory=lambda: PeriodFrom(source="column", column="period"))
+    columns: list[ColumnMap] = Field(default_factory=list)
+    where: dict[str, str] = Field(default_factory=dict, description="keep only rows whose column equals the value")
+    skip_units: list[str] = Field(
+        default_factory=lambda: ["合计", "总计", "小计", "全市合计", "备注"],
+        description="row labels that are not units (totals, notes): skipped, not quarantined",
+    )
+    required: bool = Field(True, description="a workbook without a matching sheet is an error")
+
+    @field_validator("name")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+    @model_validator(mode="after")
+    def _wide_has_columns(self) -> "SheetLayout":
+        if self.shape == "wide" and not self.columns:
+            raise ValueError("a wide layout needs columns")
+        return self
+
+
+class CollectorSpec(Strict):
+    files: list[str] = Field(default_factory=list, description="globs, relative to the deployment folder")
+    encoding: str | None = Field(None, description="CSV encoding; default: detect UTF-8 (with or without BOM) or GB18030")
+    sheets: list[SheetLayout]
+
+
+class Metadata(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str | None = None
+
+
+class Collector(Strict):
+    """A collector mapping file."""
+
+    apiVersion: Literal["targetwatch/v1"]
+    kind: Literal["Collector"]
+    metadata: Metadata
+    spec: CollectorSpec
+    path: Path | None = Field(None, exclude=True)
+
+    def layout_for(self, sheet: str) -> SheetLayout | None:
+        for layout in self.spec.sheets:
+            if re.search(layout.name, sheet):
+                return layout
+        return None
+
+
+# The layout of a canonical long CSV: unit,indicator,period,value[,basis][,source][,measure].
+LONG_CSV = SheetLayout(shape="long", unit_column="unit", period=PeriodFrom(source="column", column="period"))
+
+
+def load_collectors(config_dir: Path) -> list[Collector]:
+    """Every collector mapping of a deployment, located errors on a bad one."""
+    out: list[Collector] = []
+    for path in sorted((config_dir / "collectors").glob("*.yaml")):
+        for doc in yamlio.load_all(path):
+            collector = yamlio.parse_model(Collector, doc, str(path))
+            if any(c.metadata.name == collector.metadata.name for c in out):
+                line, col = doc.position
+                raise ConfigError(f"duplicate collector name {collector.metadata.name!r}", Location(str(path), line=line, col=col))
+            out.append(collector.model_copy(update={"path": path}))
+    return out

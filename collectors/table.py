@@ -1,0 +1,187 @@
+"""From a table (a CSV chunk or an Excel sheet) to a raw frame, by the layout of its sheet.
+
+Shared by the CSV and Excel readers, so a wide CSV and a wide workbook read the same way.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from collectors.layout import SheetLayout
+from collectors.validate import RAW_COLUMNS
+from targetwatch import periods
+from targetwatch.errors import Location, PeriodError, SourceError
+
+
+def _clean(text) -> str:
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return ""
+    if isinstance(text, float) and text.is_integer():
+        text = int(text)
+    return re.sub(r"\s+", "", str(text)).replace("\u3000", "")
+
+
+def header_names(rows: list[list]) -> list[str]:
+    """Join multi-row headers into one name per column, 'group/sub'.
+
+    A merged cell holds its text in its first cell only, so upper header rows are filled to the right
+    until the next text; a vertically merged cell (单位 over two rows) leaves the lower cell empty.
+    """
+    width = max((len(r) for r in rows), default=0)
+    filled: list[list[str]] = []
+    for depth, row in enumerate(rows):
+        cells = [_clean(c) for c in row] + [""] * (width - len(row))
+        if depth < len(rows) - 1:
+            last = ""
+            for i, cell in enumerate(cells):
+                # Fill right only under the same parent group, so a group never spills past its parent.
+                parent_break = depth > 0 and filled[depth - 1][i] != (filled[depth - 1][i - 1] if i else None)
+                if cell:
+                    last = cell
+                elif last and not parent_break:
+                    cells[i] = last
+                else:
+                    last = ""
+        filled.append(cells)
+    names = []
+    for i in range(width):
+        parts: list[str] = []
+        for row in filled:
+            if row[i] and (not parts or parts[-1] != row[i]):
+                parts.append(row[i])
+        names.append("/".join(parts))
+    return names
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 26 → AA: how a spreadsheet user finds a column."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _find(headers: list[str], wanted: str) -> int | None:
+    target = _clean(wanted)
+    for i, h in enumerate(headers):
+        if h == target:
+            return i
+    return None
+
+
+def to_raw(
+    data: pd.DataFrame,
+    headers: list[str],
+    rows: np.ndarray,
+    layout: SheetLayout,
+    *,
+    file: str,
+    sheet: str,
+    sheet_period: str | None = None,
+    cell_period: str | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """A raw frame (``RAW_COLUMNS``) from a table whose columns are positions 0..n-1.
+
+    ``rows`` are the 1-based source row numbers of ``data``. Returns the raw frame and the number of
+    rows skipped on purpose (totals, notes, rows outside ``where``).
+    """
+    sheet_label = sheet or None
+
+    def need(name: str, role: str) -> int:
+        idx = _find(headers, name)
+        if idx is None:
+            raise SourceError(
+                f"no {role} column {name!r}; the header has: {', '.join(h for h in headers if h) or '(nothing)'}",
+                Location(file=file, sheet=sheet_label, row=int(rows[0]) - 1 if len(rows) else None),
+            )
+        return idx
+
+    unit_idx = need(layout.unit_column, "unit")
+    keep = pd.Series(True, index=data.index)
+    for col, value in layout.where.items():
+        keep &= data[need(col, "filter")].map(_clean) == _clean(value)
+    unit_text = data[unit_idx].map(_clean)
+    keep &= ~unit_text.isin([_clean(u) for u in layout.skip_units]) & (unit_text != "")
+    skipped = int((~keep).sum())
+    data, rows, unit_text = data[keep], rows[keep.to_numpy()], unit_text[keep]
+
+    period_col_name = None
+    if layout.period.source == "column":
+        pidx = need(layout.period.column or "period", "period")
+        period_values = data[pidx].map(_clean)
+        period_col_name = headers[pidx]
+    else:
+        fixed = {"fixed": layout.period.value, "sheet": sheet_period, "cell": cell_period}.get(layout.period.source)
+        period_values = pd.Series(fixed or "", index=data.index)
+        period_col_name = {"sheet": f"sheet name {sheet!r}", "cell": f"cell {layout.period.cell}"}.get(layout.period.source, "period")
+
+    common = {"row": rows, "sheet": sheet_label, "unit": unit_text.to_numpy(dtype=object), "unit_col": headers[unit_idx]}
+    if layout.shape == "long":
+        ind_idx = need("indicator", "indicator")
+        val_idx = need("value", "value")
+        opt = {name: _find(headers, name) for name in ("basis", "measure")}
+        raw = pd.DataFrame(
+            {
+                **common,
+                "indicator": data[ind_idx].to_numpy(dtype=object),
+                "period": period_values.to_numpy(dtype=object),
+                "value": data[val_idx],
+                "basis": data[opt["basis"]].to_numpy(dtype=object) if opt["basis"] is not None else None,
+                "measure": data[opt["measure"]].to_numpy(dtype=object) if opt["measure"] is not None else None,
+                "indicator_col": "indicator",
+                "period_col": period_col_name,
+                "value_col": "value",
+            }
+        )
+        return raw[RAW_COLUMNS], skipped
+
+    parts = []
+    for cmap in layout.columns:
+        matches = [i for i, h in enumerate(headers) if (h == _clean(cmap.header) if cmap.header else re.search(cmap.match, h))]
+        if not matches:
+            raise SourceError(
+                f"no column {cmap.header or cmap.match!r}; the header has: {', '.join(h for h in headers if h)}",
+                Location(file=file, sheet=sheet_label, row=int(rows[0]) - 1 if len(rows) else None),
+            )
+        for idx in matches:
+            period = period_values
+            if cmap.period == "header":
+                period = pd.Series(headers[idx].split("/")[-1], index=data.index)
+            elif cmap.period:
+                period = pd.Series(cmap.period, index=data.index)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        **common,
+                        "indicator": cmap.indicator or layout.indicator,
+                        "period": period.to_numpy(dtype=object),
+                        "value": data[idx].to_numpy(dtype=object) if data[idx].dtype == object else data[idx].to_numpy(),
+                        "basis": cmap.basis.value if cmap.basis else None,
+                        "measure": cmap.measure,
+                        "indicator_col": f"{column_letter(idx)} {headers[idx]}",
+                        "period_col": period_col_name if cmap.period is None else f"{column_letter(idx)} {headers[idx]}",
+                        "value_col": f"{column_letter(idx)} {headers[idx]}",
+                    }
+                )
+            )
+    raw = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RAW_COLUMNS)
+    return raw[RAW_COLUMNS], skipped
+
+
+def period_from_label(text: str, file: str, sheet: str | None, what: str) -> str:
+    """The period label a sheet name or title cell states (``2023年1-6月``), checked to be readable.
+
+    The label is returned as written, so that validation still sees that 1-6月 is year-to-date."""
+    found = re.search(r"\d{4}年[^，,。（(]*?(?:月|季度|半年|年)(?:累计)?|\d{4}-(?:\d{1,2}(?:/\d{1,2})?|Q[1-4]|H[12])|\d{4}", text)
+    if not found:
+        raise SourceError(f"{what} {text!r} states no period", Location(file=file, sheet=sheet))
+    try:
+        periods.parse_label(found.group(0))
+        return found.group(0)
+    except PeriodError as exc:
+        raise SourceError(f"{what} {text!r}: {exc.message}", Location(file=file, sheet=sheet)) from exc

@@ -1,0 +1,174 @@
+"""Turn raw rows from any source into staged observations and quarantined rows, vectorised.
+
+Every source (CSV, Excel, HTTP, SQL, SDMX) produces a *raw frame* and calls :func:`validate`, so every
+source gets the same checks and the same located reasons: unknown unit or indicator, unreadable or
+impossible period, a period of the wrong frequency, a non-numeric value, an unknown measure. A blank,
+"/" or "-" means *not reported*: it is skipped, never read as zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from targetwatch import periods
+from targetwatch.deployment import Deployment
+from targetwatch.errors import PeriodError
+from targetwatch.model import Basis, scale_factor
+from targetwatch.store import STAGED_COLUMNS, StagedChunk
+
+# Raw frame columns. unit/indicator/period/value are required; the *_col columns name the source column
+# of each field, for the quarantine report.
+RAW_COLUMNS = ["row", "sheet", "unit", "indicator", "period", "value", "basis", "measure",
+               "unit_col", "indicator_col", "period_col", "value_col"]
+
+NOT_REPORTED = {"", "/", "／", "-", "－", "—", "--", "——", "…", "nan", "NaN", "null", "NULL", "N/A", "n/a", "无"}
+_BASIS_WORDS = {
+    "period": Basis.period.value, "当月": Basis.period.value, "本月": Basis.period.value, "当季": Basis.period.value,
+    "ytd": Basis.ytd.value, "累计": Basis.ytd.value, "1-n月累计": Basis.ytd.value,
+}
+
+
+@dataclass
+class Counts:
+    """Rows a source skipped on purpose, reported in the ingest summary."""
+
+    not_reported: int = 0
+    skipped: int = 0
+
+
+def _normalise(series: pd.Series) -> pd.Series:
+    return series.astype("string").str.replace(r"\s+", "", regex=True).str.replace("\u3000", "", regex=False)
+
+
+def _period_codes(raw: pd.Series, period_hint_ytd: pd.Series | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Codes, a year-to-date flag from labels like 1-6月, and an error message per row."""
+    uniques = pd.unique(raw.astype("string").fillna(""))
+    codes, ytd, errors = {}, {}, {}
+    for text in uniques:
+        try:
+            label = periods.parse_label(text)
+            codes[text], ytd[text] = label.period.code, label.ytd
+        except PeriodError as exc:
+            errors[text] = exc.message
+    keys = raw.astype("string").fillna("")
+    return keys.map(codes), keys.map(ytd), keys.map(errors)
+
+
+def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -> StagedChunk:
+    """Validate a raw frame (``RAW_COLUMNS``) into good staged rows and located bad rows."""
+    counts = counts if counts is not None else Counts()
+    n = len(raw)
+    if n == 0:
+        return StagedChunk(good=pd.DataFrame(columns=STAGED_COLUMNS))
+    reasons = np.full(n, "", dtype=object)
+    bad_col = np.full(n, None, dtype=object)
+
+    def flag(mask, message, column: pd.Series) -> None:
+        """Record ``message(rows)`` for the rows of ``mask`` that have no problem yet (the first one counts)."""
+        mask = np.asarray(mask, dtype=bool) & (reasons == "")
+        if mask.any():
+            reasons[mask] = [message(i) for i in np.flatnonzero(mask)]
+            bad_col[mask] = column.to_numpy(dtype=object)[mask]
+
+    # Values first: a not-reported cell is skipped before anything else is judged.
+    value_raw = raw["value"]
+    if pd.api.types.is_numeric_dtype(value_raw):
+        values = value_raw.astype("float64")
+        missing = values.isna().to_numpy()
+        non_numeric = np.zeros(n, dtype=bool)
+    else:
+        text = _normalise(value_raw).fillna("")
+        missing = text.isin(NOT_REPORTED).to_numpy()
+        values = pd.to_numeric(text.str.replace(",", "", regex=False).str.replace("，", "", regex=False), errors="coerce").astype("float64")
+        non_numeric = (~missing) & values.isna().to_numpy()
+    infinite = ~np.isfinite(values.fillna(0).to_numpy())
+    keep = ~missing
+    counts.not_reported += int(missing.sum())
+
+    unit_ids = _normalise(raw["unit"]).map(dep.unit_lookup)
+    ind_ids = _normalise(raw["indicator"]).map(dep.indicator_lookup)
+    codes, label_ytd, period_err = _period_codes(raw["period"])
+
+    flag(unit_ids.isna().to_numpy(), lambda i: f"unknown unit {raw['unit'].iat[i]!r}", raw["unit_col"])
+    flag(ind_ids.isna().to_numpy(), lambda i: f"unknown indicator {raw['indicator'].iat[i]!r}", raw["indicator_col"])
+    has_err = period_err.notna().to_numpy()
+    flag(has_err, lambda i: period_err.iat[i], raw["period_col"])
+    flag(non_numeric | infinite, lambda i: f"not a number: {value_raw.iat[i]!r}", raw["value_col"])
+
+    # Basis: an explicit column wins, then a year-to-date label (1-6月), then the indicator's own basis.
+    ind_basis = ind_ids.map({i.id: i.basis.value for i in dep.indicators.values()})
+    basis_text = _normalise(raw["basis"]).str.lower() if "basis" in raw else pd.Series(pd.NA, index=raw.index)
+    basis = basis_text.map(_BASIS_WORDS)
+    unknown_basis = basis_text.notna() & (basis_text != "") & basis.isna()
+    flag(unknown_basis.to_numpy(), lambda i: f"unknown basis {raw['basis'].iat[i]!r}: write 当月/period or 累计/ytd", raw["value_col"])
+    basis = basis.fillna(label_ytd.map({True: Basis.ytd.value})).fillna(ind_basis)
+
+    # Frequency: a quarterly indicator takes quarters, a monthly one months (or the Jan–Feb release).
+    freq_ok = _frequency_matches(codes, ind_ids, dep)
+    flag((~freq_ok).to_numpy(), lambda i: f"period {raw['period'].iat[i]!r} does not match the frequency of "
+         f"{ind_ids.iat[i]} ({dep.indicators[ind_ids.iat[i]].frequency})", raw["period_col"])
+
+    # Measure: values written in 亿元 are scaled to an indicator kept in 万元.
+    factors, measure_err = _scale(raw.get("measure"), ind_ids, dep)
+    flag(measure_err.notna().to_numpy(), lambda i: measure_err.iat[i], raw["value_col"])
+
+    bad = (reasons != "") & keep
+    good = (reasons == "") & keep
+    good_frame = pd.DataFrame(
+        {
+            "indicator": ind_ids[good].to_numpy(dtype=object),
+            "unit": unit_ids[good].to_numpy(dtype=object),
+            "period": codes[good].astype("int64").to_numpy(),
+            "basis": basis[good].to_numpy(dtype=object),
+            "value": (values[good] * factors[good]).to_numpy(dtype="float64"),
+            "row": raw["row"][good].to_numpy(dtype="int64"),
+            "sheet": raw["sheet"][good].to_numpy(dtype=object),
+            "column": raw["value_col"][good].to_numpy(dtype=object),
+        }
+    )
+    bad_frame = pd.DataFrame(
+        {
+            "sheet": raw["sheet"][bad].to_numpy(dtype=object),
+            "row": raw["row"][bad].to_numpy(dtype="int64"),
+            "column": bad_col[bad],
+            "reason": reasons[bad],
+            "raw": [f"unit={u}, indicator={i}, period={p}, value={v}" for u, i, p, v in
+                    zip(raw["unit"][bad], raw["indicator"][bad], raw["period"][bad], value_raw[bad])],
+        }
+    )
+    return StagedChunk(good=good_frame, bad=bad_frame)
+
+
+def _frequency_matches(codes: pd.Series, ind_ids: pd.Series, dep: Deployment) -> pd.Series:
+    freq_of = {i.id: i.frequency for i in dep.indicators.values()}
+    wanted = ind_ids.map(freq_of)
+    c = codes.fillna(0).astype("int64").to_numpy()
+    first, last = c // 100 % 100, c % 100
+    actual = np.select(
+        [(first == last) | ((first == 1) & (last == 2)), (last - first == 2) & (first % 3 == 1),
+         ((first == 1) & (last == 6)) | ((first == 7) & (last == 12)), (first == 1) & (last == 12)],
+        [periods.MONTHLY, periods.QUARTERLY, periods.HALF_YEARLY, periods.YEARLY],
+        default="",
+    )
+    return pd.Series((actual == wanted.to_numpy(dtype=object)) | wanted.isna().to_numpy() | codes.isna().to_numpy(), index=codes.index)
+
+
+def _scale(measure: pd.Series | None, ind_ids: pd.Series, dep: Deployment) -> tuple[pd.Series, pd.Series]:
+    ones = pd.Series(1.0, index=ind_ids.index)
+    none = pd.Series(pd.NA, index=ind_ids.index, dtype="object")
+    if measure is None or measure.isna().all():
+        return ones, none
+    pairs = pd.DataFrame({"m": _normalise(measure), "i": ind_ids})
+    factors, errors = {}, {}
+    for m, i in pairs.drop_duplicates().itertuples(index=False):
+        if pd.isna(m) or m == "" or pd.isna(i):
+            continue
+        try:
+            factors[(m, i)] = scale_factor(m, dep.indicators[i].measure)
+        except ValueError as exc:
+            errors[(m, i)] = f"measure {m!r}: {exc}"
+    keys = pd.Series(list(zip(pairs["m"], pairs["i"])), index=ind_ids.index)
+    return keys.map(factors).fillna(1.0).astype("float64"), keys.map(errors)

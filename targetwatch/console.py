@@ -1,0 +1,93 @@
+"""What every command shares: the deployment and store built once, output formats, and error exits.
+
+Results go to stdout; progress and logs go to stderr. Only here do library errors become exit codes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from targetwatch.deployment import Deployment, load_deployment
+from targetwatch.errors import TargetwatchError
+from targetwatch.store import Store, open_store
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+ConfigOption = typer.Option(None, "--config", "-c", help="deployment folder (default: ./config)", envvar="TARGETWATCH_CONFIG")
+FormatOption = typer.Option("table", "--format", "-f", help="table, json or csv")
+
+EXIT_INPUT = 1  # bad input: quarantined rows, failed checks
+EXIT_CONFIG = 2  # the deployment itself is wrong
+
+
+@dataclass
+class Context:
+    """The deployment and store of one command, built on first use and closed at exit."""
+
+    config: Optional[Path] = None
+    _deployment: Deployment | None = None
+    _store: Store | None = None
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def deployment(self) -> Deployment:
+        if self._deployment is None:
+            self._deployment = load_deployment(self.config)
+        return self._deployment
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.deployment.settings, self.deployment.root)
+            self.cleanups.append(self._store.close)
+        return self._store
+
+    def close(self) -> None:
+        for fn in reversed(self.cleanups):
+            fn()
+
+
+def command(fn: Callable) -> Callable:
+    """Wrap a command: library errors print located and exit non-zero; the store is closed at exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TargetwatchError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(EXIT_CONFIG) from None
+
+    return wrapper
+
+
+def emit(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
+    """Print a frame as a Rich table, JSON (a list of objects) or CSV."""
+    if fmt == "json":
+        sys.stdout.write(frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=2) + "\n")
+    elif fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt == "table":
+        table = Table(title=title, show_lines=False)
+        for col in frame.columns:
+            table.add_column(str(col), overflow="fold")
+        for row in frame.itertuples(index=False):
+            table.add_row(*("" if (v is None or (isinstance(v, float) and pd.isna(v))) else str(v) for v in row))
+        out.print(table)
+    else:
+        raise typer.BadParameter(f"unknown format {fmt!r}: use table, json or csv")
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
