@@ -21,8 +21,9 @@ from targetwatch.deployment import Deployment, load_deployment
 from targetwatch.errors import TargetwatchError
 from targetwatch.store import Store, open_store
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+# Piped output (files, CI logs, tests) is not a terminal: give tables room instead of wrapping at 80.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
 
 ConfigOption = typer.Option(None, "--config", "-c", help="deployment folder (default: ./config)", envvar="TARGETWATCH_CONFIG")
 FormatOption = typer.Option("table", "--format", "-f", help="table, json or csv")

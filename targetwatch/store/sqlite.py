@@ -315,7 +315,7 @@ class SQLiteStore:
             (lo, hi),
         ).fetchall()
         frame = pd.DataFrame(rows, columns=["key", "revision", "value", "reported_at", "batch", "source"])
-        frame = frame[(frame["key"] >> 1 & ((1 << _UNIT_BITS) - 1)) == unit_id]
+        frame = frame[(frame["key"].to_numpy(np.int64) >> 1 & ((1 << _UNIT_BITS) - 1)) == unit_id]
         out = self._decode(frame, None)
         out["source"] = frame["source"].to_numpy()
         return out

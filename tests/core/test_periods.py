@@ -1,0 +1,72 @@
+"""Periods: parsing, labels, vectorised neighbours, deadlines in Asia/Shanghai."""
+
+import numpy as np
+import pytest
+
+from targetwatch import periods
+from targetwatch.errors import PeriodError
+from targetwatch.periods import Period
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2023-06", Period(2023, 6, 6)),
+        ("2023-6", Period(2023, 6, 6)),
+        ("2023-01/02", Period(2023, 1, 2)),
+        ("2023-Q2", Period(2023, 4, 6)),
+        ("2023-H1", Period(2023, 1, 6)),
+        ("2023", Period(2023, 1, 12)),
+    ],
+    ids=["month", "month without zero", "jan-feb release", "quarter", "half-year", "year"],
+)
+def test_canonical_periods_parse(text, expected):
+    assert periods.parse(text) == expected
+
+
+@pytest.mark.parametrize("period", ["2023-06", "2023-01/02", "2023-Q2", "2023-H1", "2023"])
+def test_canonical_text_round_trips_through_the_code(period):
+    p = periods.parse(period)
+    assert str(Period.from_code(p.code)) == period
+
+
+@pytest.mark.parametrize("bad", ["2023-13", "2023-00", "2023-Q5", "23-06", "2023/06", "June", "2023-02/03"])
+def test_impossible_or_unreadable_periods_are_errors(bad):
+    with pytest.raises(PeriodError):
+        periods.parse(bad)
+
+
+@pytest.mark.parametrize(
+    "label, period, ytd",
+    [
+        ("2023年6月", "2023-06", False),
+        ("2023年1-6月", "2023-06", True),
+        ("2023年1—6月累计", "2023-06", True),
+        ("2023年1-2月", "2023-01/02", False),
+        ("2023年第二季度", "2023-Q2", False),
+        ("2023年二季度", "2023-Q2", False),
+        ("2023年上半年", "2023-H1", False),
+        ("2023年", "2023", False),
+    ],
+)
+def test_chinese_labels_read_as_departments_write_them(label, period, ytd):
+    parsed = periods.parse_label(label)
+    assert str(parsed.period) == period and parsed.ytd is ytd
+
+
+def test_previous_period_wraps_the_year_and_knows_the_jan_feb_release():
+    codes = np.array([periods.parse(p).code for p in ["2023-01", "2023-06", "2023-Q1", "2023", "2023-03", "2023-01/02"]])
+    prev = [periods.format_code(c) for c in periods.previous_codes(codes)]
+    assert prev == ["2022-12", "2023-05", "2022-Q4", "2022", "2023-02", "2022-12"]
+    combined = [periods.format_code(c) for c in periods.previous_codes(codes, jan_feb_combined=True)]
+    assert combined[4] == "2023-01/02"
+
+
+def test_period_end_is_the_end_of_the_last_day_in_shanghai():
+    end = periods.parse("2023-Q2").end_instant()
+    assert end.isoformat().startswith("2023-06-30T23:59:59") and str(end.tzinfo) == "Asia/Shanghai"
+
+
+def test_periods_between_lists_every_month_with_a_combined_jan_feb():
+    got = periods.periods_between(periods.parse("2023-01/02"), periods.parse("2023-04"), periods.MONTHLY, jan_feb_combined=True)
+    assert [str(p) for p in got] == ["2023-01/02", "2023-03", "2023-04"]

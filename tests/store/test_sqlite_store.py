@@ -1,0 +1,111 @@
+"""The embedded store: revisions, as-of reads, idempotence, atomic batches, in-file conflicts."""
+
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+
+from targetwatch import periods
+from targetwatch.store import StagedChunk
+from targetwatch.store.sqlite import SQLiteStore
+
+T0 = datetime(2023, 7, 10, tzinfo=timezone.utc)
+
+
+def chunk(rows):
+    frame = pd.DataFrame(rows, columns=["indicator", "unit", "period", "basis", "value"])
+    frame["period"] = [periods.parse(p).code for p in frame["period"]]
+    frame["row"] = range(2, 2 + len(frame))
+    frame["sheet"] = None
+    frame["column"] = "value"
+    return StagedChunk(good=frame)
+
+
+def ingest(store, rows, when=T0, source="f.csv", digest="h1"):
+    return store.ingest(iter([chunk(rows)]), source=source, content_hash=digest, reported_at=when)
+
+
+def test_a_new_value_lands_as_revision_one(store):
+    res = ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 123.4)])
+    assert (res.rows_read, res.revisions_added, res.unchanged) == (1, 1, 0)
+    got = store.read()
+    assert got[["indicator", "unit", "basis", "value", "revision"]].values.tolist() == [["gdp", "daxiang", "ytd", 123.4, 1]]
+    assert periods.format_code(got["period"][0]) == "2023-Q2"
+
+
+def test_reingesting_the_same_values_adds_nothing(store):
+    rows = [("gdp", "daxiang", "2023-Q2", "ytd", 123.4), ("gdp", "beita", "2023-Q2", "ytd", 99.0)]
+    ingest(store, rows)
+    again = ingest(store, rows)
+    assert (again.revisions_added, again.unchanged) == (0, 2)
+    assert len(store.revisions("gdp", "daxiang")) == 1
+
+
+def test_a_changed_value_is_a_new_revision_and_the_history_stays(store):
+    ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 123.4)])
+    ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 125.0)], when=T0 + timedelta(days=20), source="fix.csv", digest="h2")
+    history = store.revisions("gdp", "daxiang")
+    assert history["value"].tolist() == [123.4, 125.0]
+    assert history["revision"].tolist() == [1, 2]
+    assert history["source"].tolist() == ["f.csv", "fix.csv"]
+    assert store.read()["value"].tolist() == [125.0]
+
+
+def test_reading_as_of_a_past_time_sees_only_what_was_reported_then(store):
+    ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 123.4)])
+    ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 125.0)], when=T0 + timedelta(days=20), digest="h2")
+    assert store.read(as_of=T0 + timedelta(days=1))["value"].tolist() == [123.4]
+    assert store.read(as_of=T0 - timedelta(days=1)).empty
+
+
+def test_basis_is_part_of_the_key(store):
+    ingest(store, [("retail_sales", "daxiang", "2023-06", "ytd", 60.0), ("retail_sales", "daxiang", "2023-06", "period", 11.0)])
+    got = store.read().sort_values("basis")
+    assert got["basis"].astype(str).tolist() == ["period", "ytd"] and got["value"].tolist() == [11.0, 60.0]
+
+
+def test_reads_filter_by_indicator_units_and_period_range(store):
+    rows = [("retail_sales", u, p, "ytd", float(i)) for i, (u, p) in enumerate(
+        [(u, p) for u in ["daxiang", "beita", "wugang"] for p in ["2023-01/02", "2023-03", "2023-04", "2023-05"]])]
+    rows.append(("gdp", "daxiang", "2023-Q1", "ytd", 1.0))
+    ingest(store, rows)
+    got = store.read(indicators=["retail_sales"], units=["daxiang", "beita"],
+                     start=periods.parse("2023-03").code, end=periods.parse("2023-04").code)
+    assert sorted(zip(got["unit"].astype(str), map(periods.format_code, got["period"]))) == [
+        ("beita", "2023-03"), ("beita", "2023-04"), ("daxiang", "2023-03"), ("daxiang", "2023-04")]
+
+
+def test_the_same_key_twice_with_different_values_is_quarantined_at_both_rows(store):
+    res = ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 7.0), ("gdp", "beita", "2023-Q2", "ytd", 1.0),
+                         ("gdp", "daxiang", "2023-Q2", "ytd", 8.0)])
+    assert res.quarantined == 2 and res.revisions_added == 1
+    q = store.quarantined()
+    assert q["row"].tolist() == [2, 4]
+    assert all("different values (7, 8)" in r for r in q["reason"])
+    assert store.read()["unit"].astype(str).tolist() == ["beita"]
+
+
+def test_the_same_key_twice_with_the_same_value_is_a_harmless_duplicate(store):
+    res = ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 7.0), ("gdp", "daxiang", "2023-Q2", "ytd", 7.0)])
+    assert (res.quarantined, res.duplicates, res.revisions_added) == (0, 1, 1)
+
+
+def test_a_batch_that_fails_half_way_leaves_the_store_as_it_was(store):
+    ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 1.0)])
+
+    def chunks():
+        yield chunk([("gdp", "beita", "2023-Q2", "ytd", 2.0)])
+        raise RuntimeError("source broke")
+
+    with pytest.raises(RuntimeError):
+        store.ingest(chunks(), source="g.csv", content_hash="h9", reported_at=T0)
+    assert store.read()["unit"].astype(str).tolist() == ["daxiang"]
+    assert store.batches()["source"].tolist() == ["f.csv"]
+    # and the store still works afterwards
+    assert ingest(store, [("gdp", "beita", "2023-Q2", "ytd", 2.0)], digest="h3").revisions_added == 1
+
+
+def test_the_store_file_is_created_in_wal_mode(tmp_path):
+    s = SQLiteStore(tmp_path / "sub" / "new.db")
+    assert s.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    s.close()
