@@ -1,0 +1,135 @@
+"""What judging one rule version at one period needs: the units, the peers, the metric, the floors.
+
+A :class:`Judgement` is built once per rule; every method works on whole columns (pandas Series indexed
+by unit), never on one unit at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from rules.derive import Observations, yoy
+from rules.load import RuleDoc
+from targetwatch import periods
+from targetwatch.model import Basis, Direction, Indicator, IndicatorKind
+
+# Metrics that compare with the same period a year earlier.
+LAST_YEAR_METRICS = ("yoy", "pp_change", "change")
+# Kinds whose value is the year-to-date total whatever the indicator's basis.
+YTD_KINDS = ("pacing", "break_zero", "never", "milestone")
+
+
+@dataclass
+class Judgement:
+    """One rule version judged at one period ``code`` for its units, with its peers for ranks and means."""
+
+    doc: RuleDoc
+    ind: Indicator
+    dep: object
+    obs: Observations
+    code: int
+    as_of_day: date
+    units: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        spec = self.spec
+        self.members = self.dep.group_members(spec.group) if spec.group else []
+        self.units = list(spec.units) or list(self.members)
+
+    @property
+    def spec(self):
+        return self.doc.doc.spec
+
+    @property
+    def target(self):
+        return self.spec.target
+
+    @property
+    def basis(self) -> Basis:
+        if self.target.kind in YTD_KINDS and self.ind.kind in (IndicatorKind.level, IndicatorKind.count):
+            return Basis.ytd
+        return self.spec.basis or self.ind.basis
+
+    @property
+    def period(self) -> periods.Period:
+        return periods.Period.from_code(self.code)
+
+    @property
+    def prev_code(self) -> int:
+        return int(periods.previous_codes([self.code], self.ind.jan_feb_combined and self.period.frequency == periods.MONTHLY)[0])
+
+    @property
+    def direction(self) -> Direction:
+        order = getattr(self.target, "order", None)
+        return order or self.ind.direction
+
+    @property
+    def metric(self) -> str:
+        return "yoy" if self.target.kind == "decline" else self.spec.metric.value
+
+    def needs(self) -> dict[int, set[str]]:
+        """The period codes and indicators to read before judging (the store is read per period)."""
+        codes = {self.code}
+        if self.metric in LAST_YEAR_METRICS and not self._reported_growth:
+            codes.add(self.code - 10000)
+        if self.metric == "prev_change" or getattr(self.target, "improve", False):
+            codes.add(self.prev_code)
+            if self.metric in LAST_YEAR_METRICS and not self._reported_growth:
+                codes.add(self.prev_code - 10000)
+        inds = {self.ind.id}
+        if self.target.kind == "share" and self.target.of.indicator:
+            inds.add(self.target.of.indicator)
+        return {c: set(inds) for c in codes}
+
+    @property
+    def _reported_growth(self) -> bool:
+        return self.ind.kind is IndicatorKind.growth and self.metric == "yoy"
+
+    def raw(self, code: int | None = None, indicator: str | None = None) -> pd.Series:
+        """The reported (or 当月⇄累计 derived) value at a period, for every unit that has one."""
+        code = self.code if code is None else code
+        wide = self.obs.wide(indicator or self.ind.id, self.basis, [code])
+        return wide[code] if code in wide else pd.Series(dtype=np.float64)
+
+    def value(self, code: int | None = None) -> pd.Series:
+        """The rule's metric at a period for every unit read (reported value, growth or change)."""
+        code = self.code if code is None else code
+        current = self.raw(code)
+        metric = self.metric
+        if metric == "value" or self._reported_growth:
+            return current
+        if metric == "prev_change":
+            return current - self.raw(self.prev_code if code == self.code else int(periods.previous_codes([code])[0])).reindex(current.index)
+        last = self.raw(code - 10000)
+        if metric == "yoy":
+            return yoy(current, last)
+        return current - last.reindex(current.index)
+
+    def floors(self, default: float | None, key: str = "floor") -> pd.Series:
+        """Per-unit floor: the override, then the allocation row, then the rule's own value."""
+        out = pd.Series(np.nan if default is None else float(default), index=self.units, dtype=np.float64)
+        alloc = self.spec.allocation
+        if alloc is not None and key in ("floor", "annual"):
+            rows = pd.Series(alloc.values, dtype=np.float64)
+            out.update(rows[rows.index.isin(out.index)])
+        over = {u: getattr(o, key) for u, o in self.spec.overrides.items() if getattr(o, key) is not None}
+        if over:
+            rows = pd.Series(over, dtype=np.float64)
+            out.update(rows[rows.index.isin(out.index)])
+        return out
+
+    def on_units(self, series: pd.Series) -> pd.Series:
+        """A per-unit column aligned to the judged units (NaN where a unit has nothing)."""
+        return series.reindex(self.units).astype(np.float64)
+
+    def reference_unit(self) -> str | None:
+        ref = getattr(self.target, "reference_unit", None)
+        if ref:
+            return ref
+        group = self.dep.groups.get(self.spec.group) if self.spec.group else None
+        return group.reference_unit if group else None

@@ -1,0 +1,126 @@
+"""Observations as the evaluator needs them: one wide frame (unit × period) per indicator and basis.
+
+Reads exactly the periods the rules need, as of the evaluation time, in one store call per period.
+Where the store lacks the wanted basis, 当月 ⇄ 累计 is derived for additive indicators (level, count):
+累计 is the running sum of a complete year of 当月 values, 当月 the difference of consecutive 累计 values.
+A growth or rate indicator is read as reported and never derived. Year-on-year growth is derived from
+levels; a growth indicator's reported value *is* its year-on-year growth.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from targetwatch import periods
+from targetwatch.model import Basis, Indicator, IndicatorKind
+
+ADDITIVE = (IndicatorKind.level, IndicatorKind.count)
+
+
+class Observations:
+    """A read-through cache of the store as of one instant: ``wide(indicator, basis, codes)``."""
+
+    def __init__(self, store, as_of, deployment):
+        self.store, self.as_of, self.dep = store, as_of, deployment
+        self._long: dict[tuple[str, int], pd.DataFrame] = {}
+
+    def prefetch(self, needs: dict[int, set[str]]) -> None:
+        """Read, for each period code, every indicator that needs it, in one store call per period."""
+        by_code: dict[int, set[str]] = defaultdict(set)
+        for code, inds in needs.items():
+            missing = {i for i in inds if (i, code) not in self._long}
+            if missing:
+                by_code[code] |= missing
+        for code, inds in sorted(by_code.items()):
+            frame = self.store.read(indicators=sorted(inds), start=code, end=code, as_of=self.as_of)
+            frame = frame[frame["period"] == code]
+            parts = dict(tuple(frame.groupby(frame["indicator"].astype(str), sort=False, observed=True)))
+            for ind in inds:
+                self._long[(ind, code)] = parts.get(ind, frame.iloc[:0])
+
+    def long(self, indicator: str, codes) -> pd.DataFrame:
+        """The rows read for an indicator at these periods (both bases), for explanations."""
+        self.prefetch({int(c): {indicator} for c in codes})
+        parts = [self._long[(indicator, int(c))] for c in codes]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def wide(self, indicator: str, basis: Basis, codes) -> pd.DataFrame:
+        """Values unit × period for one basis; a column per requested code (NaN where absent)."""
+        codes = sorted({int(c) for c in codes})
+        self.prefetch({c: {indicator} for c in codes})
+        out = self._pivot(indicator, basis.value, codes)
+        ind = self.dep.indicators[indicator]
+        if ind.kind in ADDITIVE and out.isna().to_numpy().any():
+            out = out.combine_first(self._derived(ind, basis, codes))
+        return out.reindex(columns=codes)
+
+    def _pivot(self, indicator: str, basis: str, codes: list[int]) -> pd.DataFrame:
+        frames = [self._long[(indicator, c)] for c in codes if (indicator, c) in self._long]
+        long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["unit", "period", "basis", "value"])
+        long = long[long["basis"].astype(str) == basis]
+        wide = pd.DataFrame(
+            long["value"].to_numpy(np.float64),
+            index=pd.MultiIndex.from_arrays([long["unit"].astype(str).to_numpy(), long["period"].to_numpy(np.int64)]),
+        )[0].unstack() if len(long) else pd.DataFrame(dtype=np.float64)
+        return wide.reindex(columns=codes)
+
+    def _derived(self, ind: Indicator, basis: Basis, codes: list[int]) -> pd.DataFrame:
+        """The wanted basis computed from the other one, where the data allow."""
+        other = Basis.period if basis is Basis.ytd else Basis.ytd
+        cols = {}
+        for code in codes:
+            year_periods = _year_periods(code, ind)
+            if basis is Basis.ytd:  # running sum of a complete year of 当月 values
+                self.prefetch({c: {ind.id} for c in year_periods})
+                src = self._pivot(ind.id, other.value, year_periods)
+                complete = src.notna().all(axis=1)
+                cols[code] = src.sum(axis=1).where(complete)
+            else:  # difference of this and the previous 累计 value of the same year
+                prev = [c for c in year_periods if c < code][-1:]
+                self.prefetch({c: {ind.id} for c in [*prev, code]})
+                src = self._pivot(ind.id, other.value, [*prev, code])
+                cols[code] = src[code] - src[prev[0]] if prev else src[code]
+        return pd.DataFrame(cols)
+
+
+def _year_periods(code: int, ind: Indicator) -> list[int]:
+    """Every period of the indicator's frequency from January to ``code``'s period, as codes."""
+    p = periods.Period.from_code(code)
+    start = periods.Period(p.year, 1, 1)
+    return [q.code for q in periods.periods_between(start, p, ind.frequency if p.frequency == ind.frequency else p.frequency, ind.jan_feb_combined)]
+
+
+def yoy(current: pd.Series, last_year: pd.Series) -> pd.Series:
+    """Year-on-year growth in %, NaN where last year is missing or zero (never divide by a zero base)."""
+    base = last_year.reindex(current.index)
+    return (current / base.where(base != 0) - 1.0) * 100.0
+
+
+def deadlines(codes, ind: Indicator) -> dict[int, date]:
+    """The reporting deadline of each period: calendar days, or Chinese working days, after its end."""
+    out = {}
+    for code in {int(c) for c in codes}:
+        end = periods.Period.from_code(code).end
+        if ind.deadline.working_days is not None:
+            out[code] = _working_days_after(end, ind.deadline.working_days)
+        else:
+            out[code] = end + timedelta(days=ind.deadline.days or 0)
+    return out
+
+
+def _working_days_after(day: date, n: int) -> date:
+    try:
+        import chinese_calendar
+
+        return chinese_calendar.find_workday(n, day)
+    except (NotImplementedError, ImportError):
+        # Outside the calendar's years: weekdays only, without holidays.
+        d, left = day, n
+        while left > 0:
+            d += timedelta(days=1)
+            left -= d.weekday() < 5
+        return d

@@ -1,0 +1,166 @@
+"""``rules.evaluate``: observations → verdicts, one row per (rule, unit, period) for one as-of date.
+
+Per rule (never per unit): pick the period and the rule version in force, read what it needs as of the
+evaluation time, judge every unit at once with the kind's column arithmetic, then decide the status:
+a unit that has not reported is ``no_data`` before the reporting deadline and ``late`` after it; it is
+never ``behind``, and it never counts in ranks or means.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from rules import messages, verdict
+from rules.context import Judgement
+from rules.derive import Observations, deadlines
+from rules.kinds import JUDGES
+from rules.load import RuleDoc, RuleSet, load_rules
+from targetwatch import periods
+from targetwatch.model import Owners
+
+_STEP = {periods.MONTHLY: 1, periods.QUARTERLY: 3, periods.HALF_YEARLY: 6, periods.YEARLY: 12}
+
+
+def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset: RuleSet | None = None) -> pd.DataFrame:
+    """The verdict frame (``rules.verdict.VERDICT_COLUMNS``) of every rule, or of the ids in ``rules``.
+
+    ``as_of`` (a date or YYYY-MM-DD; default today) fixes both the period judged by default (the latest
+    one ended by then) and the revisions used (those reported by then). ``period`` judges that period.
+    """
+    ruleset = ruleset or load_rules(deployment.root, deployment)
+    instant = periods.as_of_instant(as_of)
+    obs = Observations(store, instant, deployment)
+    wanted = set(rules) if rules is not None else None
+    judgements = [j for doc_id in ruleset.ids if wanted is None or doc_id in wanted
+                  if (j := plan(ruleset, doc_id, deployment, obs, instant.date(), period)) is not None]
+    needs: dict[int, set[str]] = {}
+    for j in judgements:
+        for code, inds in j.needs().items():
+            needs.setdefault(code, set()).update(inds)
+    obs.prefetch(needs)
+    frames = [judge(j) for j in judgements]
+    rule_frames = {j.doc.id: f for j, f in zip(judgements, frames)}
+    from rules.scorecard import score
+
+    for doc_id in ruleset.ids:
+        docs = ruleset.versions(doc_id)
+        if docs[0].is_scorecard and (wanted is None or doc_id in wanted):
+            frames.append(score(docs[-1], ruleset, deployment, obs, instant.date(), period, rule_frames))
+    frames = [f for f in frames if len(f)]
+    return verdict.conform(pd.concat(frames, ignore_index=True)) if frames else verdict.empty()
+
+
+def plan(ruleset: RuleSet, rule_id: str, dep, obs: Observations, as_of_day: date, period=None, units=None) -> Judgement | None:
+    """The judgement of one rule: its period (given, or the latest ended by as-of) and the version then in force."""
+    versions = ruleset.versions(rule_id)
+    if not versions or versions[0].is_scorecard:
+        return None
+    ind = dep.indicators[versions[-1].doc.spec.indicator]
+    window = versions[-1].doc.spec.period
+    freq = window.frequency or ind.frequency
+    code = judged_period(freq, as_of_day, ind.jan_feb_combined, window, period)
+    if code is None:
+        return None
+    doc = version_in_force(versions, periods.Period.from_code(code).end)
+    if doc is None:
+        return None
+    ind = dep.indicators[doc.doc.spec.indicator]
+    j = Judgement(doc, ind, dep, obs, code, as_of_day)
+    if units is not None:
+        j.units = [u for u in units]
+    return j
+
+
+def judged_period(freq: str, as_of_day: date, jan_feb: bool, window, period=None) -> int | None:
+    """The period code judged: ``period`` if given, else the latest of ``freq`` ended by as-of, kept in the window."""
+    if period is not None:
+        p = periods.parse(str(period)) if not isinstance(period, periods.Period) else period
+        if p.frequency != freq and not (freq == periods.MONTHLY and p.is_jan_feb):
+            return None
+    else:
+        month = as_of_day.month if as_of_day == periods.Period(as_of_day.year, as_of_day.month, as_of_day.month).end else as_of_day.month - 1
+        year, step = as_of_day.year, _STEP[freq]
+        last = month // step * step
+        if freq == periods.MONTHLY and jan_feb and last == 1:
+            last = 0
+        if last == 0:
+            year, last = year - 1, 12
+        p = periods.Period(year, 1, 2) if (freq == periods.MONTHLY and jan_feb and last == 2) else periods.Period(year, last - step + 1, last)
+        if window.to is not None and p > periods.parse(str(window.to)):
+            p = periods.parse(str(window.to))
+    if window.from_ is not None and p < periods.parse(str(window.from_)):
+        return None
+    if window.to is not None and p > periods.parse(str(window.to)):
+        return None
+    return p.code
+
+
+def version_in_force(versions: list[RuleDoc], day: date) -> RuleDoc | None:
+    """The version whose effective range holds ``day``; a later effective_from supersedes an earlier one."""
+    live = [d for d in versions if d.covers(day)]
+    return max(live, key=lambda d: (d.doc.metadata.effective_from or date.min, d.version)) if live else None
+
+
+def judge(j: Judgement) -> pd.DataFrame:
+    """The verdict rows of one judgement (contract columns plus a few the explainer uses)."""
+    frame = JUDGES[j.target.kind](j)
+    reported = j.on_units(j.raw()).notna()
+    frame["value_reported"] = reported
+    due = deadlines([j.code], j.ind)[j.code]
+    missing_status = "late" if j.as_of_day > due else "no_data"
+    met = frame["met"]
+    soft = frame.get("soft", False)
+    soft = pd.Series(soft, index=frame.index).fillna(False).astype(bool)
+    status = np.where(~reported, missing_status, np.where(met.isna(), "no_data",
+                      np.where(met.fillna(False).astype(bool), "on_track", np.where(soft, "at_risk", "behind"))))
+    status = pd.Series(status, index=frame.index)
+    spec, meta = j.spec, j.doc.doc.metadata
+    units = frame.index.to_numpy()
+    owners = owners_of(j, units)
+    out = pd.DataFrame({
+        "rule": meta.id, "unit": units, "indicator": j.ind.id, "period": str(j.period),
+        "as_of": j.as_of_day.isoformat(), "status": status.to_numpy(),
+        "stretch_met": frame["stretch_met"].to_numpy(dtype=object) if "stretch_met" in frame else None,
+        "value": frame["value"].to_numpy(np.float64), "target": frame["target"].to_numpy(np.float64),
+        "gap": frame["gap"].to_numpy(np.float64),
+        "rank": frame["rank"].to_numpy() if "rank" in frame else np.nan,
+        "group_size": frame["group_size"].to_numpy() if "group_size" in frame else np.nan,
+        "reference": frame["reference"].to_numpy() if "reference" in frame else np.nan,
+        "required_run_rate": frame["required_run_rate"].to_numpy() if "required_run_rate" in frame else np.nan,
+        "target_version": f"v{meta.version}" + (f" ({meta.effective_from})" if meta.effective_from else ""),
+        "owners": owners,
+    })
+    names = pd.Series([j.dep.units[u].name for u in units], index=frame.index)
+    out["message"] = messages.sentences(j, frame, names, status, due.isoformat()).to_numpy()
+    out["severity"] = verdict.severities(out["status"], spec.severity.value if spec.severity else None)
+    out["rule_title"] = meta.title
+    out["group"] = spec.group
+    out["reported"] = frame["reported"].to_numpy() if "reported" in frame else np.nan
+    out["measure"] = "%" if j.metric == "yoy" or j.target.kind in ("decline", "share") else ("位" if j.target.kind == "rank" else j.ind.measure)
+    out["leader"] = [o["leader"] for o in owners]
+    out["lead_department"] = [o["lead_department"][0] if o["lead_department"] else None for o in owners]
+    out["deadline"] = due.isoformat()
+    # Where a unit did not report, its value, gap and stretch say nothing.
+    out.loc[~reported.to_numpy(), ["value", "gap"]] = np.nan
+    out.loc[~reported.to_numpy(), "stretch_met"] = None
+    return out
+
+
+def owners_of(j: Judgement, units) -> list[dict]:
+    """The owner chain per unit: the rule's roles, then the indicator's, then the unit's."""
+    base = (j.spec.owners or Owners()).merged_over(j.ind.owners)
+    shared = base.model_dump()
+    cache: dict[str, dict] = {}
+    out = []
+    for u in units:  # only a dict lookup per unit; the unit-specific merge is cached per owner set
+        unit_owners = j.dep.units[u].owners
+        if unit_owners is None:
+            out.append(shared)
+            continue
+        if u not in cache:
+            cache[u] = base.merged_over(unit_owners).model_dump()
+        out.append(cache[u])
+    return out

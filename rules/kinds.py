@@ -1,0 +1,186 @@
+"""The target kinds: each turns a :class:`Judgement` into columns over the judged units.
+
+Every judge returns a frame indexed by unit with ``value, target, gap`` (gap < 0 means short),
+``met`` (bool, NaN where undecidable), ``soft`` (True where a miss is only at_risk), ``stretch_met``,
+and where they apply ``rank, group_size, reported, reference, required_run_rate``. Whether the unit
+reported at all is decided by the caller, from the raw observation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rules.context import Judgement
+from targetwatch.model import Direction
+
+_HIGHER = (">=", ">")
+
+
+def _frame(j: Judgement, value, target, gap, met, **extra) -> pd.DataFrame:
+    out = pd.DataFrame({"value": value, "target": target, "gap": gap}, index=pd.Index(j.units, name="unit"))
+    out["met"] = pd.Series(met, index=out.index).where(out["gap"].notna())
+    for key, col in extra.items():
+        out[key] = col
+    return out
+
+
+def _compare(value: pd.Series, limit: pd.Series, op: str) -> tuple[pd.Series, pd.Series]:
+    """(gap, met) of value against limit under op; the gap is negative when short."""
+    gap = value - limit if op in _HIGHER else limit - value
+    met = {">=": gap >= 0, ">": gap > 0, "<=": gap >= 0, "<": gap > 0}[op]
+    return gap, met
+
+
+def _tiered(j: Judgement, value: pd.Series, op: str) -> pd.DataFrame:
+    floor, stretch = j.floors(j.target.floor), j.floors(j.target.stretch, "stretch")
+    gap, met = _compare(value, floor, op)
+    s_gap, s_met = _compare(value, stretch, op)
+    within = j.target.at_risk_within
+    soft = (-gap <= within) if within is not None else pd.Series(False, index=j.units)
+    return _frame(j, value, floor, gap, met, soft=soft, stretch_met=s_met.where(stretch.notna() & value.notna()))
+
+
+def threshold(j: Judgement) -> pd.DataFrame:
+    return _tiered(j, j.on_units(j.value()), j.target.op)
+
+
+def decline(j: Judgement) -> pd.DataFrame:
+    return _tiered(j, -j.on_units(j.value()), ">=")
+
+
+def share(j: Judgement) -> pd.DataFrame:
+    of = j.target.of
+    num = j.on_units(j.raw())
+    den_all = j.raw(indicator=of.indicator) if of.indicator else j.raw()
+    if of.unit == "parent":
+        den_units = [j.dep.units[u].parent for u in j.units]
+    elif of.unit:
+        den_units = [of.unit] * len(j.units)
+    else:
+        den_units = j.units
+    den = pd.Series(den_all.reindex(den_units).to_numpy(np.float64), index=j.units)
+    return _tiered(j, 100.0 * num / den.where(den != 0), j.target.op)
+
+
+def range_(j: Judgement) -> pd.DataFrame:
+    value, lo, hi = j.on_units(j.value()), j.target.min, j.target.max
+    gap = np.where(value < lo, value - lo, np.where(value > hi, hi - value, value - lo))
+    met = (value >= lo) & (value <= hi)
+    return _frame(j, value, lo, gap, met, soft=value > hi)
+
+
+def approximate(j: Judgement) -> pd.DataFrame:
+    t = j.target
+    value = j.on_units(j.value())
+    tol = t.tolerance if t.tolerance is not None else abs(t.value) * t.tolerance_pct / 100.0
+    gap = value - t.value if j.direction is Direction.higher else t.value - value
+    return _frame(j, value, t.value, gap, gap >= -tol, soft=False)
+
+
+def pacing(j: Judgement) -> pd.DataFrame:
+    t = j.target
+    month = j.period.last_month
+    due = due_share(t, month)
+    annual = j.floors(t.annual, "annual")
+    cum = j.on_units(j.raw())
+    target = annual * due / 100.0
+    gap = cum - target
+    remaining = 12 - month
+    run_rate = ((annual - cum).clip(lower=0) / remaining) if remaining else pd.Series(np.nan, index=j.units)
+    soft = (-gap / annual * 100.0 <= t.at_risk_within) if t.at_risk_within is not None else False
+    stretch_met = (cum >= t.stretch * due / 100.0).where(cum.notna()) if t.stretch is not None else None
+    return _frame(j, cum, target, gap, gap >= 0, soft=soft, stretch_met=stretch_met,
+                  required_run_rate=run_rate.where(cum.notna()), due_share=due, annual=annual)
+
+
+def due_share(t, month: int) -> float:
+    """The % of the annual task due by the end of ``month`` under the rule's profile."""
+    if t.profile == "linear":
+        return month / 12 * 100.0
+    if t.profile == "seasonal":
+        weights = np.asarray(t.seasonal, dtype=np.float64)
+        return float(weights[:month].sum() / weights.sum() * 100.0)
+    points = sorted({0: 0.0, **t.checkpoints, 12: t.checkpoints.get(12, 100.0)}.items())
+    months, shares = zip(*points)
+    return float(np.interp(month, months, shares))
+
+
+def compare(j: Judgement) -> pd.DataFrame:
+    t = j.target
+    values = j.value()
+    peers = values.reindex(j.members)
+    if t.reference == "group_figure":
+        ref_unit = j.reference_unit()
+        reference = float(values.get(ref_unit, np.nan)) if ref_unit else np.nan
+    else:
+        reference = float(peers.mean()) if peers.notna().any() else np.nan
+    value = j.on_units(values)
+    target = reference + t.margin
+    gap, met = _compare(value, pd.Series(target, index=j.units), t.op)
+    return _frame(j, value, target, gap, met, soft=False, reference=reference,
+                  group_size=len(j.members), reported=int(peers.notna().sum()))
+
+
+def rank_table(values: pd.Series, direction: Direction, decimals: int) -> pd.DataFrame:
+    """Competition ranks (1, 2, 2, 4) of the units that reported; equal values after rounding tie."""
+    reported = values.dropna().round(decimals)
+    ranks = reported.rank(ascending=direction is Direction.lower, method="min")
+    tied = reported.duplicated(keep=False)
+    return pd.DataFrame({"value": reported, "rank": ranks, "tied": tied}).sort_values("rank", kind="stable")
+
+
+def rank(j: Judgement) -> pd.DataFrame:
+    t = j.target
+    table = rank_table(j.value().reindex(j.members), j.direction, j.ind.decimals)
+    reported = len(table)
+    ranks = table["rank"].reindex(j.units)
+    value = j.on_units(j.value())
+    if t.top is not None:
+        target = pd.Series(float(t.top), index=j.units)
+    elif t.not_bottom is not None:
+        target = pd.Series(float(reported - t.not_bottom), index=j.units)
+    else:
+        prev = rank_table(j.value(j.prev_code).reindex(j.members), j.direction, j.ind.decimals)
+        target = prev["rank"].reindex(j.units) - 1
+    gap = target - ranks
+    met = gap >= 0
+    tied = table["tied"].reindex(j.units).fillna(False).astype(bool)
+    if t.ties == "fail":
+        met = met & ~tied
+    return _frame(j, value, target, gap, met, soft=False, rank=ranks, group_size=len(j.members),
+                  reported=reported, tied=tied)
+
+
+def break_zero(j: Judgement) -> pd.DataFrame:
+    value = j.on_units(j.raw())
+    return _frame(j, value, 1.0, value - 1.0, value >= 1, soft=False)
+
+
+def clear_zero(j: Judgement) -> pd.DataFrame:
+    value = j.on_units(j.raw())
+    t = j.target
+    not_due = t.mode == "once" and t.by is not None and j.period.end < t.by
+    return _frame(j, value, 0.0, -value, value <= 0, soft=not_due)
+
+
+def never(j: Judgement) -> pd.DataFrame:
+    value = j.on_units(j.raw())
+    return _frame(j, value, 0.0, -value, value <= 0, soft=False)
+
+
+def milestone(j: Judgement) -> pd.DataFrame:
+    t = j.target
+    value = j.on_units(j.raw())
+    out = _frame(j, value, t.value, value - t.value, value >= t.value, soft=False)
+    if j.period.end < t.by:  # not due yet: an unreached milestone is still on track
+        out["met"] = out["met"].where(out["met"].isna(), True)
+        out["not_due"] = True
+    return out
+
+
+JUDGES = {
+    "threshold": threshold, "decline": decline, "range": range_, "approximate": approximate, "share": share,
+    "pacing": pacing, "compare": compare, "rank": rank, "break_zero": break_zero, "clear_zero": clear_zero,
+    "never": never, "milestone": milestone,
+}

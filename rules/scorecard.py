@@ -1,0 +1,85 @@
+"""Weighted scorecards (计分): points per rule, 未破零记零分, a composite score, a band and a rank.
+
+Each item rule is judged for every member of the scorecard's group at the same period. An item scores
+its points when on track (``pass_fail``) or points × value/target capped at 1 (``proportional``); a
+zero value scores nothing where ``zero_unless_broken``. A unit with any item unreported gets no score:
+it is ``no_data`` or ``late`` like any missing report, and it is left out of the rank.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rules import messages, verdict
+from rules.kinds import rank_table
+from targetwatch import periods
+from targetwatch.model import Direction, Owners
+
+
+def score(doc, ruleset, dep, obs, as_of_day, period, rule_frames=None) -> pd.DataFrame:
+    """The verdict rows of one scorecard: value = composite score, target = its floor, rank across units."""
+    from rules.evaluate import judge, plan
+
+    spec, meta = doc.doc.spec, doc.doc.metadata
+    members = dep.group_members(spec.group)
+    units = list(spec.units) or members
+    points = pd.DataFrame(index=pd.Index(members, name="unit"))
+    missing = pd.Series("", index=members, dtype=object)
+    code = None
+    for i, item in enumerate(spec.items):
+        j = plan(ruleset, item.rule, dep, obs, as_of_day, period, units=members)
+        if j is None:
+            continue
+        code = code or j.code
+        rows = judge(j).set_index("unit")
+        on = rows["status"].eq("on_track")
+        if item.scoring == "proportional":
+            ratio = (rows["value"] / rows["target"].where(rows["target"] > 0)).clip(0, 1)
+            got = item.points * ratio.where(rows["value"].notna(), np.nan).fillna(on.astype(float))
+        else:
+            got = item.points * on.astype(float)
+        if item.zero_unless_broken:
+            got = got.where(~(rows["value"] <= 0), 0.0)
+        unreported = rows["status"].isin(["no_data", "late"]) & rows["value"].isna()
+        points[f"item{i}"] = got.where(~unreported)
+        missing = missing.where(missing != "", rows["status"].where(unreported, ""))
+    if code is None:
+        return verdict.empty()
+    composite = points.sum(axis=1, min_count=len(points.columns)).where(points.notna().all(axis=1))
+    table = rank_table(composite, Direction.higher, 2)
+    floor = spec.floor
+    status = np.where(composite.isna(), missing.replace("", "no_data"),
+                      np.where(floor is None or False, "on_track", np.where(composite >= (floor or 0), "on_track", "behind")))
+    status = pd.Series(status, index=members)
+    payout = composite.map(lambda s: _payout(spec.bands, s)) if spec.bands else pd.Series(np.nan, index=members)
+    p = periods.Period.from_code(code)
+    owners = (spec.owners or Owners()).model_dump()
+    names = pd.Series({u: dep.units[u].name for u in members})
+    group = dep.groups[spec.group].name
+    body = (names + p.label_zh() + meta.title + "得分" + messages.fmt(composite, 1) + "分，在" + group
+            + messages.fmt(pd.Series(len(table), index=members), 0) + "个已计分单位中排第" + messages.fmt(table["rank"].reindex(members), 0) + "位")
+    body = body + np.where(payout.notna(), "，按" + messages.fmt(payout, 0) + "%兑现", "")
+    body = body + ("，目标" + f"{floor:g}" + "分以上" if floor is not None else "")
+    text = np.where(composite.isna(), names + p.label_zh() + meta.title + "无法计分（有指标" + status.map(messages.STATUS_ZH) + "）", body + "，" + status.map(messages.STATUS_ZH))
+    out = pd.DataFrame({
+        "rule": meta.id, "unit": members, "indicator": "score", "period": str(p), "as_of": as_of_day.isoformat(),
+        "status": status.to_numpy(), "stretch_met": None, "value": composite.to_numpy(), "target": floor if floor is not None else np.nan,
+        "gap": (composite - floor).to_numpy() if floor is not None else np.nan, "rank": table["rank"].reindex(members).to_numpy(),
+        "group_size": len(members), "reference": np.nan, "required_run_rate": np.nan,
+        "target_version": f"v{meta.version}", "owners": [owners] * len(members), "message": pd.Series(text, index=members).astype(object) + "。",
+        "rule_title": meta.title, "group": spec.group, "reported": len(table), "measure": "分",
+        "leader": owners["leader"], "lead_department": owners["lead_department"][0] if owners["lead_department"] else None,
+        "deadline": None,
+    })
+    out["severity"] = verdict.severities(out["status"], spec.severity.value if spec.severity else None)
+    return out[out["unit"].isin(units)]
+
+
+def _payout(bands, s: float) -> float:
+    if s != s:
+        return np.nan
+    for band in sorted(bands, key=lambda b: -b.min):
+        if s >= band.min:
+            return band.payout
+    return 0.0
