@@ -1,0 +1,150 @@
+"""The ``/metrics`` collector: fresh metric families on every scrape, built from the current state.
+
+Nothing here keeps a gauge per verdict (STYLE habit 4). :class:`ExporterState` holds the latest verdict
+frame and the counters of this process; :class:`TargetwatchCollector` turns it into families when
+Prometheus scrapes. Ingest counters are read from the store's ``batches()`` at scrape time, so they
+survive a restart; collector runs and failures are reported by the scheduler through
+:meth:`ExporterState.record_collector_run`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from exporters.exposition import LabelBlock, VerdictFamily
+from exporters.verdicts import GAUGES, LABELS, STATUSES, label_frame
+
+PREFIX = "targetwatch"
+
+
+@dataclass
+class ExporterState:
+    """What the collector exposes; the service replaces the verdicts after each evaluation."""
+
+    verdicts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    evaluation_seconds: float | None = None
+    collector_runs: Counter = field(default_factory=Counter)
+    collector_failures: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def set_verdicts(self, verdicts: pd.DataFrame, seconds: float | None = None) -> None:
+        with self.lock:
+            self.verdicts = verdicts
+            if seconds is not None:
+                self.evaluation_seconds = seconds
+
+    def record_collector_run(self, collector: str, ok: bool) -> None:
+        """Count one run of a scheduled collector (the collection scheduler calls this)."""
+        with self.lock:
+            self.collector_runs[collector] += 1
+            if not ok:
+                self.collector_failures[collector] += 1
+
+
+class TargetwatchCollector(Collector):
+    """Builds every ``targetwatch_*`` family from an :class:`ExporterState`, a deployment and a store."""
+
+    def __init__(
+        self,
+        state: ExporterState,
+        deployment=None,
+        batches: Callable[[], pd.DataFrame] | None = None,
+        notifications: Callable[[], tuple[pd.DataFrame, int]] | None = None,
+        rule_infos: Callable[[], list[tuple[str, str, str]]] | None = None,
+    ):
+        self.state = state
+        self.rule_infos = rule_infos
+        self.deployment = deployment
+        self.batches = batches
+        self.notifications = notifications
+
+    def collect(self) -> Iterator[Metric]:
+        with self.state.lock:
+            verdicts = self.state.verdicts
+            seconds = self.state.evaluation_seconds
+            runs, failures = dict(self.state.collector_runs), dict(self.state.collector_failures)
+        yield from verdict_families(verdicts)
+        if self.deployment is not None:
+            yield from info_families(self.deployment, self.rule_infos() if self.rule_infos else [])
+        yield _family("collector_runs_total", "Scheduled collector runs.", "counter", ["collector"], runs.items())
+        yield _family("collector_failures_total", "Scheduled collector runs that failed.", "counter", ["collector"], failures.items())
+        if self.batches is not None:
+            yield from ingest_families(self.batches())
+        duration = Metric(f"{PREFIX}_evaluation_duration_seconds", "Duration of the last rule evaluation.", "gauge")
+        if seconds is not None:
+            duration.add_sample(duration.name, {}, seconds)
+        yield duration
+        if self.notifications is not None:
+            counts, pending = self.notifications()
+            rows = (((r.channel, r.result), r.count) for r in counts.itertuples())
+            yield _family("notifications_total", "Notification deliveries by channel and result (sent, failed).", "counter", ["channel", "result"], rows)
+            yield _family("notifications_pending", "Messages waiting in the outbox.", "gauge", [], [((), pending)])
+
+
+def verdict_families(verdicts: pd.DataFrame) -> Iterator[Metric]:
+    """The per-verdict gauges and the StateSet-style status family (1 for the current status)."""
+    labels = label_frame(verdicts) if not verdicts.empty else pd.DataFrame(columns=list(LABELS), dtype=object)
+    block = LabelBlock(labels)
+    for suffix, column, help_text in GAUGES:
+        if column in verdicts.columns and not verdicts.empty:
+            values = pd.to_numeric(verdicts[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        else:
+            values = np.full(len(labels), np.nan)
+        rows = np.flatnonzero(~np.isnan(values))
+        yield VerdictFamily(f"{PREFIX}_verdict_{suffix}", help_text, block, rows, values[rows])
+    current = verdicts["status"].astype(str).to_numpy() if "status" in verdicts.columns else np.array([], dtype=object)
+    onehot = (current[:, None] == np.array(STATUSES)[None, :]).astype(float).ravel()
+    yield VerdictFamily(f"{PREFIX}_verdict_status", "1 for the verdict's current status, 0 for the others.",
+                        block, np.arange(len(labels)), onehot, extra=("status", list(STATUSES)))
+
+
+def info_families(deployment, rules: list[tuple[str, str, str]]) -> Iterator[Metric]:
+    """Info metrics that carry the Chinese display names (label values of the verdicts stay ids)."""
+    units = ((u.id, u.name, u.kind, u.parent or "") for u in deployment.units.values())
+    yield _info("unit", "A unit's display name, kind and parent.", ["unit", "name", "kind", "parent"], units)
+    indicators = ((i.id, i.name, i.measure) for i in deployment.indicators.values())
+    yield _info("indicator", "An indicator's display name and unit of measure.", ["indicator", "name", "measure"], indicators)
+    yield _info("rule", "A rule's title and source document.", ["rule", "title", "document"], rules)
+    people = ((p.id, p.name, p.title or "") for p in deployment.people.values())
+    yield _info("person", "A person's name and title.", ["person", "name", "title"], people)
+
+
+def ingest_families(batches: pd.DataFrame) -> Iterator[Metric]:
+    """Rows ingested and quarantined per source, and the time of the last landed batch, from the store."""
+    if batches.empty:
+        ingested = quarantined = last = pd.Series(dtype=float)
+    else:
+        frame = batches.assign(
+            # Accepted rows: a new revision, or a value the store already had (re-ingest is idempotent).
+            good=batches["revisions_added"].fillna(0) + batches["unchanged"].fillna(0),
+            bad=batches["quarantined"].fillna(0),
+            at=(batches["ingested_at"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds(),
+        ).groupby("source")
+        ingested, quarantined, last = frame["good"].sum(), frame["bad"].sum(), frame["at"].max()
+    yield _family("rows_ingested_total", "Rows landed in the store per source.", "counter", ["source"], ingested.items())
+    yield _family("rows_quarantined_total", "Rows quarantined per source.", "counter", ["source"], quarantined.items())
+    yield _family("last_successful_ingest_timestamp_seconds", "When a batch of the source last landed.", "gauge", ["source"], last.items())
+
+
+def _family(name: str, help_text: str, kind: str, labelnames: list[str], rows) -> Metric:
+    metric = Metric(f"{PREFIX}_{name.removesuffix('_total') if kind == 'counter' else name}", help_text, kind)
+    sample_name = f"{PREFIX}_{name}"
+    for key, value in rows:
+        key = key if isinstance(key, tuple) else (key,)
+        metric.add_sample(sample_name, dict(zip(labelnames, map(str, key))), float(value))
+    return metric
+
+
+def _info(kind: str, help_text: str, labelnames: list[str], rows) -> Metric:
+    metric = Metric(f"{PREFIX}_{kind}_info", help_text, "gauge")
+    for row in rows:
+        metric.add_sample(metric.name, dict(zip(labelnames, row)), 1.0)
+    return metric

@@ -1,0 +1,91 @@
+"""The /metrics collector: exact exposition of verdicts, info and operational families."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporters.collector import ExporterState, TargetwatchCollector
+from exporters.exposition import render
+from targetwatch.store import StagedChunk
+
+from verdict_fixtures import good_verdict, verdict_frame
+
+WU_YI_LABELS = ('indicator="industrial_va_growth",lead_department="daxiang_kgxj",leader="wu_yi",'
+                'period="2023-06",rule="daxiang_industrial_va_growth",severity="critical"')
+
+
+def samples(body: bytes) -> dict[tuple, float]:
+    out = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_each_verdict_exposes_its_gauges_with_stable_id_labels(verdicts):
+    body = render(TargetwatchCollector(ExporterState(verdicts=verdicts)))
+    text = body.decode()
+    assert f'targetwatch_verdict_value{{{WU_YI_LABELS},unit="daxiang"}} 5.1\n' in text
+    assert f'targetwatch_verdict_gap{{{WU_YI_LABELS},unit="daxiang"}} -1.9\n' in text
+    assert f'targetwatch_verdict_rank{{{WU_YI_LABELS},unit="daxiang"}} 9.0\n' in text
+    assert f'targetwatch_verdict_group_size{{{WU_YI_LABELS},unit="daxiang"}} 12.0\n' in text
+    assert f'targetwatch_verdict_stretch_met{{{WU_YI_LABELS},unit="daxiang"}} 0.0\n' in text
+    # No rank for a rule that does not rank, and no required run-rate where none applies: absent, not NaN.
+    assert "NaN" not in text
+    assert text.count("targetwatch_verdict_rank{") == 2
+    assert "targetwatch_verdict_required_run_rate{" not in text
+
+
+def test_status_is_a_stateset_with_one_series_per_status(verdicts):
+    got = samples(render(TargetwatchCollector(ExporterState(verdicts=verdicts))))
+    status = {dict(k[1])["status"]: v for k, v in got.items()
+              if k[0] == "targetwatch_verdict_status" and dict(k[1])["unit"] == "daxiang" and dict(k[1])["leader"] == "wu_yi"}
+    assert status == {"behind": 1.0, "late": 0.0, "at_risk": 0.0, "no_data": 0.0, "on_track": 0.0}
+    assert sum(1 for k in got if k[0] == "targetwatch_verdict_status") == 15
+
+
+def test_fast_rendering_equals_prometheus_client_byte_for_byte(verdicts):
+    tricky = good_verdict(unit='a"b\\c\nd', rule="rule_with_run_rate", required_run_rate=1234567.5, value=-0.0001)
+    frame = pd.concat([verdicts, verdict_frame(tricky)], ignore_index=True)
+    collector = TargetwatchCollector(ExporterState(verdicts=frame))
+    registry = CollectorRegistry()
+    registry.register(collector)
+    assert render(collector) == generate_latest(registry)
+
+
+def test_an_empty_frame_still_exposes_every_family_header():
+    text = render(TargetwatchCollector(ExporterState())).decode()
+    for name in ("value", "target", "gap", "rank", "group_size", "required_run_rate", "stretch_met", "status"):
+        assert f"# TYPE targetwatch_verdict_{name} gauge\n" in text
+
+
+def test_info_metrics_carry_the_chinese_names(deployment):
+    collector = TargetwatchCollector(ExporterState(), deployment=deployment,
+                                     rule_infos=lambda: [("daxiang_industrial_va_growth", "规模工业增加值增速增长7%以上", "大祥区2023年5-6月重点工作任务清单")])
+    got = samples(render(collector))
+    assert got[("targetwatch_unit_info", (("kind", "district"), ("name", "大祥区"), ("parent", "shaoyang"), ("unit", "daxiang")))] == 1
+    assert got[("targetwatch_indicator_info", (("indicator", "gdp"), ("measure", "亿元"), ("name", "地区生产总值")))] == 1
+    assert got[("targetwatch_person_info", (("name", "伍毅"), ("person", "wu_yi"), ("title", "分管副区长")))] == 1
+    assert got[("targetwatch_rule_info", (("document", "大祥区2023年5-6月重点工作任务清单"), ("rule", "daxiang_industrial_va_growth"), ("title", "规模工业增加值增速增长7%以上")))] == 1
+
+
+def test_ingest_counters_come_from_the_store_and_survive_a_restart(store):
+    good = pd.DataFrame({"indicator": ["gdp"] * 3, "unit": ["daxiang", "beita", "wugang"], "period": [202306] * 3,
+                         "basis": ["ytd"] * 3, "value": [1.0, 2.0, 3.0], "row": [2, 3, 4], "sheet": [None] * 3, "column": ["C"] * 3})
+    bad = pd.DataFrame({"sheet": [None], "row": [5], "column": ["C"], "reason": ["not a number"], "raw": ["abc"]})
+    store.ingest([StagedChunk(good, bad)], source="inbox/gdp.csv", content_hash="h1",
+                 reported_at=datetime(2023, 7, 20, tzinfo=timezone.utc))
+    state = ExporterState()
+    state.record_collector_run("gdp_csv", ok=True)
+    state.record_collector_run("gdp_csv", ok=False)
+    got = samples(render(TargetwatchCollector(state, batches=store.batches)))
+    assert got[("targetwatch_rows_ingested_total", (("source", "inbox/gdp.csv"),))] == 3
+    assert got[("targetwatch_rows_quarantined_total", (("source", "inbox/gdp.csv"),))] == 1
+    assert got[("targetwatch_collector_runs_total", (("collector", "gdp_csv"),))] == 2
+    assert got[("targetwatch_collector_failures_total", (("collector", "gdp_csv"),))] == 1
+    landed = store.batches()["ingested_at"].iloc[0].timestamp()
+    assert got[("targetwatch_last_successful_ingest_timestamp_seconds", (("source", "inbox/gdp.csv"),))] == landed
