@@ -2,26 +2,13 @@
 
 ``rules.evaluate(deployment, store, as_of=..., period=...)`` returns the verdict frame
 (``rules.verdict.VERDICT_COLUMNS``); ``rules.load_rules`` reads ``config/rules/*.yaml``;
-``rules.check`` lists every located diagnostic.
+``rules.check.check`` lists every located diagnostic; ``rules.verdict.worst_first`` orders verdicts
+for leaders.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from rules.engine import evaluate
+from rules.load import RuleSet, load_rules
 
-
-def __getattr__(name: str) -> Any:
-    # Lazy: importing the spec (for the schema) must not pull in pandas evaluation code.
-    if name == "evaluate":
-        from rules.evaluate import evaluate
-
-        return evaluate
-    if name in ("load_rules", "RuleSet"):
-        from rules import load
-
-        return getattr(load, name)
-    if name == "check":
-        from rules.check import check
-
-        return check
-    raise AttributeError(name)
+__all__ = ["evaluate", "load_rules", "RuleSet"]

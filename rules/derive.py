@@ -54,9 +54,22 @@ class Observations:
         self.prefetch({c: {indicator} for c in codes})
         out = self._pivot(indicator, basis.value, codes)
         ind = self.dep.indicators[indicator]
-        if ind.kind in ADDITIVE and out.isna().to_numpy().any():
+        if ind.kind in ADDITIVE and self._incomplete(out, indicator, basis, codes):
             out = out.combine_first(self._derived(ind, basis, codes))
         return out.reindex(columns=codes)
+
+    def _incomplete(self, wide: pd.DataFrame, indicator: str, basis: Basis, codes: list[int]) -> bool:
+        """Whether some unit lacks the wanted basis at some code (so 当月⇄累计 may fill it)."""
+        if wide.empty or wide.isna().to_numpy().any():
+            return True
+        other = Basis.period.value if basis is Basis.ytd else Basis.ytd.value
+        for code in codes:
+            long = self._long.get((indicator, code))
+            if long is not None and len(long):
+                units = long.loc[long["basis"].astype(str) == other, "unit"].astype(str)
+                if not units.isin(wide.index).all():
+                    return True
+        return False
 
     def _pivot(self, indicator: str, basis: str, codes: list[int]) -> pd.DataFrame:
         frames = [self._long[(indicator, c)] for c in codes if (indicator, c) in self._long]

@@ -15,8 +15,12 @@ METRIC_ZH = {"value": "", "yoy": "同比增速", "pp_change": "同比变动", "c
 def fmt(values, decimals: int) -> pd.Series:
     """Numbers as text with fixed decimals and trailing zeros trimmed; empty where missing."""
     s = pd.Series(values, dtype="float64")
-    text = s.map(lambda v: f"{v:.{decimals}f}".rstrip("0").rstrip(".") if v == v else "")
+    text = s.map(lambda v: _trim(f"{v:.{decimals}f}") if v == v else "")
     return text.replace("-0", "0")
+
+
+def _trim(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def target_phrase(j, frame: pd.DataFrame, unit_zh: str) -> pd.Series:

@@ -19,7 +19,7 @@ from targetwatch.model import Direction, Owners
 
 def score(doc, ruleset, dep, obs, as_of_day, period, rule_frames=None) -> pd.DataFrame:
     """The verdict rows of one scorecard: value = composite score, target = its floor, rank across units."""
-    from rules.evaluate import judge, plan
+    from rules.engine import judge, plan
 
     spec, meta = doc.doc.spec, doc.doc.metadata
     members = dep.group_members(spec.group)

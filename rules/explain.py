@@ -1,0 +1,63 @@
+"""``explain``: how one verdict was reached, step by step, from the observations and the rule version."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules.derive import Observations, deadlines
+from rules.engine import judge, plan
+from rules.kinds import rank_table
+from rules.load import RuleSet, load_rules
+from targetwatch import periods
+from targetwatch.errors import ConfigError
+
+
+def explain(deployment, store, rule_id: str, unit: str, *, period=None, as_of=None, ruleset: RuleSet | None = None) -> list[str]:
+    """Lines that walk through one verdict: version, period, observations and revisions, group, rank table."""
+    ruleset = ruleset or load_rules(deployment.root, deployment)
+    if rule_id not in ruleset.ids:
+        raise ConfigError(f"unknown rule {rule_id!r}; known: {', '.join(ruleset.ids)}")
+    if unit not in deployment.units:
+        raise ConfigError(f"unknown unit {unit!r}")
+    instant = periods.as_of_instant(as_of)
+    obs = Observations(store, instant, deployment)
+    j = plan(ruleset, rule_id, deployment, obs, instant.date(), period)
+    if j is None:
+        return [f"规则 {rule_id} 在 {instant.date()} 没有需要评估的期别（period {period or '最新'}）。"]
+    if unit not in j.units:
+        j.units = [*j.units, unit]
+    meta, spec = j.doc.doc.metadata, j.spec
+    lines = [
+        f"1. 规则 {meta.id}「{meta.title}」版本 v{meta.version}（生效 {meta.effective_from or '—'}），来源 {j.doc.where('metadata', 'id')}",
+        f"   出处：{spec.source.document if spec.source else '—'} {spec.source.issued if spec.source and spec.source.issued else ''}",
+        f"2. 期别 {j.period}（{j.period.label_zh()}），截至 {instant.date()}；报送截止 {deadlines([j.code], j.ind)[j.code]}",
+        f"3. 指标 {j.ind.id}「{j.ind.name}」，口径 {j.basis.label_zh}，度量 {j.metric}，类型 {j.target.kind}",
+        "4. 使用的观测值（各期最新修订，及全部修订与来源）：",
+    ]
+    for code in sorted(j.needs()):
+        revs = store.revisions(j.ind.id, unit, code)
+        if revs is None or len(revs) == 0:
+            lines.append(f"   {periods.format_code(code)}: 无数据")
+            continue
+        revs = revs[revs["reported_at"] <= pd.Timestamp(instant)]
+        for row in revs.itertuples(index=False):
+            lines.append(f"   {periods.format_code(code)} {row.basis}: {row.value:g} 第{row.revision}次修订 报送于 {row.reported_at:%Y-%m-%d} 来源 {row.source}")
+    rows = judge(j).set_index("unit")
+    if spec.group:
+        members = j.members
+        lines.append(f"5. 比较组 {spec.group}「{deployment.groups[spec.group].name}」：{len(members)} 个成员")
+        ref = j.reference_unit()
+        if ref:
+            lines.append(f"   参照单位 {ref}「{deployment.units[ref].name}」：{j.value().get(ref, float('nan')):g}")
+        table = rank_table(j.value().reindex(members), j.direction, j.ind.decimals)
+        lines.append(f"   排名表（{'越高越好' if j.direction.value == 'higher' else '越低越好'}，{len(table)} 个已报送）：")
+        for u, r in table.iterrows():
+            mark = " ←" if u == unit else ""
+            lines.append(f"     第{int(r['rank'])}位 {deployment.units[u].name} {r['value']:g}{' 并列' if r['tied'] else ''}{mark}")
+        unreported = [deployment.units[u].name for u in members if u not in table.index]
+        if unreported:
+            lines.append(f"   未报送：{'、'.join(unreported)}")
+    v = rows.loc[unit]
+    lines.append(f"6. 结论：{v['status']}；值 {v['value']}，目标 {v['target']}，差距 {v['gap']}，排名 {v['rank']}")
+    lines.append(f"   {v['message']}")
+    return lines

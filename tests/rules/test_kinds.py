@@ -1,0 +1,268 @@
+"""Every target kind on the seeds' own examples, through a real SQLite store and the full evaluator."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import rules
+from conftest import ingest, write_rules
+
+AS_OF = "2023-07-20"  # after the June deadlines (15 days, 10 days, 5 working days)
+
+
+def _rule(rule_id: str, spec: str, title: str = "测试规则") -> str:
+    return f"""
+---
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {{id: {rule_id}, title: {title}}}
+spec:
+{spec}
+"""
+
+
+def _evaluate(mini, dep, store, text, rows, as_of=AS_OF, reported="2023-07-10", **kw):
+    write_rules(mini, text)
+    if rows:
+        ingest(store, rows, reported)
+    return rules.evaluate(dep, store, as_of=as_of, **kw).set_index(["rule", "unit"])
+
+
+def test_growth_floor_on_a_reported_growth_series_sets_gap_in_points(mini, dep, store):
+    # seed 000 row 3: 规模工业增加值 增长6.5%以上 (a published growth series: read as reported)
+    text = _rule("iva", "  indicator: iva_growth\n  units: [daxiang, beita]\n  target: {kind: threshold, floor: 6.5, stretch: 7}")
+    v = _evaluate(mini, dep, store, text, [("iva_growth", "daxiang", "2023-06", 6.2), ("iva_growth", "beita", "2023-06", 7.3)])
+    assert v.loc[("iva", "daxiang"), "status"] == "behind"
+    assert v.loc[("iva", "daxiang"), "gap"] == pytest.approx(-0.3)
+    assert v.loc[("iva", "beita"), ["status", "stretch_met"]].tolist() == ["on_track", True]
+    assert v.loc[("iva", "daxiang"), "message"] == "大祥区2023年6月规模工业增加值增速为6.2%，目标不低于6.5%，差0.3个百分点，落后。"
+
+
+def test_growth_floor_derives_yoy_from_levels(mini, dep, store):
+    # seed 000 row 5: 社会消费品零售总额 增长6%以上, on levels 100 → 105.5
+    text = _rule("retail", "  indicator: retail\n  metric: yoy\n  units: [daxiang]\n  target: {kind: threshold, floor: 6}")
+    v = _evaluate(mini, dep, store, text, [("retail", "daxiang", "2022-06", 100), ("retail", "daxiang", "2023-06", 105.5)])
+    assert v.loc[("retail", "daxiang"), ["status", "value", "gap"]].tolist() == ["behind", pytest.approx(5.5), pytest.approx(-0.5)]
+
+
+def test_yoy_on_the_period_basis_derives_monthly_values_from_cumulative(mini, dep, store):
+    text = _rule("retail_m", "  indicator: retail\n  metric: yoy\n  basis: period\n  units: [daxiang]\n  target: {kind: threshold, floor: 10}")
+    rows = [("retail", "daxiang", p, v) for p, v in [("2022-05", 50), ("2022-06", 60), ("2023-05", 55), ("2023-06", 67)]]
+    v = _evaluate(mini, dep, store, text, rows)
+    # 当月 June: 2022 10, 2023 12 → +20%
+    assert v.loc[("retail_m", "daxiang"), "value"] == pytest.approx(20.0)
+    assert v.loc[("retail_m", "daxiang"), "status"] == "on_track"
+
+
+def test_level_ceiling_on_a_lower_is_better_rate(mini, dep, store):
+    # seed 000 row 6: 城镇登记失业率 控制在4.5%以内
+    text = _rule("unemp", "  indicator: unemployment\n  units: [daxiang, beita]\n  target: {kind: threshold, op: '<=', floor: 4.5}")
+    v = _evaluate(mini, dep, store, text, [("unemployment", "daxiang", "2023-Q2", 4.2, "period"), ("unemployment", "beita", "2023-Q2", 4.6, "period")])
+    assert v.loc[("unemp", "daxiang"), ["status", "gap"]].tolist() == ["on_track", pytest.approx(0.3)]
+    assert v.loc[("unemp", "beita"), ["status", "gap"]].tolist() == ["behind", pytest.approx(-0.1)]
+
+
+def test_decline_of_at_least_fifteen_percent(mini, dep, store):
+    # 004:L535 生产安全事故起数同比下降15%以上 (cumulative counts 20 → 16 is a 20% fall)
+    text = _rule("acc", "  indicator: accidents\n  metric: yoy\n  basis: ytd\n  units: [daxiang]\n  target: {kind: decline, floor: 15}")
+    v = _evaluate(mini, dep, store, text, [("accidents", "daxiang", "2022-06", 20, "ytd"), ("accidents", "daxiang", "2023-06", 16, "ytd")])
+    assert v.loc[("acc", "daxiang"), ["status", "value", "gap"]].tolist() == ["on_track", pytest.approx(20.0), pytest.approx(5.0)]
+
+
+def test_change_in_percentage_points(mini, dep, store):
+    text = _rule("pp", "  indicator: unemployment\n  metric: pp_change\n  units: [daxiang]\n  target: {kind: threshold, op: '<=', floor: -0.5}")
+    v = _evaluate(mini, dep, store, text, [("unemployment", "daxiang", "2022-Q2", 4.8, "period"), ("unemployment", "daxiang", "2023-Q2", 4.5, "period")])
+    assert v.loc[("pp", "daxiang"), ["status", "value", "gap"]].tolist() == ["behind", pytest.approx(-0.3), pytest.approx(-0.2)]
+
+
+@pytest.mark.parametrize("count, status", [(2, "behind"), (3, "on_track"), (5, "on_track"), (6, "at_risk")], ids=["below the range is behind", "the lower bound is on track", "the upper bound is on track", "above the range is at risk"])
+def test_range_three_to_five(mini, dep, store, count, status):
+    # seed 000 row 14: 力争打造3-5个品牌
+    text = _rule("brands", "  indicator: projects\n  units: [daxiang]\n  target: {kind: range, min: 3, max: 5}")
+    v = _evaluate(mini, dep, store, text, [("projects", "daxiang", "2023-06", count)])
+    assert v.loc[("brands", "daxiang"), "status"] == status
+
+
+@pytest.mark.parametrize("count, status", [(9, "on_track"), (8, "behind"), (14, "on_track")], ids=["within tolerance", "short beyond tolerance", "over is fine when higher is better"])
+def test_approximate_ten_projects(mini, dep, store, count, status):
+    # 004:L555 力争引进湘商回归项目 10 个左右
+    text = _rule("approx", "  indicator: projects\n  units: [daxiang]\n  target: {kind: approximate, value: 10, tolerance: 1}")
+    v = _evaluate(mini, dep, store, text, [("projects", "daxiang", "2023-06", count)])
+    assert v.loc[("approx", "daxiang"), "status"] == status
+
+
+def test_share_of_another_indicator(mini, dep, store):
+    # seed 003 item (8): 地方税收占地方一般公共预算收入比重
+    text = _rule("taxshare", "  indicator: tax\n  units: [daxiang]\n  target: {kind: share, of: {indicator: fiscal}, floor: 70}")
+    v = _evaluate(mini, dep, store, text, [("tax", "daxiang", "2023-06", 6900), ("fiscal", "daxiang", "2023-06", 10000)])
+    assert v.loc[("taxshare", "daxiang"), ["status", "value", "gap"]].tolist() == ["behind", pytest.approx(69.0), pytest.approx(-1.0)]
+
+
+def test_share_of_a_child_unit_in_its_parent(mini, dep, store):
+    # 004:L219 占全县规模以上工业增加值 75% 以上: the child's value over its parent's
+    text = _rule("childshare", "  indicator: retail\n  units: [daxiang]\n  target: {kind: share, of: {unit: parent}, floor: 10}")
+    v = _evaluate(mini, dep, store, text, [("retail", "daxiang", "2023-06", 12), ("retail", "shaoyang", "2023-06", 100)])
+    assert v.loc[("childshare", "daxiang"), ["status", "value"]].tolist() == ["on_track", pytest.approx(12.0)]
+
+
+def test_pacing_checkpoint_fifty_five_percent_by_june(mini, dep, store):
+    # seed 003 item 7: 城镇新增就业（1350）人…6月底前累计完成年度任务的55%
+    text = _rule("jobs", "  indicator: jobs\n  units: [daxiang]\n  target: {kind: pacing, annual: 1350, profile: checkpoints, checkpoints: {6: 55}}")
+    v = _evaluate(mini, dep, store, text, [("jobs", "daxiang", "2023-06", 700)])
+    row = v.loc[("jobs", "daxiang")]
+    assert row["target"] == pytest.approx(742.5)
+    assert row["gap"] == pytest.approx(-42.5)
+    assert row["required_run_rate"] == pytest.approx(650 / 6)
+    assert row["status"] == "behind"
+
+
+def test_pacing_linear_profile_is_half_by_june(mini, dep, store):
+    text = _rule("lin", "  indicator: jobs\n  units: [daxiang]\n  target: {kind: pacing, annual: 1000, profile: linear, at_risk_within: 5}")
+    v = _evaluate(mini, dep, store, text, [("jobs", "daxiang", "2023-06", 460)])
+    assert v.loc[("lin", "daxiang"), ["target", "status"]].tolist() == [pytest.approx(500.0), "at_risk"]
+
+
+def test_pacing_seasonal_profile(mini, dep, store):
+    weights = "[5, 5, 10, 10, 10, 10, 10, 10, 10, 10, 5, 5]"
+    text = _rule("seas", f"  indicator: jobs\n  units: [daxiang]\n  target: {{kind: pacing, annual: 1000, profile: seasonal, seasonal: {weights}}}")
+    v = _evaluate(mini, dep, store, text, [("jobs", "daxiang", "2023-06", 500)])
+    assert v.loc[("seas", "daxiang"), ["target", "status"]].tolist() == [pytest.approx(500.0), "on_track"]
+
+
+def test_allocation_rows_become_each_units_annual_task(mini, dep, store):
+    text = _rule("alloc", "  indicator: jobs\n  units: [longquan, jinfeng]\n  target: {kind: pacing, profile: linear}\n  allocation: {total: 1000, values: {longquan: 600, jinfeng: 400}}")
+    v = _evaluate(mini, dep, store, text, [("jobs", "longquan", "2023-06", 300), ("jobs", "jinfeng", "2023-06", 150)])
+    assert v.loc[("alloc", "longquan"), ["target", "status"]].tolist() == [pytest.approx(300.0), "on_track"]
+    assert v.loc[("alloc", "jinfeng"), ["target", "status"]].tolist() == [pytest.approx(200.0), "behind"]
+
+
+def _counties(values: dict, period="2023-06", ind="iva_growth"):
+    return [(ind, u, period, v) for u, v in values.items()]
+
+
+def test_above_the_citys_own_figure_not_the_mean_of_the_counties(mini, dep, store):
+    # seed 003 item (1): 增速高于全市平均水平 = above 邵阳市's reported figure
+    text = _rule("above", "  indicator: iva_growth\n  units: [daxiang]\n  group: shaoyang_counties\n  target: {kind: compare, reference: group_figure}")
+    rows = _counties({"shaoyang": 7.0, "daxiang": 7.2, "shuangqing": 9.0, "beita": 9.0, "shaodong": 9.0, "wugang": 9.0})
+    v = _evaluate(mini, dep, store, text, rows)
+    row = v.loc[("above", "daxiang")]
+    assert (row["status"], row["reference"], row["gap"], row["reported"]) == ("on_track", 7.0, pytest.approx(0.2), 5)
+
+
+def test_above_the_peers_mean_by_a_margin(mini, dep, store):
+    text = _rule("mean", "  indicator: iva_growth\n  units: [daxiang]\n  group: shaoyang_counties\n  target: {kind: compare, reference: peer_mean, margin: 1}")
+    rows = _counties({"daxiang": 8.0, "shuangqing": 6.0, "beita": 7.0, "shaodong": 7.0})  # 武冈 not reported: mean of 4 = 7.0
+    v = _evaluate(mini, dep, store, text, rows)
+    row = v.loc[("mean", "daxiang")]
+    assert (row["reference"], row["target"], row["status"], row["reported"]) == (7.0, 8.0, "behind", 4)
+
+
+RANKS = {"shuangqing": 8.0, "daxiang": 7.1, "beita": 7.1, "shaodong": 6.0, "wugang": 5.0}
+
+
+@pytest.mark.parametrize(
+    "target, unit, status, rank, gap",
+    [
+        ("{kind: rank, top: 3}", "daxiang", "on_track", 2, 1),
+        ("{kind: rank, top: 3, ties: fail}", "daxiang", "behind", 2, 1),
+        ("{kind: rank, top: 3, ties: fail}", "shuangqing", "on_track", 1, 2),
+        ("{kind: rank, not_bottom: 1}", "wugang", "behind", 5, -1),
+        ("{kind: rank, not_bottom: 1}", "shaodong", "on_track", 4, 0),
+        ("{kind: rank, top: 1, order: lower}", "wugang", "on_track", 1, 0),
+    ],
+    ids=["a shared second place is top three", "a shared place fails when ties are not allowed",
+         "an unshared first place passes when ties are not allowed", "the last place is in the bottom one",
+         "fourth of five is not the bottom one", "lower is better reverses the order"],
+)
+def test_rank_in_the_peer_group(mini, dep, store, target, unit, status, rank, gap):
+    # seed 003 (2) 全市前七名（且不得并列名次）; (3) 排名不落于全市后三位
+    text = _rule("rank", f"  indicator: iva_growth\n  group: shaoyang_counties\n  target: {target}")
+    v = _evaluate(mini, dep, store, text, _counties(RANKS))
+    row = v.loc[("rank", unit)]
+    assert (row["status"], row["rank"], row["gap"], row["group_size"], row["reported"]) == (status, rank, gap, 5, 5)
+
+
+def test_rank_improved_since_last_month(mini, dep, store):
+    # seed 003 item (7): 在全市排名较上月有进位
+    text = _rule("up", "  indicator: iva_growth\n  group: shaoyang_counties\n  target: {kind: rank, improve: true}")
+    write_rules(mini, text)
+    ingest(store, _counties({"daxiang": 6.0, "beita": 7.0, "shuangqing": 8.0}, "2023-05"), "2023-06-10")
+    ingest(store, _counties({"daxiang": 7.5, "beita": 7.0, "shuangqing": 8.0}, "2023-06"), "2023-07-10")
+    v = rules.evaluate(dep, store, as_of=AS_OF).set_index(["rule", "unit"])
+    assert v.loc[("up", "daxiang"), ["status", "rank", "target"]].tolist() == ["on_track", 2, 2.0]
+    assert v.loc[("up", "beita"), ["status", "rank", "target"]].tolist() == ["behind", 3, 1.0]
+    assert v.loc[("up", "shuangqing"), "status"] == "behind"  # first stays first: no 进位 possible
+
+
+def test_ranks_use_only_units_that_reported(mini, dep, store):
+    text = _rule("rank", "  indicator: iva_growth\n  group: shaoyang_counties\n  target: {kind: rank, not_bottom: 1}")
+    v = _evaluate(mini, dep, store, text, _counties({"daxiang": 7.0, "beita": 6.0}))
+    assert v.loc[("rank", "beita"), ["status", "rank", "reported", "group_size"]].tolist() == ["behind", 2, 2, 5]
+    assert v.loc[("rank", "wugang"), "status"] == "late"
+    assert math.isnan(v.loc[("rank", "wugang"), "value"])
+
+
+@pytest.mark.parametrize("value, status", [(0, "behind"), (1, "on_track")], ids=["still zero is behind", "one is broken"])
+def test_break_zero(mini, dep, store, value, status):
+    # 001:L31 外资破零
+    text = _rule("bz", "  indicator: projects\n  units: [daxiang]\n  target: {kind: break_zero}")
+    v = _evaluate(mini, dep, store, text, [("projects", "daxiang", "2023-06", value)])
+    assert v.loc[("bz", "daxiang"), "status"] == status
+
+
+def test_clear_zero_once_is_at_risk_before_its_date_and_behind_after(mini, dep, store):
+    text = _rule("cz", "  indicator: backlog\n  units: [daxiang]\n  target: {kind: clear_zero, mode: once, by: 2023-09-30}")
+    write_rules(mini, text)
+    ingest(store, [("backlog", "daxiang", "2023-06", 2, "period"), ("backlog", "daxiang", "2023-10", 1, "period")], "2023-07-03")
+    early = rules.evaluate(dep, store, as_of="2023-07-20").set_index("unit")
+    assert early.loc["daxiang", "status"] == "at_risk"
+    late = rules.evaluate(dep, store, as_of="2023-11-20").set_index("unit")
+    assert late.loc["daxiang", ["status", "gap"]].tolist() == ["behind", -1.0]
+
+
+def test_dynamic_clear_zero_fails_any_month_with_a_backlog(mini, dep, store):
+    # 001:L474 确保零就业家庭动态清零
+    text = _rule("dcz", "  indicator: backlog\n  units: [daxiang, beita]\n  target: {kind: clear_zero, mode: dynamic}")
+    v = _evaluate(mini, dep, store, text, [("backlog", "daxiang", "2023-06", 0, "period"), ("backlog", "beita", "2023-06", 1, "period")])
+    assert v.loc[("dcz", "daxiang"), "status"] == "on_track"
+    assert v.loc[("dcz", "beita"), "status"] == "behind"
+
+
+def test_never_event_counts_the_whole_year_from_monthly_reports(mini, dep, store):
+    # 004:L535 全年不发生较大及以上安全事故: one event in March fails June too
+    text = _rule("never", "  indicator: accidents\n  units: [daxiang]\n  target: {kind: never}")
+    rows = [("accidents", "daxiang", f"2023-{m:02d}", 1 if m == 3 else 0, "period") for m in range(1, 7)]
+    v = _evaluate(mini, dep, store, text, rows)
+    assert v.loc[("never", "daxiang"), ["status", "value"]].tolist() == ["behind", 1.0]
+
+
+def test_milestone_is_on_track_before_its_date_and_behind_after(mini, dep, store):
+    text = _rule("ms", "  indicator: projects\n  units: [daxiang]\n  target: {kind: milestone, by: 2023-09-30, value: 1}")
+    write_rules(mini, text)
+    ingest(store, [("projects", "daxiang", "2023-06", 0), ("projects", "daxiang", "2023-09", 0)], "2023-07-05")
+    assert rules.evaluate(dep, store, as_of="2023-07-20").loc[0, "status"] == "on_track"
+    assert rules.evaluate(dep, store, as_of="2023-10-20").loc[0, "status"] == "behind"
+
+
+def test_scorecard_scores_ranks_and_zeroes_the_unbroken(mini, dep, store):
+    # seed 003 item 10: 按项目总数排名及年度目标完成进度情况计分，未破零的记零分; bands 90/80/60 → 100/80/50/0
+    text = _rule("pace", "  indicator: projects\n  group: streets\n  target: {kind: pacing, annual: 12, profile: linear}") + _rule(
+        "top1", "  indicator: projects\n  group: streets\n  target: {kind: rank, top: 1}") + """
+---
+apiVersion: targetwatch/v1
+kind: Scorecard
+metadata: {id: card, title: 项目建设计分}
+spec:
+  group: streets
+  items:
+    - {rule: pace, points: 60, scoring: proportional, zero_unless_broken: true}
+    - {rule: top1, points: 40}
+  bands: [{min: 90, payout: 100}, {min: 80, payout: 80}, {min: 60, payout: 50}, {min: 0, payout: 0}]
+  floor: 60
+"""
+    v = _evaluate(mini, dep, store, text, [("projects", "longquan", "2023-06", 5), ("projects", "jinfeng", "2023-06", 0)])
+    assert v.loc[("card", "longquan"), ["value", "rank", "status"]].tolist() == [pytest.approx(90.0), 1, "on_track"]
+    assert v.loc[("card", "jinfeng"), ["value", "rank", "status"]].tolist() == [pytest.approx(0.0), 2, "behind"]
+    assert "按100%兑现" in v.loc[("card", "longquan"), "message"]
