@@ -158,7 +158,7 @@ def _check_versions(ruleset: RuleSet) -> list[Diagnostic]:
         for d in versions:
             if d.version in seen:
                 out.append(_error(d, ("metadata", "id"), f"duplicate id: version {d.version} is also defined at {seen[d.version].where('metadata', 'id')}"))
-            seen[d.version] = d
+            seen.setdefault(d.version, d)
         spans = sorted((_span(d), d) for d in seen.values())
         for (a_span, a), (b_span, b) in zip(spans, spans[1:]):
             if a.doc.metadata.effective_until is not None and a_span[1] >= b_span[0]:
