@@ -126,14 +126,17 @@ def deadlines(codes, ind: Indicator) -> dict[int, date]:
 
 
 def _working_days_after(day: date, n: int) -> date:
+    """The n-th Chinese working day after ``day`` (holidays and make-up working weekends included)."""
     try:
-        import chinese_calendar
-
-        return chinese_calendar.find_workday(n, day)
-    except (NotImplementedError, ImportError):
-        # Outside the calendar's years: weekdays only, without holidays.
-        d, left = day, n
-        while left > 0:
-            d += timedelta(days=1)
-            left -= d.weekday() < 5
-        return d
+        from chinese_calendar import is_workday
+    except ImportError:  # pragma: no cover - a declared dependency
+        is_workday = None
+    d, left = day, n
+    while left > 0:
+        d += timedelta(days=1)
+        try:
+            working = is_workday(d) if is_workday else d.weekday() < 5
+        except NotImplementedError:  # outside the calendar's years: weekdays only
+            working = d.weekday() < 5
+        left -= working
+    return d

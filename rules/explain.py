@@ -40,15 +40,19 @@ def explain(deployment, store, rule_id: str, unit: str, *, period=None, as_of=No
             lines.append(f"   {periods.format_code(code)}: 无数据")
             continue
         revs = revs[revs["reported_at"] <= pd.Timestamp(instant)]
+        used = set(revs.groupby("basis", observed=True)["revision"].max().items())
         for row in revs.itertuples(index=False):
-            lines.append(f"   {periods.format_code(code)} {row.basis}: {row.value:g} 第{row.revision}次修订 报送于 {row.reported_at:%Y-%m-%d} 来源 {row.source}")
+            day = row.reported_at.tz_convert(periods.TZ)
+            mark = " ← 采用" if (row.basis, row.revision) in used else ""
+            lines.append(f"   {periods.format_code(code)} {row.basis}: {row.value:g} 第{row.revision}次修订 报送于 {day:%Y-%m-%d} 来源 {row.source}{mark}")
     rows = judge(j).set_index("unit")
     if spec.group:
         members = j.members
         lines.append(f"5. 比较组 {spec.group}「{deployment.groups[spec.group].name}」：{len(members)} 个成员")
         ref = j.reference_unit()
         if ref:
-            lines.append(f"   参照单位 {ref}「{deployment.units[ref].name}」：{j.value().get(ref, float('nan')):g}")
+            ref_value = j.value().get(ref, float("nan"))
+            lines.append(f"   参照单位 {ref}「{deployment.units[ref].name}」：{'未报送' if ref_value != ref_value else f'{ref_value:g}'}")
         table = rank_table(j.value().reindex(members), j.direction, j.ind.decimals)
         lines.append(f"   排名表（{'越高越好' if j.direction.value == 'higher' else '越低越好'}，{len(table)} 个已报送）：")
         for u, r in table.iterrows():

@@ -1,0 +1,184 @@
+"""Evaluation as of a date, missing data, versions, the verdict contract and the commands around it."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import rules
+from conftest import ingest, write_rules
+from rules.verdict import STATUSES, VERDICT_COLUMNS, worst_first
+from targetwatch.cli import app
+
+FLOOR = """
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: iva_floor, title: 规模工业增加值增长6.5%以上, version: 1, effective_from: 2023-01-01}
+spec:
+  indicator: iva_growth
+  units: [daxiang, beita]
+  group: shaoyang_counties
+  target: {kind: threshold, floor: 6.5}
+  owners: {leader: wu_yi}
+---
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: iva_floor, title: 规模工业增加值增长7%以上, version: 2, effective_from: 2023-07-01}
+spec:
+  indicator: iva_growth
+  units: [daxiang, beita]
+  group: shaoyang_counties
+  target: {kind: threshold, floor: 7}
+"""
+
+
+def test_as_of_a_past_date_uses_only_the_revisions_reported_by_then(mini, dep, store):
+    write_rules(mini, FLOOR)
+    ingest(store, [("iva_growth", "daxiang", "2023-06", 6.0)], "2023-07-08", source="first.xlsx")
+    ingest(store, [("iva_growth", "daxiang", "2023-06", 6.8)], "2023-07-18", source="revised.xlsx")
+    before = rules.evaluate(dep, store, as_of="2023-07-10").set_index("unit")
+    after = rules.evaluate(dep, store, as_of="2023-07-20").set_index("unit")
+    assert before.loc["daxiang", ["status", "value"]].tolist() == ["behind", 6.0]
+    assert after.loc["daxiang", ["status", "value"]].tolist() == ["on_track", 6.8]
+
+
+def test_missing_data_is_no_data_before_the_deadline_and_late_after_it(mini, dep, store):
+    write_rules(mini, FLOOR)
+    ingest(store, [("iva_growth", "daxiang", "2023-06", 7.0)], "2023-07-08")
+    on_deadline = rules.evaluate(dep, store, as_of="2023-07-15").set_index("unit")  # 30 June + 15 days
+    assert on_deadline.loc["beita", ["status", "deadline", "severity"]].tolist() == ["no_data", "2023-07-15", "none"]
+    assert pd.isna(on_deadline.loc["beita", "value"]) and pd.isna(on_deadline.loc["beita", "gap"])
+    after = rules.evaluate(dep, store, as_of="2023-07-16").set_index("unit")
+    assert after.loc["beita", ["status", "severity"]].tolist() == ["late", "warning"]
+    assert after.loc["beita", "message"] == "北塔区2023年6月规模工业增加值增速数据逾期未报（截止2023-07-15）。"
+
+
+def test_a_working_day_deadline_skips_the_national_day_holiday(mini, dep, store):
+    # jobs: 5 Chinese working days after 30 September 2023 → the holiday runs to 6 October, 7–8 October are make-up days
+    write_rules(mini, """
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: jobs, title: 城镇新增就业}
+spec:
+  indicator: jobs
+  units: [daxiang]
+  target: {kind: pacing, annual: 1000}
+""")
+    v = rules.evaluate(dep, store, as_of="2023-10-10").iloc[0]
+    assert (v["period"], v["deadline"], v["status"]) == ("2023-09", "2023-10-11", "no_data")
+
+
+def test_the_latest_period_is_judged_by_default_and_the_version_in_force_then(mini, dep, store):
+    write_rules(mini, FLOOR)
+    ingest(store, [("iva_growth", "daxiang", "2023-06", 6.8), ("iva_growth", "daxiang", "2023-07", 6.8)], "2023-08-10")
+    june = rules.evaluate(dep, store, as_of="2023-08-20", period="2023-06").set_index("unit")
+    july = rules.evaluate(dep, store, as_of="2023-08-20").set_index("unit")
+    assert june.loc["daxiang", ["period", "target", "status", "target_version"]].tolist() == ["2023-06", 6.5, "on_track", "v1 (2023-01-01)"]
+    assert july.loc["daxiang", ["period", "target", "status", "target_version"]].tolist() == ["2023-07", 7.0, "behind", "v2 (2023-07-01)"]
+
+
+def test_owners_come_from_the_rule_then_the_indicator_then_the_unit(mini, dep, store):
+    write_rules(mini, FLOOR)
+    v = rules.evaluate(dep, store, as_of="2023-07-20").set_index("unit")
+    assert v.loc["daxiang", "owners"] == {"leader": "wu_yi", "lead_department": ["dept"], "responsible": [], "contacts": []}
+    assert v.loc["daxiang", ["leader", "lead_department"]].tolist() == ["wu_yi", "dept"]
+
+
+def test_the_frame_keeps_the_verdict_contract(mini, dep, store):
+    write_rules(mini, FLOOR)
+    ingest(store, [("iva_growth", "daxiang", "2023-06", 7.0)], "2023-07-08")
+    v = rules.evaluate(dep, store, as_of="2023-07-20")
+    assert list(v.columns) == VERDICT_COLUMNS
+    assert STATUSES == ("behind", "late", "at_risk", "no_data", "on_track")
+    assert str(v["rank"].dtype) == "Int64" and str(v["value"].dtype) == "float64"
+    assert v["as_of"].tolist() == ["2023-07-20", "2023-07-20"]
+
+
+def test_worst_first_groups_by_leader_then_status_then_gap():
+    frame = pd.DataFrame({
+        "leader": ["b", "a", "a", None, "a"], "status": ["behind", "on_track", "late", "behind", "behind"],
+        "gap": [-1.0, 2.0, None, -5.0, -0.5], "rule": list("rrrrr"), "unit": list("vwxyz"),
+    })
+    assert worst_first(frame)["unit"].tolist() == ["z", "x", "w", "v", "y"]
+
+
+def test_evaluate_command_prints_json_with_nulls(mini, dep, store):
+    write_rules(mini, FLOOR)
+    from targetwatch.store.sqlite import SQLiteStore
+
+    db = SQLiteStore(dep.settings.sqlite_path)
+    ingest(db, [("iva_growth", "daxiang", "2023-06", 6.0)], "2023-07-08")
+    db.close()
+    result = CliRunner().invoke(app, ["evaluate", "--config", str(mini), "--as-of", "2023-07-20", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert [r["unit"] for r in records] == ["daxiang", "beita"]  # both wu_yi's; behind before late
+    assert list(records[0]) == VERDICT_COLUMNS
+    assert records[0]["gap"] == pytest.approx(-0.5) and records[1]["value"] is None and records[1]["rank"] is None
+    assert records[0]["message"] == "大祥区2023年6月规模工业增加值增速为6%，目标不低于6.5%，差0.5个百分点，落后。"
+
+
+def test_explain_walks_through_revisions_group_and_rank_table(mini, dep, store):
+    write_rules(mini, """
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: top2, title: 全市前二名}
+spec:
+  indicator: iva_growth
+  group: shaoyang_counties
+  target: {kind: rank, top: 2}
+""")
+    from targetwatch.store.sqlite import SQLiteStore
+
+    db = SQLiteStore(dep.settings.sqlite_path)
+    ingest(db, [("iva_growth", "daxiang", "2023-06", 6.0), ("iva_growth", "beita", "2023-06", 7.0)], "2023-07-08", source="a.xlsx")
+    ingest(db, [("iva_growth", "daxiang", "2023-06", 7.5)], "2023-07-12", source="b.xlsx")
+    db.close()
+    result = CliRunner().invoke(app, ["explain", "top2", "daxiang", "--config", str(mini), "--as-of", "2023-07-20"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "2023-06 ytd: 6 第1次修订 报送于 2023-07-08 来源 a.xlsx" in out
+    assert "2023-06 ytd: 7.5 第2次修订 报送于 2023-07-12 来源 b.xlsx ← 采用" in out
+    assert "第1位 大祥区 7.5 ←" in out and "第2位 北塔区 7" in out
+    assert "未报送：双清区、邵东市、武冈市" in out
+    assert "6. 结论：on_track" in out
+
+
+RULE_TEST = """
+rule_files: [../*.yaml]
+tests:
+  - name: 大祥区并列第二，不得并列，不达标
+    as_of: 2023-07-20
+    input:
+      - {indicator: iva_growth, period: 2023-06, reported: 2023-07-10, values: {daxiang: 7.1, beita: 7.1, shaodong: 8.0}}
+    expect:
+      - {rule: top2, unit: daxiang, status: behind, rank: 2, gap: 0}
+      - {rule: top2, unit: shaodong, status: on_track, rank: 1}
+      - {rule: top2, unit: wugang, status: %s}
+"""
+TOP2 = """
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: top2, title: 全市前二名（不得并列）}
+spec:
+  indicator: iva_growth
+  group: shaoyang_counties
+  target: {kind: rank, top: 2, ties: fail}
+"""
+
+
+@pytest.mark.parametrize("expected, exit_code", [("late", 0), ("no_data", 1)], ids=["a right expectation passes", "a wrong expectation fails with a diff"])
+def test_rules_test_command(mini, expected, exit_code):
+    write_rules(mini, TOP2)
+    (mini / "rules" / "tests").mkdir()
+    test_file = mini / "rules" / "tests" / "top2_test.yaml"
+    test_file.write_text(RULE_TEST % expected, encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules", "test", str(test_file), "--config", str(mini)])
+    assert result.exit_code == exit_code, result.output
+    if exit_code:
+        assert "top2 wugang status: expected 'no_data', got 'late'" in result.stdout
+    else:
+        assert "PASS" in result.stdout
