@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from verdict_fixtures import good_verdict, verdict_frame
+from tests.exporters.verdict_fixtures import good_verdict, verdict_frame
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from exporters.collector import ExporterState, TargetwatchCollector
 from exporters.exposition import render
 from targetwatch.store import StagedChunk
 
-from verdict_fixtures import good_verdict, verdict_frame
+from tests.exporters.verdict_fixtures import good_verdict, verdict_frame
 
 WU_YI_LABELS = ('indicator="industrial_va_growth",lead_department="daxiang_kgxj",leader="wu_yi",'
                 'period="2023-06",rule="daxiang_industrial_va_growth",severity="critical"')

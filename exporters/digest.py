@@ -1,0 +1,67 @@
+"""One digest per leader per period: what they own that is behind, late or at risk, worst first.
+
+The lines are the verdicts' own ``message`` sentences (the rule engine writes them in Chinese), headed
+by the status, the rule title and the unit, and followed by a link to the leader's dashboard.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pandas as pd
+
+from exporters.notifiers import Message, Recipient
+from exporters.verdicts import DIGEST_STATUSES, status_rank
+
+STATUS_ZH = {"behind": "落后", "late": "逾期未报", "at_risk": "有风险", "no_data": "未报送", "on_track": "达标"}
+
+
+def recipient(deployment, person_id: str) -> Recipient:
+    """A registry person as a message recipient (an unknown id still gets a recipient with that name)."""
+    person = deployment.people.get(person_id)
+    if person is None:
+        return Recipient(id=person_id, name=person_id)
+    return Recipient(id=person.id, name=person.name, mobile=person.mobile, email=person.email,
+                     wecom_userid=person.wecom_userid, dingtalk_userid=person.dingtalk_userid)
+
+
+def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, recovered: pd.DataFrame | None = None,
+                 dashboard_url: str = "", as_of: str | None = None) -> Message:
+    """The digest of one leader for one period from that leader's verdicts of the period.
+
+    ``recovered`` lists verdicts that left a digest status since the last digest (they are named once).
+    """
+    who = recipient(deployment, leader)
+    mine = verdicts[verdicts["status"].isin(DIGEST_STATUSES)]
+    mine = mine.assign(_rank=status_rank(mine["status"]).to_numpy(), _gap=mine["gap"].fillna(0).to_numpy())
+    mine = mine.sort_values(["_rank", "_gap", "rule", "unit"], kind="stable")
+    counts = mine["status"].value_counts()
+    summary = "，".join(f"{STATUS_ZH[s]}{int(counts[s])}项" for s in DIGEST_STATUSES if s in counts)
+    day = as_of or (str(verdicts["as_of"].iloc[0]) if len(verdicts) and "as_of" in verdicts else "")
+    title = f"目标预警｜{period}｜{who.name}同志分管事项"
+    head = f"截至{day}，" if day else ""
+    lines = [f"{head}您牵头的目标中{summary}。" if summary else f"{head}您牵头的目标已全部达标或无需预警。"]
+    items = []
+    for i, row in enumerate(mine.itertuples(index=False), 1):
+        unit = deployment.units[row.unit].name if row.unit in deployment.units else row.unit
+        lines.append(f"{i}. 【{STATUS_ZH[row.status]}】{row.rule_title}（{unit}）：{row.message}")
+        items.append({"rule": row.rule, "unit": row.unit, "indicator": row.indicator, "status": row.status,
+                      "value": _num(row.value), "target": _num(row.target), "gap": _num(row.gap)})
+    if recovered is not None and len(recovered):
+        names = "、".join(f"{r.rule_title}（{deployment.units[r.unit].name if r.unit in deployment.units else r.unit}）"
+                         for r in recovered.itertuples(index=False))
+        lines.append(f"已改善：{names}。")
+    link = dashboard_link(dashboard_url, leader, period)
+    text = "\n".join([title, "", *lines, "", f"详情：{link}"])
+    markdown = "\n".join([f"**{title}**", "", *lines, "", f"[查看仪表盘]({link})"])
+    return Message(subject=title, markdown=markdown, text=text, recipient=who,
+                   data={"leader": leader, "period": period, "as_of": day, "items": items})
+
+
+def dashboard_link(dashboard_url: str, leader: str, period: str) -> str:
+    query = urllib.parse.urlencode({"var-leader": leader, "var-period": period})
+    return f"{dashboard_url}?{query}"
+
+
+def _num(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)

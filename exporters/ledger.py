@@ -1,0 +1,160 @@
+"""The notification ledger and outbox: one SQLite file next to the store (``notify.db``).
+
+Three tables. ``verdict_state`` keeps the last status seen per verdict key, so that only a change of
+state notifies, across restarts. ``outbox`` holds every message with its delivery progress (parts sent,
+attempts, next attempt, last error, result). ``decision`` records why each message exists: which
+verdict, with which value and status change, triggered it, for whom, on which channel, and when.
+State changes, decisions and new outbox rows are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS verdict_state (
+    rule TEXT NOT NULL, unit TEXT NOT NULL, indicator TEXT NOT NULL, period TEXT NOT NULL,
+    status TEXT NOT NULL, value REAL, changed_at REAL NOT NULL,
+    PRIMARY KEY (rule, unit, indicator, period)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY, created_at REAL NOT NULL, leader TEXT NOT NULL, period TEXT NOT NULL,
+    channel TEXT NOT NULL, recipient TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL,
+    parts_sent INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL, result TEXT NOT NULL DEFAULT 'pending', last_error TEXT, sent_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(result, next_attempt_at);
+CREATE TABLE IF NOT EXISTS decision (
+    id INTEGER PRIMARY KEY, decided_at REAL NOT NULL, rule TEXT NOT NULL, unit TEXT NOT NULL,
+    indicator TEXT NOT NULL, period TEXT NOT NULL, old_status TEXT, new_status TEXT NOT NULL,
+    value REAL, target REAL, gap REAL, leader TEXT, outbox_id INTEGER REFERENCES outbox(id), note TEXT
+);
+"""
+
+KEY = ["rule", "unit", "indicator", "period"]
+
+
+def ledger_path(settings) -> Path:
+    """``notify.db`` in the folder of the store file (``settings.sqlite_path``)."""
+    return Path(settings.sqlite_path).expanduser().parent / "notify.db"
+
+
+class Ledger:
+    """The SQLite ledger and outbox; safe to share between the service loop and the HTTP thread."""
+
+    def __init__(self, path: str | Path, clock=time.time):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path)
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.con.execute("PRAGMA journal_mode=WAL")
+        self.con.execute("PRAGMA synchronous=FULL")
+        self.con.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self.lock:
+            self.con.close()
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def states(self) -> pd.DataFrame:
+        """The last status per verdict key."""
+        with self.lock:
+            return pd.read_sql_query("SELECT rule, unit, indicator, period, status AS old_status FROM verdict_state", self.con)
+
+    def record(self, changes: pd.DataFrame, messages: list[dict], decisions: list[dict]) -> list[int]:
+        """In one transaction: store the new states, add the outbox rows, add the decisions.
+
+        A decision's ``message`` is an index into ``messages`` (or None); it becomes the outbox id.
+        """
+        now = self.clock()
+        with self.lock:
+            cur = self.con.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.executemany(
+                    "INSERT INTO verdict_state(rule, unit, indicator, period, status, value, changed_at) VALUES (?,?,?,?,?,?,?) "
+                    "ON CONFLICT(rule, unit, indicator, period) DO UPDATE SET status=excluded.status, value=excluded.value, changed_at=excluded.changed_at",
+                    [(r.rule, r.unit, r.indicator, r.period, r.status, _float(r.value), now) for r in changes.itertuples(index=False)],
+                )
+                ids = []
+                for m in messages:
+                    cur.execute(
+                        "INSERT INTO outbox(created_at, leader, period, channel, recipient, subject, message, next_attempt_at) VALUES (?,?,?,?,?,?,?,?)",
+                        (now, m["leader"], m["period"], m["channel"], m["recipient"], m["subject"], m["message"], now),
+                    )
+                    ids.append(cur.lastrowid)
+                cur.executemany(
+                    "INSERT INTO decision(decided_at, rule, unit, indicator, period, old_status, new_status, value, target, gap, leader, outbox_id, note) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [(now, d["rule"], d["unit"], d["indicator"], d["period"], d["old_status"], d["new_status"], _float(d["value"]),
+                      _float(d["target"]), _float(d["gap"]), d["leader"], None if d["message"] is None else ids[d["message"]], d["note"])
+                     for d in decisions],
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return ids
+
+    # -- outbox --------------------------------------------------------------------------------------
+
+    def due(self, limit: int = 100) -> list[sqlite3.Row]:
+        """Pending messages whose next attempt is due, oldest first."""
+        with self.lock:
+            self.con.row_factory = sqlite3.Row
+            try:
+                return self.con.execute(
+                    "SELECT * FROM outbox WHERE result='pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?", (self.clock(), limit)
+                ).fetchall()
+            finally:
+                self.con.row_factory = None
+
+    def part_sent(self, outbox_id: int, parts_sent: int, done: bool) -> None:
+        with self.lock:
+            if done:
+                self.con.execute("UPDATE outbox SET parts_sent=?, result='sent', sent_at=?, last_error=NULL WHERE id=?",
+                                 (parts_sent, self.clock(), outbox_id))
+            else:
+                self.con.execute("UPDATE outbox SET parts_sent=? WHERE id=?", (parts_sent, outbox_id))
+
+    def failed(self, outbox_id: int, error: str, delay: float, give_up: bool = False) -> None:
+        """One failed attempt: retry after ``delay`` seconds, or mark the message failed for good."""
+        with self.lock:
+            self.con.execute(
+                "UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt_at=?, result=? WHERE id=?",
+                (error, self.clock() + delay, "failed" if give_up else "pending", outbox_id),
+            )
+
+    def counts(self) -> tuple[pd.DataFrame, int]:
+        """Deliveries by (channel, result) — sent, and failed attempts — and the number pending."""
+        with self.lock:
+            sent = pd.read_sql_query("SELECT channel, 'sent' AS result, COUNT(*) AS count FROM outbox WHERE result='sent' GROUP BY channel", self.con)
+            failed = pd.read_sql_query("SELECT channel, 'failed' AS result, SUM(attempts) AS count FROM outbox WHERE attempts > 0 GROUP BY channel", self.con)
+            pending = self.con.execute("SELECT COUNT(*) FROM outbox WHERE result='pending'").fetchone()[0]
+        return pd.concat([sent, failed], ignore_index=True).sort_values(["channel", "result"], ignore_index=True), int(pending)
+
+    def notifications(self) -> pd.DataFrame:
+        """The ledger: every decision with the message it led to, its channel, recipient and result."""
+        sql = (
+            "SELECT datetime(d.decided_at, 'unixepoch') AS decided_at, d.leader, d.period, d.rule, d.unit, d.indicator, "
+            "d.old_status, d.new_status, d.value, d.target, d.gap, o.id AS message, o.channel, o.recipient, "
+            "o.result, o.attempts, datetime(o.sent_at, 'unixepoch') AS sent_at, o.last_error, d.note "
+            "FROM decision d LEFT JOIN outbox o ON o.id = d.outbox_id ORDER BY d.id"
+        )
+        with self.lock:
+            return pd.read_sql_query(sql, self.con)
+
+    def outbox(self) -> pd.DataFrame:
+        with self.lock:
+            return pd.read_sql_query("SELECT * FROM outbox ORDER BY id", self.con)
+
+
+def _float(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)

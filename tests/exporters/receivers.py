@@ -1,0 +1,87 @@
+"""Local receivers that behave like the real endpoints: a WeCom robot that enforces its size limit, a
+DingTalk robot that checks the signature the way DingTalk does, and a plain webhook. Each records what
+arrived and can be told to answer 500 for a while. They bind 127.0.0.1 on a free port.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Receiver:
+    """A recording HTTP server; ``kind`` is "wecom", "dingtalk" or "webhook"."""
+
+    def __init__(self, kind: str, port: int, dingtalk_secret: str | None = None, wecom_key: str | None = None):
+        self.kind, self.port = kind, port
+        self.dingtalk_secret, self.wecom_key = dingtalk_secret, wecom_key
+        self.received: list[dict] = []
+        self.headers: list[dict] = []
+        self.fail_next = 0  # answer 500 to this many requests
+        self.server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        path = {"wecom": f"/cgi-bin/webhook/send?key={self.wecom_key}", "dingtalk": "/robot/send?access_token=tok-123"}
+        return f"http://127.0.0.1:{self.port}{path.get(self.kind, '/hook')}"
+
+    def start(self) -> "Receiver":
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.fail_next > 0:
+                    receiver.fail_next -= 1
+                    return self._answer(500, {"error": "internal"})
+                status, answer = receiver.check(self.path, body)
+                if status == 200 and answer.get("errcode", 0) == 0:
+                    receiver.received.append(json.loads(body))
+                    receiver.headers.append(dict(self.headers))
+                self._answer(status, answer)
+
+            def _answer(self, status, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def check(self, path: str, body: bytes) -> tuple[int, dict]:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        msg = json.loads(body)
+        if self.kind == "wecom":
+            if query.get("key") != [self.wecom_key]:
+                return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
+            content = msg.get("markdown", msg.get("text", {})).get("content", "")
+            if len(content.encode("utf-8")) > 4096:
+                return 200, {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
+        if self.kind == "dingtalk":
+            timestamp, sign = query.get("timestamp", [""])[0], query.get("sign", [""])[0]
+            if not timestamp or abs(int(timestamp) - time.time() * 1000) > 3600_000:
+                return 200, {"errcode": 310000, "errmsg": "sign not match, timestamp is invalid"}
+            string = f"{timestamp}\n{self.dingtalk_secret}".encode()
+            expected = base64.b64encode(hmac.new(self.dingtalk_secret.encode(), string, hashlib.sha256).digest()).decode()
+            if sign != expected:  # parse_qs already URL-decoded it
+                return 200, {"errcode": 310000, "errmsg": "sign not match"}
+        return 200, {"errcode": 0, "errmsg": "ok"}
