@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from targetwatch import yamlio
 from targetwatch.errors import ConfigError, Location
@@ -98,10 +98,72 @@ class SheetLayout(Strict):
         return self
 
 
+class SourceSpec(Strict):
+    """Where a scheduled collector reads: a source kind registered in ``collectors.sources`` and its options.
+
+    The options of each kind are checked by that kind's own model (see ``collectors/sources``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: str = Field(description="dropfolder, files, http, sql, sdmx, or a kind a plugin registers")
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ScheduleSpec(Strict):
+    """When a collector runs (Asia/Shanghai): exactly one of cron, every, or working_day."""
+
+    cron: str | None = Field(None, description="crontab line, e.g. '0 9 10 * *' = the 10th of each month at 09:00")
+    every: str | None = Field(None, pattern=r"^\d+(s|m|h|d)$", description="an interval such as 30s, 15m, 1h, 1d")
+    working_day: int | None = Field(None, ge=1, le=23, description="the Nth Chinese working day of each month (调休 included)")
+    at: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="time of day for working_day")
+    misfire_grace: int = Field(6 * 3600, ge=1, description="seconds a missed run may be late and still run (once)")
+    retries: int = Field(3, ge=0, le=20, description="retries of a failed collection before an operational alert")
+    backoff: float = Field(30.0, ge=0, description="seconds before the first retry; doubles on each retry")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "ScheduleSpec":
+        if sum(x is not None for x in (self.cron, self.every, self.working_day)) != 1:
+            raise ValueError("give exactly one of cron, every or working_day")
+        return self
+
+
+class FieldMapping(Strict):
+    """How the fields of a record (an API item, a query row, an SDMX observation) become observations.
+
+    ``fields`` names the record field of each observation field; ``fixed`` gives a constant instead;
+    ``codes`` translates source codes (an SDMX REPORTER code, an API region code) to registry names."""
+
+    fields: dict[Literal["unit", "indicator", "period", "value", "basis", "measure"], str] = Field(default_factory=dict)
+    fixed: dict[Literal["unit", "indicator", "period", "basis", "measure"], str] = Field(default_factory=dict)
+    codes: dict[Literal["unit", "indicator", "period"], dict[str, str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "FieldMapping":
+        missing = [f for f in ("unit", "indicator", "period", "value") if f not in self.fields and f not in self.fixed]
+        if missing:
+            raise ValueError(f"map or fix {', '.join(missing)}: each observation needs unit, indicator, period and value")
+        both = set(self.fields) & set(self.fixed)
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))} both mapped and fixed: give one")
+        return self
+
+
 class CollectorSpec(Strict):
     files: list[str] = Field(default_factory=list, description="globs, relative to the deployment folder")
     encoding: str | None = Field(None, description="CSV encoding; default: detect UTF-8 (with or without BOM) or GB18030")
-    sheets: list[SheetLayout]
+    sheets: list[SheetLayout] = Field(default_factory=list, description="layouts of the files (required with files)")
+    source: SourceSpec | None = Field(None, description="where a scheduled collector reads; default: the files")
+    schedule: ScheduleSpec | None = Field(None, description="when `targetwatch serve` runs this collector")
+    mapping: FieldMapping | None = Field(None, description="record fields → observations, for http, sql and sdmx")
+
+    @model_validator(mode="after")
+    def _files_have_layouts(self) -> "CollectorSpec":
+        if self.files and not self.sheets:
+            raise ValueError("a collector with files needs sheets (the layout of the files)")
+        return self
 
 
 class Metadata(Strict):

@@ -1,0 +1,227 @@
+"""The scheduled collection service: APScheduler 3 in Asia/Shanghai with a persistent job store.
+
+Each collector mapping with a ``schedule`` becomes one job, triggered by cron, an interval, or "the
+Nth Chinese working day of the month" (:class:`WorkingDayTrigger`). Jobs live in an SQLite file beside
+the store (``runs.jobs_db_path``), so a restart after downtime finds the missed run and, with
+coalescing, runs it once, within ``misfire_grace``. ``max_instances=1`` keeps a slow collection from
+overlapping itself. A failing collection is retried with doubling backoff, then reported through
+``on_failed`` (an operational alert) and recorded; the store keeps its previous data because each
+batch lands whole or not at all. ``shutdown`` lets a collection in progress finish; a process killed
+harder leaves the store as it was, because the batch transaction never committed.
+
+``serve`` builds one :class:`CollectionScheduler` and calls ``start()``; after every successful
+collection it calls ``on_collected(result)``, where the service evaluates and notifies.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import datetime, time, timedelta
+from typing import Callable
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from collectors import runs, workdays
+from collectors.layout import Collector, ScheduleSpec, load_collectors
+from collectors.sources import CollectionResult, collect
+from targetwatch.deployment import Deployment
+from targetwatch.periods import TZ
+from targetwatch.store import Store, open_store
+
+log = logging.getLogger("targetwatch.collectors")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_ACTIVE: dict[str, CollectionScheduler] = {}
+
+
+class WorkingDayTrigger(BaseTrigger):
+    """Fires on the ``n``-th Chinese working day of each month at ``hour:minute`` (调休 days count)."""
+
+    def __init__(self, n: int, hour: int = 9, minute: int = 0, timezone=TZ):
+        self.n, self.hour, self.minute, self.timezone = n, hour, minute, timezone
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        start = now
+        if previous_fire_time is not None:
+            start = min(now, previous_fire_time + timedelta(microseconds=1))
+        start = start.astimezone(self.timezone)
+        year, month = start.year, start.month
+        for _ in range(25):  # a month always has a 23rd working day or fewer: search two years at most
+            day = workdays.nth_working_day_of_month(year, month, self.n)
+            if day is not None:
+                fire = datetime.combine(day, time(self.hour, self.minute), tzinfo=self.timezone)
+                if fire >= start:
+                    return fire
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return None
+
+    def __str__(self) -> str:
+        return f"working day {self.n} of each month at {self.hour:02d}:{self.minute:02d}"
+
+    def __repr__(self) -> str:
+        return f"<WorkingDayTrigger (n={self.n}, at={self.hour:02d}:{self.minute:02d}, timezone='{self.timezone}')>"
+
+
+def trigger_for(schedule: ScheduleSpec) -> BaseTrigger:
+    """The APScheduler trigger of a collector's ``schedule``, in Asia/Shanghai."""
+    if schedule.cron:
+        return CronTrigger.from_crontab(schedule.cron, timezone=TZ)
+    if schedule.every:
+        return IntervalTrigger(seconds=int(schedule.every[:-1]) * _UNITS[schedule.every[-1]], timezone=TZ)
+    hour, minute = map(int, schedule.at.split(":"))
+    return WorkingDayTrigger(schedule.working_day, hour, minute)
+
+
+def describe(schedule: ScheduleSpec) -> str:
+    if schedule.cron:
+        return f"cron {schedule.cron}"
+    if schedule.every:
+        return f"every {schedule.every}"
+    return f"working day {schedule.working_day} at {schedule.at}"
+
+
+def run_job(key: str, name: str, fingerprint: str = "") -> None:
+    """The persisted job's entry point: find the live scheduler of this deployment and run the collector."""
+    scheduler = _ACTIVE.get(key)
+    if scheduler is None:
+        log.error("no running scheduler for %s; job %s skipped", key, name)
+        return
+    scheduler.run_collector(name)
+
+
+def _default_on_failed(name: str, error: BaseException) -> None:
+    log.error("operational alert: collector %s failed after retries: %s", name, error)
+
+
+class CollectionScheduler:
+    """Runs a deployment's scheduled collectors; see the module docstring.
+
+    ``store`` is a Store or a zero-argument factory; by default each run opens the deployment's store in
+    its own worker thread and closes it after (an SQLite connection belongs to one thread).
+    ``clock`` gives "now" for run records and report times, so tests can control it.
+    """
+
+    def __init__(self, deployment: Deployment, store: Store | Callable[[], Store] | None = None, *,
+                 on_collected: Callable[[CollectionResult], None] | None = None,
+                 on_failed: Callable[[str, BaseException], None] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(TZ), max_workers: int = 2):
+        self.deployment = deployment
+        self._store = store
+        self.on_collected = on_collected
+        self.on_failed = on_failed or _default_on_failed
+        self.clock = clock
+        self.key = str(deployment.root.resolve())
+        self.jobs_db = runs.jobs_db_path(deployment.settings)
+        self.collectors = {c.metadata.name: c for c in load_collectors(deployment.root)}
+        self._stopping = threading.Event()
+        self.jobs_db.parent.mkdir(parents=True, exist_ok=True)
+        self.scheduler = BackgroundScheduler(
+            timezone=TZ,
+            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{self.jobs_db}")},
+            executors={"default": ThreadPoolExecutor(max_workers)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+        self.scheduler.add_listener(self._missed, EVENT_JOB_MISSED)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start in the background: sync the persisted jobs with the mappings, then run what is due."""
+        _ACTIVE[self.key] = self
+        self._stopping.clear()
+        self.scheduler.start(paused=True)
+        self._sync_jobs()
+        self.scheduler.resume()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop: no new runs, retries waiting for their backoff give up, a run in progress finishes."""
+        self._stopping.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+        _ACTIVE.pop(self.key, None)
+
+    def run_until_signal(self) -> None:
+        """Start, block until SIGTERM or SIGINT, then shut down gracefully (for the main thread)."""
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+            log.info("collection scheduler running: %d jobs", len(self.scheduler.get_jobs()))
+            while not stop.wait(1.0):
+                pass
+            log.info("shutting down: waiting for collections in progress")
+            self.shutdown(wait=True)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _sync_jobs(self) -> None:
+        wanted = {n: c for n, c in self.collectors.items() if c.spec.schedule is not None}
+        for job in self.scheduler.get_jobs():
+            if job.id not in wanted:
+                log.info("removing job %s: no scheduled collector of that name", job.id)
+                job.remove()
+        for name, collector in wanted.items():
+            schedule = collector.spec.schedule
+            fingerprint = schedule.model_dump_json()
+            existing = self.scheduler.get_job(name)
+            if existing is not None and existing.args == (self.key, name, fingerprint):
+                continue  # keep its persisted next run time: a run missed during downtime still runs
+            self.scheduler.add_job(run_job, trigger_for(schedule), args=(self.key, name, fingerprint), id=name,
+                                   name=collector.metadata.title or name, replace_existing=True,
+                                   misfire_grace_time=schedule.misfire_grace, coalesce=True, max_instances=1)
+
+    # -- running ------------------------------------------------------------------------------------
+
+    def _open_store(self) -> tuple[Store, bool]:
+        if self._store is None:
+            return open_store(self.deployment.settings, self.deployment.root), True
+        if callable(self._store) and not isinstance(self._store, Store):
+            return self._store(), True
+        return self._store, False
+
+    def run_collector(self, name: str, scheduled_for: datetime | None = None) -> CollectionResult | None:
+        """Collect now, retrying with backoff; ``None`` when every attempt failed (then ``on_failed`` ran)."""
+        collector: Collector = self.collectors[name]
+        schedule = collector.spec.schedule or ScheduleSpec(every="1d", retries=0)
+        started = self.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                store, owned = self._open_store()
+                try:
+                    result = collect(self.deployment, store, collector, reported_at=self.clock())
+                finally:
+                    if owned:
+                        store.close()
+            except Exception as exc:  # any failure of a source is retried, then alerted
+                log.warning("collector %s: attempt %d failed: %s", name, attempt, exc)
+                delay = schedule.backoff * 2 ** (attempt - 1)
+                if attempt > schedule.retries or self._stopping.wait(delay):
+                    runs.record_run(self.jobs_db, name, scheduled_for=scheduled_for, started_at=started,
+                                    finished_at=self.clock(), status="failed", attempts=attempt, detail=str(exc))
+                    self.on_failed(name, exc)
+                    return None
+                continue
+            runs.record_run(self.jobs_db, name, scheduled_for=scheduled_for, started_at=started, finished_at=self.clock(),
+                            status="ok", attempts=attempt, batches=len(result.batches), rows=result.rows,
+                            revisions=result.revisions_added, quarantined=result.quarantined, detail=result.summary())
+            if self.on_collected is not None:
+                try:
+                    self.on_collected(result)
+                except Exception:  # evaluation trouble must not be mistaken for a failed collection
+                    log.exception("collector %s: the after-collection hook failed", name)
+            return result
+
+    def _missed(self, event: JobExecutionEvent) -> None:
+        now = self.clock()
+        runs.record_run(self.jobs_db, event.job_id, scheduled_for=event.scheduled_run_time, started_at=now, finished_at=now,
+                        status="missed", attempts=0, detail="missed by more than misfire_grace; the next run is kept")

@@ -1,0 +1,128 @@
+"""The ``dropfolder`` source: departments drop workbooks into a (possibly shared) folder.
+
+Each new file goes through the file collectors (:func:`collectors.ingest.ingest_file`) as one batch.
+Then it moves: to ``archive/`` when it was read (with a report beside it if rows were quarantined), to
+``rejected/`` with a report beside it when it could not be read at all, and to ``archive/`` unread when
+its content was already ingested (a duplicate). A file still being copied is left alone: its size and
+modification time must stay the same for ``settle_seconds`` before it is read. Office lock files and
+temporary names are never read.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import Field
+
+from collectors.ingest import IngestResult, content_hash, due_files, ingest_file
+from collectors.sources import CollectionResult, FileOutcome, SourceKind, register_source
+from collectors.sources.files import seen_hashes
+from targetwatch.errors import Location
+from targetwatch.model import Strict
+from targetwatch.store import Store
+
+log = logging.getLogger("targetwatch.collectors")
+_TEMPORARY_PREFIXES = (".", "~$", "~")
+_TEMPORARY_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".filepart")
+
+
+class DropFolderOptions(Strict):
+    """Options of the drop-folder source; folders are relative to the folder of each file glob."""
+
+    archive: str = Field("archive", description="where read files go")
+    rejected: str = Field("rejected", description="where unreadable files go, each with a .report.txt")
+    settle_seconds: float = Field(5.0, ge=0, description="a file must keep its size and mtime this long before it is read")
+
+
+def _is_temporary(path: Path) -> bool:
+    return path.name.startswith(_TEMPORARY_PREFIXES) or path.name.lower().endswith(_TEMPORARY_SUFFIXES)
+
+
+def settled_files(paths: list[Path], settle_seconds: float) -> tuple[list[Path], list[Path]]:
+    """Split ``paths`` into files that stayed unchanged for ``settle_seconds`` and files still changing."""
+    def signature(p: Path):
+        try:
+            st = p.stat()
+            return st.st_size, st.st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    before = {p: signature(p) for p in paths}
+    if settle_seconds and paths:
+        time.sleep(settle_seconds)
+    settled, moving = [], []
+    now = time.time()
+    for p in paths:
+        sig = signature(p)
+        if sig is None:
+            continue
+        stable = sig == before[p] and now - sig[1] / 1e9 >= settle_seconds
+        (settled if stable else moving).append(p)
+    return settled, moving
+
+
+def _move(path: Path, folder: Path, digest: str) -> Path:
+    """Move into ``folder``; a name already taken there gets the content hash added, so nothing is overwritten."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    if target.exists():
+        target = folder / f"{path.stem}.{digest[:12]}{path.suffix}"
+    shutil.move(str(path), target)
+    return target
+
+
+def _report(result: IngestResult, store: Store, target: Path) -> Path:
+    """A plain-text report beside a moved file: why it was rejected, or which rows were quarantined."""
+    lines = [f"文件 / file: {result.file}"]
+    if result.error:
+        lines.append(f"拒收原因 / rejected: {result.error}")
+    rows = store.quarantined(result.file)
+    if len(rows):
+        lines.append(f"隔离行 / quarantined rows: {len(rows)}")
+        for r in rows.itertuples(index=False):
+            where = Location(file=target.name, sheet=r.sheet, row=None if r.row is None or r.row != r.row else int(r.row),
+                             column=r.column)
+            lines.append(f"  {where}: {r.reason}")
+    report = target.with_name(target.name + ".report.txt")
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return report
+
+
+@register_source("dropfolder")
+class DropFolderSource(SourceKind):
+    """Ingest settled new files from the folders of ``spec.files``, then archive or reject them."""
+
+    Options = DropFolderOptions
+
+    def collect(self, store: Store, reported_at: datetime) -> CollectionResult:
+        opts = self.options
+        result = CollectionResult(self.collector.metadata.name)
+        candidates = [p for p in due_files(self.deployment, [self.collector]) if not _is_temporary(p)]
+        settled, moving = settled_files(candidates, opts.settle_seconds)
+        result.files += [FileOutcome(str(p), "unsettled", "still being written; read on a later run") for p in moving]
+        seen = seen_hashes(store)
+        for path in settled:
+            digest = content_hash(path)
+            if digest in seen:
+                moved = _move(path, path.parent / opts.archive, digest)
+                result.files.append(FileOutcome(str(path), "duplicate", "content already ingested", str(moved)))
+                continue
+            ingested = ingest_file(self.deployment, store, path, collectors=[self.collector], reported_at=reported_at)
+            seen.add(digest)
+            if ingested.batch:
+                result.batches.append(ingested.batch)
+            if ingested.error:
+                moved = _move(path, path.parent / opts.rejected, digest)
+                _report(ingested, store, moved)
+                result.files.append(FileOutcome(str(path), "rejected", ingested.error, str(moved)))
+            else:
+                moved = _move(path, path.parent / opts.archive, digest)
+                if ingested.batch and ingested.batch.quarantined:
+                    _report(ingested, store, moved)
+                result.files.append(FileOutcome(str(path), "archived", "", str(moved)))
+            log.info("drop folder %s: %s → %s", self.collector.metadata.name, path.name, moved)
+        return result
