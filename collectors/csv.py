@@ -67,8 +67,9 @@ def read_tables(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None
             raise SourceError("empty file: no header", Location(file=str(path), row=layout.skip_rows + 1))
         reader = pd.read_csv(
             path, encoding=encoding, header=None, skiprows=first_data_line - 1, chunksize=CHUNK_ROWS,
-            # Only the value column of a long file may be parsed as numbers: ids and periods stay text.
-            dtype=object if layout.shape == "wide" else {i: object for i, h in enumerate(headers) if h != "value"},
+            # Only the value column of a long file may be parsed as numbers. Ids and periods stay text, as
+            # categoricals: a few thousand distinct names over millions of rows are then resolved once each.
+            dtype=object if layout.shape == "wide" else {i: "category" for i, h in enumerate(headers) if h != "value"},
             names=range(len(headers)), skip_blank_lines=False, on_bad_lines="error", keep_default_na=False,
             na_values=[""], engine="c",
         )

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from collectors.layout import SheetLayout
-from collectors.validate import RAW_COLUMNS
+from collectors.validate import RAW_COLUMNS, by_unique
 from targetwatch import periods
 from targetwatch.errors import Location, PeriodError, SourceError
 
@@ -22,6 +22,13 @@ def _clean(text) -> str:
     if isinstance(text, float) and text.is_integer():
         text = int(text)
     return re.sub(r"\s+", "", str(text)).replace("\u3000", "")
+
+
+def constant(value, n: int):
+    """A column holding one value n times, as a categorical: cheap at millions of rows."""
+    if value is None:
+        return np.full(n, None, dtype=object)
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
 
 def header_names(rows: list[list]) -> list[str]:
@@ -104,8 +111,8 @@ def to_raw(
     unit_idx = need(layout.unit_column, "unit")
     keep = pd.Series(True, index=data.index)
     for col, value in layout.where.items():
-        keep &= data[need(col, "filter")].map(_clean) == _clean(value)
-    unit_text = data[unit_idx].map(_clean)
+        keep &= by_unique(data[need(col, "filter")], _clean) == _clean(value)
+    unit_text = by_unique(data[unit_idx], _clean)
     keep &= ~unit_text.isin([_clean(u) for u in layout.skip_units]) & (unit_text != "")
     skipped = int((~keep).sum())
     data, rows, unit_text = data[keep], rows[keep.to_numpy()], unit_text[keep]
@@ -113,14 +120,16 @@ def to_raw(
     period_col_name = None
     if layout.period.source == "column":
         pidx = need(layout.period.column or "period", "period")
-        period_values = data[pidx].map(_clean)
+        period_values = by_unique(data[pidx], _clean)
         period_col_name = headers[pidx]
     else:
         fixed = {"fixed": layout.period.value, "sheet": sheet_period, "cell": cell_period}.get(layout.period.source)
         period_values = pd.Series(fixed or "", index=data.index)
         period_col_name = {"sheet": f"sheet name {sheet!r}", "cell": f"cell {layout.period.cell}"}.get(layout.period.source, "period")
 
-    common = {"row": rows, "sheet": sheet_label, "unit": unit_text.to_numpy(dtype=object), "unit_col": headers[unit_idx]}
+    n = len(data)
+    common = {"row": rows, "sheet": constant(sheet_label, n), "unit": unit_text.to_numpy(dtype=object),
+              "unit_col": constant(headers[unit_idx], n)}
     if layout.shape == "long":
         ind_idx = need("indicator", "indicator")
         val_idx = need("value", "value")
@@ -128,14 +137,14 @@ def to_raw(
         raw = pd.DataFrame(
             {
                 **common,
-                "indicator": data[ind_idx].to_numpy(dtype=object),
-                "period": period_values.to_numpy(dtype=object),
-                "value": data[val_idx],
-                "basis": data[opt["basis"]].to_numpy(dtype=object) if opt["basis"] is not None else None,
-                "measure": data[opt["measure"]].to_numpy(dtype=object) if opt["measure"] is not None else None,
-                "indicator_col": "indicator",
-                "period_col": period_col_name,
-                "value_col": "value",
+                "indicator": data[ind_idx].to_numpy(),
+                "period": period_values.to_numpy(),
+                "value": data[val_idx].to_numpy(),
+                "basis": data[opt["basis"]].to_numpy() if opt["basis"] is not None else constant(None, n),
+                "measure": data[opt["measure"]].to_numpy() if opt["measure"] is not None else constant(None, n),
+                "indicator_col": constant("indicator", n),
+                "period_col": constant(period_col_name, n),
+                "value_col": constant("value", n),
             }
         )
         return raw[RAW_COLUMNS], skipped

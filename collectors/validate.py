@@ -39,22 +39,46 @@ class Counts:
     skipped: int = 0
 
 
+def by_unique(series: pd.Series, fn) -> pd.Series:
+    """Apply ``fn`` to each distinct value once and spread the results back (few units, many rows)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    results = np.empty(len(uniques) + 1, dtype=object)  # the last slot serves missing values (code -1)
+    results[:-1] = [fn(u) for u in uniques]
+    results[-1] = None
+    return pd.Series(results[codes], index=series.index, dtype=object)
+
+
+def lookup(series: pd.Series, mapping: dict) -> pd.Series:
+    """``series.map(mapping)``, looking each distinct value up once."""
+    return by_unique(series, mapping.get)
+
+
+def _strip_spaces(value) -> str:
+    return "".join(str(value).split())  # also removes full-width spaces (大  祥, 刘\u3000剑)
+
+
 def _normalise(series: pd.Series) -> pd.Series:
-    return series.astype("string").str.replace(r"\s+", "", regex=True).str.replace("\u3000", "", regex=False)
+    return by_unique(series, _strip_spaces)
 
 
-def _period_codes(raw: pd.Series, period_hint_ytd: pd.Series | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Codes, a year-to-date flag from labels like 1-6月, and an error message per row."""
-    uniques = pd.unique(raw.astype("string").fillna(""))
-    codes, ytd, errors = {}, {}, {}
-    for text in uniques:
+def _period_codes(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Codes, a year-to-date flag from labels like 1-6月, and an error message, per row.
+
+    Each distinct label is parsed once; the last slot of each array serves the missing labels
+    (factorize marks them -1)."""
+    idx, uniques = pd.factorize(raw, use_na_sentinel=True)
+    n = len(uniques)
+    codes = np.full(n + 1, np.nan)
+    ytd = np.full(n + 1, None, dtype=object)
+    errors = np.full(n + 1, "no period given", dtype=object)
+    for j, text in enumerate(uniques):
         try:
             label = periods.parse_label(text)
-            codes[text], ytd[text] = label.period.code, label.ytd
+            codes[j], ytd[j], errors[j] = label.period.code, label.ytd, None
         except PeriodError as exc:
-            errors[text] = exc.message
-    keys = raw.astype("string").fillna("")
-    return keys.map(codes), keys.map(ytd), keys.map(errors)
+            errors[j] = exc.message
+    return (pd.Series(codes[idx], index=raw.index), pd.Series(ytd[idx], index=raw.index, dtype=object),
+            pd.Series(errors[idx], index=raw.index, dtype=object))
 
 
 def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -> StagedChunk:
@@ -82,14 +106,15 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
     else:
         text = _normalise(value_raw).fillna("")
         missing = text.isin(NOT_REPORTED).to_numpy()
-        values = pd.to_numeric(text.str.replace(",", "", regex=False).str.replace("，", "", regex=False), errors="coerce").astype("float64")
+        values = pd.to_numeric(text.astype(str).str.replace(",", "", regex=False).str.replace("，", "", regex=False),
+                               errors="coerce").astype("float64")
         non_numeric = (~missing) & values.isna().to_numpy()
     infinite = ~np.isfinite(values.fillna(0).to_numpy())
     keep = ~missing
     counts.not_reported += int(missing.sum())
 
-    unit_ids = _normalise(raw["unit"]).map(dep.unit_lookup)
-    ind_ids = _normalise(raw["indicator"]).map(dep.indicator_lookup)
+    unit_ids = by_unique(raw["unit"], lambda u: dep.unit_lookup.get(_strip_spaces(u)))
+    ind_ids = by_unique(raw["indicator"], lambda i: dep.indicator_lookup.get(_strip_spaces(i)))
     codes, label_ytd, period_err = _period_codes(raw["period"])
 
     flag(unit_ids.isna().to_numpy(), lambda i: f"unknown unit {raw['unit'].iat[i]!r}", raw["unit_col"])
@@ -99,12 +124,12 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
     flag(non_numeric | infinite, lambda i: f"not a number: {value_raw.iat[i]!r}", raw["value_col"])
 
     # Basis: an explicit column wins, then a year-to-date label (1-6月), then the indicator's own basis.
-    ind_basis = ind_ids.map({i.id: i.basis.value for i in dep.indicators.values()})
-    basis_text = _normalise(raw["basis"]).str.lower() if "basis" in raw else pd.Series(pd.NA, index=raw.index)
-    basis = basis_text.map(_BASIS_WORDS)
-    unknown_basis = basis_text.notna() & (basis_text != "") & basis.isna()
+    ind_basis = lookup(ind_ids, {i.id: i.basis.value for i in dep.indicators.values()})
+    basis_text = by_unique(raw["basis"], lambda b: _strip_spaces(b).lower())
+    basis = lookup(basis_text, _BASIS_WORDS)
+    unknown_basis = basis_text.notna() & basis.isna()
     flag(unknown_basis.to_numpy(), lambda i: f"unknown basis {raw['basis'].iat[i]!r}: write 当月/period or 累计/ytd", raw["value_col"])
-    basis = basis.fillna(label_ytd.map({True: Basis.ytd.value})).fillna(ind_basis)
+    basis = basis.fillna(lookup(label_ytd, {True: Basis.ytd.value})).fillna(ind_basis)
 
     # Frequency: a quarterly indicator takes quarters, a monthly one months (or the Jan–Feb release).
     freq_ok = _frequency_matches(codes, ind_ids, dep)
@@ -144,7 +169,7 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
 
 def _frequency_matches(codes: pd.Series, ind_ids: pd.Series, dep: Deployment) -> pd.Series:
     freq_of = {i.id: i.frequency for i in dep.indicators.values()}
-    wanted = ind_ids.map(freq_of)
+    wanted = lookup(ind_ids, freq_of)
     c = codes.fillna(0).astype("int64").to_numpy()
     first, last = c // 100 % 100, c % 100
     actual = np.select(

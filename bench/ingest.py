@@ -1,0 +1,99 @@
+"""Benchmark: ingest N generated observations from one long CSV into the embedded store.
+
+    python bench/ingest.py [--rows 5000000] [--also 1000000]
+
+Prints rows per second and peak memory (max RSS) of the ingest alone, measured in a fresh process
+per size, so that the figures show whether memory grows with the file (it should not: the reader
+streams chunks and staging spills to a temporary table on disk). The CSV is in the natural order of
+a department's export (period, then unit, then indicator). Data are synthetic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+N_UNITS, N_INDICATORS = 2000, 100
+
+
+def make_deployment(root: Path) -> None:
+    (root / "registry").mkdir(parents=True)
+    units = "\n".join(f"  - {{id: u{i:04d}, name: 单位{i:04d}, kind: town}}" for i in range(N_UNITS))
+    (root / "registry" / "units.yaml").write_text(f"units:\n{units}\n", encoding="utf-8")
+    inds = "\n".join(f"  - {{id: i{i:03d}, name: 指标{i:03d}, measure: 万元}}" for i in range(N_INDICATORS))
+    (root / "registry" / "indicators.yaml").write_text(f"indicators:\n{inds}\n", encoding="utf-8")
+
+
+def make_csv(path: Path, rows: int, seed: int = 7) -> None:
+    """Write ``rows`` observations: period-major, then unit, then indicator."""
+    rng = np.random.default_rng(seed)
+    per_period = N_UNITS * N_INDICATORS
+    units = np.repeat([f"u{i:04d}" for i in range(N_UNITS)], N_INDICATORS)
+    inds = np.tile([f"i{i:03d}" for i in range(N_INDICATORS)], N_UNITS)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("unit,indicator,period,value\n")
+        written, month = 0, 0
+        while written < rows:
+            take = min(per_period, rows - written)
+            year, m = 2015 + month // 12, month % 12 + 1
+            values = np.round(rng.gamma(2.0, 500.0, take), 2)
+            lines = "\n".join(f"{u},{i},{year}-{m:02d},{v}" for u, i, v in zip(units[:take], inds[:take], values))
+            fh.write(lines + "\n")
+            written += take
+            month += 1
+
+
+def measure(config: Path, csv: Path) -> dict:
+    """Run in a fresh process: ingest the file, report time and peak memory."""
+    sys.path.insert(0, str(ROOT))
+    from collectors.ingest import ingest_file
+    from targetwatch.deployment import load_deployment
+    from targetwatch.store.sqlite import SQLiteStore
+
+    dep = load_deployment(config)
+    store = SQLiteStore(config / f"store-{csv.stem}.db")
+    start = time.perf_counter()
+    result = ingest_file(dep, store, csv)
+    seconds = time.perf_counter() - start
+    store.close()
+    return {"rows": result.batch.rows_read, "seconds": seconds, "quarantined": result.batch.quarantined,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--also", type=int, nargs="*", default=[1_000_000], help="smaller sizes, to show flat memory")
+    ap.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure(Path(args.measure[0]), Path(args.measure[1]))))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config"
+        make_deployment(config)
+        for rows in sorted({*args.also, args.rows}):
+            csv = Path(tmp) / f"obs-{rows}.csv"
+            t = time.perf_counter()
+            make_csv(csv, rows)
+            size = csv.stat().st_size / 1e6
+            print(f"generated {rows:,} rows ({size:,.0f} MB) in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+            out = subprocess.run([sys.executable, __file__, "--measure", str(config), str(csv)],
+                                 check=True, capture_output=True, text=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"ingest {r['rows']:>10,} rows: {r['seconds']:6.2f} s, {r['rows'] / r['seconds']:>9,.0f} rows/s, "
+                  f"peak RSS {r['peak_rss_mb']:,.0f} MB, quarantined {r['quarantined']}")
+            csv.unlink()
+
+
+if __name__ == "__main__":
+    main()
