@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pytest
-from conftest import free_port
+from tests.conftest import free_port
 
 from targetwatch.store import READ_COLUMNS, StagedChunk
 from targetwatch.store.influx import InfluxStore

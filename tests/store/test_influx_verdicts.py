@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from test_influx_write import FAST, VictoriaMetrics, vm  # noqa: F401  (the fixture)
+from tests.store.test_influx_write import FAST, VictoriaMetrics, vm  # noqa: F401  (the fixture)
 
 from exporters.influx import verdict_lines, write_verdicts
 from rules.verdict import conform

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
-from conftest import free_port, require_binary, stop, wait_http
+from tests.conftest import free_port, require_binary, stop, wait_http
 
 from targetwatch.store import StagedChunk
 from targetwatch.store.influx import InfluxStore

@@ -1,0 +1,185 @@
+"""The six dashboards, generated from a deployment's registries (peer groups and their members).
+
+Each function returns a dashboard builder; :func:`dashboards.build.build` encodes them to JSON.
+Panel ids are fixed so that deep links (``/d/<uid>/?viewPanel=<id>``) stay valid across builds.
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import bargauge, dashboard, stat, table
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.builders import dashboard as dashboard_builders
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as model
+
+from dashboards.common import (
+    INFLUX, PROMETHEUS, SELECT, TAG, UIDS, Flux, alert_annotation, links, promql, standard_variables, with_names,
+)
+from dashboards.panels import flux_history, status_counts, status_matrix, verdict_table
+
+SCORECARD_LINK = "/d/tw-scorecard/?var-unit=${__data.fields.unit}&${__url_time_range}"
+TRENDS_LINK = "/d/tw-trends/?var-unit=${__data.fields.unit}&var-indicator=${__data.fields.indicator}&${__url_time_range}"
+
+
+def _board(key: str, title: str, description: str, groups, group_names, **variable_options) -> dashboard.Dashboard:
+    board = (
+        dashboard.Dashboard(title).uid(UIDS[key]).description(description).tags([TAG]).timezone("Asia/Shanghai")
+        .time("now-2y", "now").refresh("5m").editable().annotation(alert_annotation())
+    )
+    for variable in standard_variables(groups, group_names, **variable_options):
+        board = board.with_variable(variable)
+    return board.links(links(key))
+
+
+def overview(groups, group_names) -> dashboard.Dashboard:
+    board = _board("overview", "目标完成情况总览", "各单位各指标最新一期的红黄绿灯", groups, group_names)
+    board = board.with_row(dashboard.Row("当前状态").id(101))
+    for panel in status_counts(1, 0):
+        board = board.with_panel(panel)
+    board = board.with_row(dashboard.Row("红黄绿灯矩阵（单位 × 指标）").id(102))
+    board = board.with_panel(status_matrix(10, "全部单位（当前对比组）", "unit_name", "indicator_name"))
+    # One matrix per peer group of the registry, so that each group's laggards stand together.
+    for i, (group, members) in enumerate(groups.items()):
+        if not members:
+            continue
+        selector = f'unit=~"{"|".join(members)}", indicator=~"${{indicator}}", period=~"${{period}}"'
+        board = board.with_row(dashboard.Row(group_names[group]).id(200 + i).collapsed(True).with_panel(
+            status_matrix(20 + i, f"{group_names[group]}：红黄绿灯", "unit_name", "indicator_name", selector)))
+    return board
+
+
+def league(groups, group_names) -> dashboard.Dashboard:
+    board = _board("league", "指标排名表", "每个指标在对比组内的排名、进位/退位、数值、目标与参照值", groups, group_names,
+                   multi_indicator=True)
+    selector = f"{SELECT}, rank!=\"\""
+    rank_change = f'''from(bucket: "targetwatch")
+  |> range(start: -3y)
+  |> filter(fn: (r) => r._measurement == "verdict" and r.indicator == "${{indicator}}" and r.unit =~ /^(${{group:regex}})$/)
+  |> filter(fn: (r) => r._field == "rank" or r._field == "reference")
+  |> group(columns: ["unit", "_field", "period"])
+  |> last()
+  |> group(columns: ["unit", "_field"])
+  |> sort(columns: ["period"])
+  |> difference(keepFirst: false)
+  |> last()
+  |> pivot(rowKey: ["unit"], columnKey: ["_field"], valueColumn: "_value")
+  |> map(fn: (r) => ({{unit: r.unit, change: if r.rank < 0 then "进位 " + string(v: -r.rank) else if r.rank > 0 then "退位 " + string(v: r.rank) else "持平"}}))
+  |> group()'''
+    reference = f'''from(bucket: "targetwatch")
+  |> range(start: -3y)
+  |> filter(fn: (r) => r._measurement == "verdict" and r.indicator == "${{indicator}}" and r.period == "${{period}}" and r._field == "reference")
+  |> last()
+  |> keep(columns: ["unit", "_value"])
+  |> rename(columns: {{_value: "reference"}})
+  |> group()'''
+    ranking = (
+        verdict_table(2, "排名表：${indicator}", selector, "排名", SCORECARD_LINK)
+        .with_target(Flux("R", rank_change)).with_target(Flux("G", reference))
+        .repeat("indicator").repeat_direction("v")
+        .override_by_name("change", [model.DynamicConfigValue(id_val="displayName", value="较上期进位/退位")])
+        .override_by_name("reference", [model.DynamicConfigValue(id_val="displayName", value="对比组参照值")])
+    )
+    board = board.with_row(dashboard.Row("排名").id(104)).with_panel(ranking)
+    rank_history = f'''from(bucket: "targetwatch")
+  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
+  |> filter(fn: (r) => r._measurement == "verdict" and r._field == "rank" and r.indicator == "${{indicator}}" and r.unit =~ /^(${{group:regex}})$/)
+  |> group(columns: ["unit"])'''
+    history = flux_history(3, "排名变化（1 = 第一名）", [Flux("A", rank_history)]).datasource(INFLUX)
+    return board.with_row(dashboard.Row("排名走势").id(105)).with_panel(history)
+
+
+def scorecard(groups, group_names) -> dashboard.Dashboard:
+    board = _board("scorecard", "单位记分卡", "一个单位的全部目标：状态、数值、目标、差距与排名", groups, group_names,
+                   multi_unit=False)
+    board = board.with_row(dashboard.Row("${unit}：当前状态").id(106))
+    for panel in status_counts(1, 0):
+        board = board.with_panel(panel)
+    return board.with_row(dashboard.Row("全部目标").id(107)).with_panel(
+        verdict_table(10, "目标清单", SELECT, "状态", TRENDS_LINK))
+
+
+def trends(groups, group_names) -> dashboard.Dashboard:
+    board = _board("trends", "指标趋势", "实际值、目标线与年度目标的进度曲线", groups, group_names,
+                   multi_unit=False, multi_indicator=False)
+    verdicts = '''from(bucket: "targetwatch")
+  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
+  |> filter(fn: (r) => r._measurement == "verdict" and r.unit == "${unit}" and r.indicator == "${indicator}")
+  |> filter(fn: (r) => r._field == "value" or r._field == "target")
+  |> map(fn: (r) => ({r with _field: if r._field == "value" then "实际值" else "目标（进度要求）"}))
+  |> group(columns: ["_field", "rule"])'''
+    reported = '''from(bucket: "targetwatch")
+  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
+  |> filter(fn: (r) => r._measurement == "observation" and r._field == "value" and r.unit == "${unit}" and r.indicator == "${indicator}")
+  |> map(fn: (r) => ({r with _field: "报送值（" + r.period + "，" + r.basis + "）"}))
+  |> group(columns: ["_field"])'''
+    run_rate = '''from(bucket: "targetwatch")
+  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
+  |> filter(fn: (r) => r._measurement == "verdict" and r._field == "required_run_rate" and r.unit == "${unit}" and r.indicator == "${indicator}")
+  |> group(columns: ["rule"])'''
+    gap = stat.Panel().id(1).title("当前差距").datasource(PROMETHEUS).with_target(
+        promql("A", f"targetwatch_verdict_gap{{{SELECT}}}", legend="{{rule}}", instant=True)).height(4).span(24)
+    return (
+        board.with_row(dashboard.Row("${unit} · ${indicator}").id(108)).with_panel(gap)
+        .with_panel(flux_history(2, "实际值与目标线（含进度曲线）", [Flux("A", verdicts)]).datasource(INFLUX))
+        .with_panel(flux_history(3, "每次报送的数值（含修订）", [Flux("A", reported)]).datasource(INFLUX))
+        .with_panel(flux_history(4, "完成年度目标所需的月均进度", [Flux("A", run_rate)]).datasource(INFLUX))
+    )
+
+
+def freshness(groups, group_names) -> dashboard.Dashboard:
+    board = _board("freshness", "数据报送及时性", "迟报、未报的单位，以及各数据源最近一次成功入库的时间", groups, group_names)
+
+    def by_unit(panel_id: int, status: str, title: str, colour: str) -> bargauge.Panel:
+        selected = "targetwatch_verdict_status{status=\"" + status + "\", " + SELECT + "} == 1"
+        expr = f"sum by (unit_name) ({with_names(selected)})"
+        return (
+            bargauge.Panel().id(panel_id).title(title).datasource(PROMETHEUS)
+            .with_target(promql("A", expr, legend="{{unit_name}}", instant=True))
+            .orientation(common.VizOrientation.HORIZONTAL).display_mode(common.BarGaugeDisplayMode.BASIC)
+            .color_scheme(dashboard_builders.FieldColor().mode(model.FieldColorModeId.FIXED).fixed_color(colour))
+            .height(10).span(12)
+        )
+
+    ages = (
+        table.Panel().id(3).title("各数据源距上次成功入库").datasource(PROMETHEUS)
+        .with_target(promql("A", "time() - targetwatch_last_successful_ingest_timestamp_seconds", instant=True, table=True))
+        .with_transformation(model.DataTransformerConfig(id_val="organize", options={
+            "excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
+            "renameByName": {"source": "数据源", "Value": "距今"}}))
+        .unit("s").thresholds(dashboard.ThresholdsConfig().mode(model.ThresholdsMode.ABSOLUTE).steps([
+            model.Threshold(value=None, color="green"), model.Threshold(value=3 * 86400, color="yellow"),
+            model.Threshold(value=35 * 86400, color="red")]))
+        .height(8).span(24)
+    )
+    late = verdict_table(4, "迟报与未报明细", SELECT.replace('unit=~"${unit}"', 'unit=~"${unit}", status=~"late|no_data"'),
+                         "单位", SCORECARD_LINK)
+    return (
+        board.with_row(dashboard.Row("按单位").id(109))
+        .with_panel(by_unit(1, "late", "迟报（已过报送期限）", "orange"))
+        .with_panel(by_unit(2, "no_data", "未报（期限未到）", "blue"))
+        .with_row(dashboard.Row("数据源").id(110)).with_panel(ages).with_panel(late)
+    )
+
+
+def alerts(groups, group_names) -> dashboard.Dashboard:
+    board = _board("alerts", "正在告警", "Prometheus 中正在触发的目标告警，点击单位进入记分卡", groups, group_names)
+    firing = 'ALERTS{alertstate="firing"}'
+    count = (
+        stat.Panel().id(1).title("正在告警").datasource(PROMETHEUS)
+        .with_target(promql("A", f"count({firing}) or vector(0)", instant=True))
+        .color_mode(common.BigValueColorMode.BACKGROUND).height(4).span(24)
+    )
+    listing = (
+        table.Panel().id(2).title("告警清单").datasource(PROMETHEUS)
+        .with_target(promql("A", firing, instant=True, table=True))
+        .with_transformation(model.DataTransformerConfig(id_val="organize", options={
+            "excludeByName": {"Time": True, "Value": True, "__name__": True, "alertstate": True},
+            "renameByName": {"alertname": "告警", "unit": "单位", "indicator": "指标", "period": "期别",
+                             "severity": "级别", "leader": "牵头领导", "rule": "规则"}}))
+        .override_by_name("unit", [model.DynamicConfigValue(id_val="links", value=[{"title": "查看该单位记分卡", "url": SCORECARD_LINK}])])
+        .filterable(True).height(16).span(24)
+    )
+    return board.with_panel(count).with_panel(listing)
+
+
+BOARDS = {"overview": overview, "league": league, "scorecard": scorecard, "trends": trends, "freshness": freshness, "alerts": alerts}

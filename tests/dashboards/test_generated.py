@@ -1,0 +1,98 @@
+"""The generated dashboards: the committed JSON is exactly what the example deployment builds."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.conftest import EXAMPLE_CONFIG, ROOT
+from typer.testing import CliRunner
+
+from dashboards.build import GENERATED, build, dashboards, render
+from targetwatch.deployment import load_deployment
+
+UIDS = ["tw-alerts", "tw-freshness", "tw-league", "tw-overview", "tw-scorecard", "tw-trends"]
+
+
+def boards() -> dict[str, dict]:
+    return dashboards(load_deployment(EXAMPLE_CONFIG))
+
+
+def panels(board: dict) -> list[dict]:
+    out = []
+    for panel in board["panels"]:
+        out.append(panel)
+        out.extend(panel.get("panels", []))
+    return out
+
+
+def test_the_committed_json_is_what_the_build_writes_byte_for_byte(tmp_path):
+    written = build(load_deployment(EXAMPLE_CONFIG), tmp_path)
+    assert sorted(p.name for p in written) == [f"{uid}.json" for uid in UIDS]
+    assert sorted(p.name for p in GENERATED.glob("*.json")) == [f"{uid}.json" for uid in UIDS]
+    for path in written:
+        committed = GENERATED / path.name
+        assert committed.read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), (
+            f"{committed.relative_to(ROOT)} is stale: run `targetwatch dashboards build` and commit it")
+
+
+def test_the_cli_builds_into_the_folder_it_is_given(tmp_path):
+    from targetwatch.cli import app
+
+    result = CliRunner().invoke(app, ["dashboards", "build", "--config", str(EXAMPLE_CONFIG), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{uid}.json" for uid in UIDS]
+    assert (tmp_path / "tw-overview.json").read_text(encoding="utf-8") == render(boards()["tw-overview"])
+
+
+def test_every_dashboard_has_a_chinese_title_a_stable_uid_the_four_variables_and_links():
+    titles = {uid: b["title"] for uid, b in boards().items()}
+    assert titles == {
+        "tw-overview": "目标完成情况总览", "tw-league": "指标排名表", "tw-scorecard": "单位记分卡",
+        "tw-trends": "指标趋势", "tw-freshness": "数据报送及时性", "tw-alerts": "正在告警",
+    }
+    for board in boards().values():
+        assert board["schemaVersion"] == 41
+        assert [v["name"] for v in board["templating"]["list"]] == ["group", "unit", "indicator", "period"]
+        assert board["links"][0]["type"] == "dashboards" and board["links"][0]["tags"] == ["targetwatch"]
+        assert board["links"][0]["includeVars"] and board["links"][0]["keepTime"]
+        assert "targetwatch" in board["tags"]
+        ids = [p["id"] for p in panels(board)]
+        assert len(ids) == len(set(ids)), "panel ids must be unique: deep links use them"
+
+
+def test_the_peer_group_variable_comes_from_the_registry_with_member_regexes():
+    deployment = load_deployment(EXAMPLE_CONFIG)
+    group = boards()["tw-overview"]["templating"]["list"][0]
+    members = "|".join(deployment.group_members("shaoyang_counties"))
+    assert members.startswith("shuangqing|daxiang|beita|shaodong")
+    assert group["options"][0] == {"selected": True, "text": "全部单位", "value": ".+"}
+    assert {"selected": False, "text": "邵阳市县市区", "value": members} in group["options"]
+    assert f"邵阳市县市区 : {members}" in group["query"]
+    # One collapsed matrix per peer group, restricted to its members.
+    rows = [p for p in boards()["tw-overview"]["panels"] if p["type"] == "row" and p.get("collapsed")]
+    assert [r["title"] for r in rows] == [g.name for g in deployment.groups.values()]
+    assert f'unit=~"{members}"' in rows[0]["panels"][0]["targets"][0]["expr"]
+
+
+def test_queries_use_the_exporters_metric_names_and_influx_measurements():
+    text = json.dumps(boards(), ensure_ascii=False)
+    metrics = set(re.findall(r"targetwatch_[a-z_]+", text))
+    assert metrics == {
+        "targetwatch_verdict_status", "targetwatch_verdict_value", "targetwatch_verdict_target", "targetwatch_verdict_gap",
+        "targetwatch_verdict_rank", "targetwatch_verdict_group_size", "targetwatch_verdict_required_run_rate",
+        "targetwatch_unit_info", "targetwatch_indicator_info", "targetwatch_last_successful_ingest_timestamp_seconds",
+    }
+    flux = [t["query"] for b in boards().values() for p in panels(b) for t in p.get("targets", []) if "query" in t]
+    assert flux and all(q.startswith('from(bucket: "targetwatch")') for q in flux)
+    assert any('r._measurement == "observation"' in q for q in flux)
+    assert any("difference(keepFirst: false)" in q for q in flux)  # 进位/退位 since the last period
+
+
+def test_tables_link_down_to_the_scorecard_and_trends_of_the_row():
+    league = boards()["tw-league"]
+    table = next(p for p in panels(league) if p["id"] == 2)
+    links = [prop for o in table["fieldConfig"]["overrides"] for prop in o["properties"] if prop["id"] == "links"]
+    assert links == [{"id": "links", "value": [{"title": "下钻", "url": "/d/tw-scorecard/?var-unit=${__data.fields.unit}&${__url_time_range}"}]}]
+    assert table["repeat"] == "indicator"
