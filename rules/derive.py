@@ -101,10 +101,15 @@ class Observations:
 
 
 def _year_periods(code: int, ind: Indicator) -> list[int]:
-    """Every period of the indicator's frequency from January to ``code``'s period, as codes."""
+    """Every period of ``code``'s frequency from the year's first to ``code``, as codes."""
     p = periods.Period.from_code(code)
-    start = periods.Period(p.year, 1, 1)
-    return [q.code for q in periods.periods_between(start, p, ind.frequency if p.frequency == ind.frequency else p.frequency, ind.jan_feb_combined)]
+    freq = p.frequency
+    jan_feb = ind.jan_feb_combined and freq == periods.MONTHLY
+    step = {periods.MONTHLY: 2 if jan_feb else 1, periods.QUARTERLY: 3, periods.HALF_YEARLY: 6, periods.YEARLY: 12}[freq]
+    if p.is_jan_feb:
+        return [code]
+    first = periods.Period(p.year, 1, step)
+    return [q.code for q in periods.periods_between(first, p, freq, jan_feb)]
 
 
 def yoy(current: pd.Series, last_year: pd.Series) -> pd.Series:
