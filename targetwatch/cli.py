@@ -39,6 +39,47 @@ def config_show(config: str = console.ConfigOption) -> None:
     console.emit(pd.DataFrame(rows), "table", title=f"settings of {dep.root}")
 
 
+_STATUS_STYLE = {"behind": "bold red", "late": "magenta", "at_risk": "yellow", "no_data": "dim", "on_track": "green"}
+_STATUS_ZH = {"behind": "落后", "late": "逾期未报", "at_risk": "有风险", "no_data": "未报送", "on_track": "正常"}
+
+
+@app.command("run")
+@console.command
+def run_command(
+    config: str = console.ConfigOption,
+    as_of: str = typer.Option(None, "--as-of", help="evaluate as of this date (YYYY-MM-DD); default: settings as_of, else today"),
+    all_verdicts: bool = typer.Option(False, "--all", help="also list the verdicts that are on track"),
+) -> None:
+    """The main job: ingest every file the collectors name, evaluate the targets, show what is behind by leader."""
+    from rich.table import Table
+
+    from collectors.cli import print_summary
+    from targetwatch.job import by_leader, run
+
+    ctx = console.Context(config)
+    try:
+        result = run(ctx.deployment, ctx.store, as_of=as_of)
+    finally:
+        ctx.close()
+    print_summary(result.ingested)
+    verdicts = result.verdicts
+    counts = verdicts["status"].value_counts().to_dict() if not verdicts.empty else {}
+    shown = verdicts if all_verdicts else verdicts[verdicts["status"] != "on_track"]
+    for leader, group in by_leader(ctx.deployment, shown):
+        table = Table(title=f"{leader}（{len(group)} 项）", title_justify="left", show_lines=False)
+        for col in ("状态", "目标", "单位", "期间", "说明"):
+            table.add_column(col, overflow="fold")
+        for v in group.itertuples(index=False):
+            unit = ctx.deployment.units[v.unit].name if v.unit in ctx.deployment.units else v.unit
+            table.add_row(f"[{_STATUS_STYLE[v.status]}]{_STATUS_ZH[v.status]}[/]", str(v.rule_title or v.rule), unit, str(v.period), str(v.message))
+        console.out.print(table)
+    summary = "，".join(f"{_STATUS_ZH[s]} {counts.get(s, 0)}" for s in _STATUS_ZH)
+    as_of_text = verdicts["as_of"].iloc[0] if not verdicts.empty else (as_of or ctx.deployment.settings.as_of or "today")
+    console.out.print(f"截至 {as_of_text}：共 {len(verdicts)} 项判定 —— {summary}")
+    if not result.ok:
+        raise typer.Exit(console.EXIT_INPUT)
+
+
 def _mount() -> None:
     # Each stage registers its own commands; the import order is the data flow.
     from collectors import cli as collectors_cli

@@ -45,7 +45,10 @@ class Settings(BaseSettings):
     dashboard_url: str = Field("http://127.0.0.1:3000", description="Grafana base URL used in alert links")
     alertmanager_url: str | None = Field(None, description="Alertmanager to push alerts to (API v2); none = off")
     secrets_file: str | None = Field(None, description="a KEY=VALUE file read for secrets not in the environment")
-    log_level: str = Field("INFO", description="logging level")
+    log_level: str = Field("WARNING", description="logging level")
+    as_of: str | None = Field(
+        None, description="evaluate as of this date (YYYY-MM-DD) by default; none = today. The example data are 2023 and 2025"
+    )
 
 
 def load_settings(config_dir: Path, overrides: dict[str, Any] | None = None) -> tuple[Settings, dict[str, str]]:
