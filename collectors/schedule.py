@@ -57,7 +57,7 @@ class WorkingDayTrigger(BaseTrigger):
             day = workdays.nth_working_day_of_month(year, month, self.n)
             if day is not None:
                 fire = datetime.combine(day, time(self.hour, self.minute), tzinfo=self.timezone)
-                if fire >= start:
+                if fire >= start and (previous_fire_time is None or fire > previous_fire_time):
                     return fire
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return None
@@ -161,6 +161,10 @@ class CollectionScheduler:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def run_now(self, name: str) -> None:
+        """Ask the running service to run a scheduled collector now (once, as the same job)."""
+        self.scheduler.modify_job(name, next_run_time=datetime.now(TZ))
 
     def _sync_jobs(self) -> None:
         wanted = {n: c for n, c in self.collectors.items() if c.spec.schedule is not None}

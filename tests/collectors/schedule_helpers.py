@@ -1,0 +1,47 @@
+"""Shared by the scheduler tests: a controllable clock for APScheduler, and collector mappings on disk."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from targetwatch.periods import TZ
+
+
+def at(y, m, d, hh=0, mm=0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=TZ)
+
+
+class Clock:
+    """The time the scheduler sees; a test moves it by assigning ``now``."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def install_clock(monkeypatch, clock: Clock) -> None:
+    """Make APScheduler's scheduler loop and executor read ``clock`` instead of the wall clock."""
+    import apscheduler.executors.base as executor_base
+    import apscheduler.schedulers.base as scheduler_base
+
+    class ClockedDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return clock.now.astimezone(tz) if tz else clock.now.replace(tzinfo=None)
+
+    monkeypatch.setattr(scheduler_base, "datetime", ClockedDatetime)
+    monkeypatch.setattr(executor_base, "datetime", ClockedDatetime)
+
+
+def write_collector(config: Path, name: str, body: str) -> Path:
+    folder = config / "collectors"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(f"apiVersion: targetwatch/v1\nkind: Collector\nmetadata: {{name: {name}}}\nspec:\n{body}", encoding="utf-8")
+    return path
+
+
+LONG_CSV = "unit,indicator,period,value\n大祥区,社会消费品零售总额,2025-08,101.5\n双清区,社会消费品零售总额,2025-08,88.2\n北塔区,社会消费品零售总额,2025-08,40.1\n"
