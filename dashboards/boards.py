@@ -13,7 +13,8 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards.common import (
-    INFLUX, PROMETHEUS, SELECT, TAG, UIDS, Flux, alert_annotation, links, promql, standard_variables, with_names,
+    INFLUX, PROMETHEUS, SELECT, TAG, UIDS, Flux, alert_annotation, links, promql, query_variable, standard_variables,
+    with_names,
 )
 from dashboards.panels import flux_history, status_counts, status_matrix, verdict_table
 
@@ -162,8 +163,12 @@ def freshness(groups, group_names) -> dashboard.Dashboard:
 
 
 def alerts(groups, group_names) -> dashboard.Dashboard:
-    board = _board("alerts", "正在告警", "Prometheus 中正在触发的目标告警，点击单位进入记分卡", groups, group_names)
-    firing = 'ALERTS{alertstate="firing"}'
+    """Firing alerts, and the verdicts behind them, per leader: the page alerts and digests link to
+    (``/d/tw-alerts/?var-leader=…&var-period=…``, exporters.promrules and exporters.digest)."""
+    board = _board("alerts", "正在告警", "Prometheus 中正在触发的目标告警，按牵头领导筛选；点击单位进入记分卡", groups, group_names)
+    # All = ".*", so that service alerts (which carry no leader) show too.
+    board = board.with_variable(query_variable("leader", "牵头领导", "label_values(targetwatch_verdict_status, leader)").all_value(".*"))
+    firing = 'ALERTS{alertstate="firing", leader=~"${leader}"}'
     count = (
         stat.Panel().id(1).title("正在告警").datasource(PROMETHEUS)
         .with_target(promql("A", f"count({firing}) or vector(0)", instant=True))
@@ -177,9 +182,14 @@ def alerts(groups, group_names) -> dashboard.Dashboard:
             "renameByName": {"alertname": "告警", "unit": "单位", "indicator": "指标", "period": "期别",
                              "severity": "级别", "leader": "牵头领导", "rule": "规则"}}))
         .override_by_name("unit", [model.DynamicConfigValue(id_val="links", value=[{"title": "查看该单位记分卡", "url": SCORECARD_LINK}])])
-        .filterable(True).height(16).span(24)
+        .filterable(True).height(12).span(24)
     )
-    return board.with_panel(count).with_panel(listing)
+    selector = SELECT + ', leader=~"${leader}", status=~"behind|late|at_risk"'
+    behind = verdict_table(3, "需要督办的目标（落后、迟报、预警）", selector, "状态", TRENDS_LINK)
+    return (
+        board.with_row(dashboard.Row("告警").id(111)).with_panel(count).with_panel(listing)
+        .with_row(dashboard.Row("督办清单").id(112)).with_panel(behind)
+    )
 
 
 BOARDS = {"overview": overview, "league": league, "scorecard": scorecard, "trends": trends, "freshness": freshness, "alerts": alerts}

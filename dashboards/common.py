@@ -26,7 +26,7 @@ UIDS = {
     "scorecard": "tw-scorecard",
     "trends": "tw-trends",
     "freshness": "tw-freshness",
-    "alerts": "tw-alerts",
+    "alerts": "tw-alerts",  # exporters.promrules and exporters.digest link leaders here
 }
 
 # Status → (Chinese label, colour): the traffic lights, worst first as in rules.verdict.STATUSES.

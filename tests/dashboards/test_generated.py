@@ -54,7 +54,7 @@ def test_every_dashboard_has_a_chinese_title_a_stable_uid_the_four_variables_and
     }
     for board in boards().values():
         assert board["schemaVersion"] == 41
-        assert [v["name"] for v in board["templating"]["list"]] == ["group", "unit", "indicator", "period"]
+        assert [v["name"] for v in board["templating"]["list"]][:4] == ["group", "unit", "indicator", "period"]
         assert board["links"][0]["type"] == "dashboards" and board["links"][0]["tags"] == ["targetwatch"]
         assert board["links"][0]["includeVars"] and board["links"][0]["keepTime"]
         assert "targetwatch" in board["tags"]
@@ -96,3 +96,15 @@ def test_tables_link_down_to_the_scorecard_and_trends_of_the_row():
     links = [prop for o in table["fieldConfig"]["overrides"] for prop in o["properties"] if prop["id"] == "links"]
     assert links == [{"id": "links", "value": [{"title": "下钻", "url": "/d/tw-scorecard/?var-unit=${__data.fields.unit}&${__url_time_range}"}]}]
     assert table["repeat"] == "indicator"
+
+
+def test_the_alerts_board_answers_the_links_in_alerts_and_digests():
+    from exporters.promrules import prometheus_rules
+
+    board = boards()["tw-alerts"]
+    assert [v["name"] for v in board["templating"]["list"]] == ["group", "unit", "indicator", "period", "leader"]
+    assert board["templating"]["list"][4]["allValue"] == ".*"
+    link = prometheus_rules()["groups"][0]["rules"][0]["annotations"]["dashboard"]
+    assert link.startswith(f"http://127.0.0.1:3000/d/{board['uid']}/?var-leader=")
+    exprs = [t["expr"] for p in panels(board) for t in p.get("targets", [])]
+    assert 'count(ALERTS{alertstate="firing", leader=~"${leader}"}) or vector(0)' in exprs
