@@ -71,7 +71,7 @@ class NotifierConfig(_Strict):
     channels: list[Channel] = Field(default_factory=list)
     recipients: dict[str, list[str]] = Field(default_factory=dict, description='person id (or "*") → channel ids')
     retry: Retry = Field(default_factory=Retry)
-    dashboard_path: str = Field("/d/targetwatch-leader", description="dashboard linked from digests, under settings.dashboard_url")
+    dashboard_path: str = Field("/d/tw-alerts/", description="dashboard linked from digests, under settings.dashboard_url")
     push_resolve_seconds: float = Field(900.0, gt=0, description="endsAt of pushed alerts: now + this; refreshed every evaluation")
     alertmanager: AlertmanagerReceivers = Field(default_factory=AlertmanagerReceivers)
 

@@ -1,16 +1,15 @@
 """The ``/metrics`` collector: fresh metric families on every scrape, built from the current state.
 
 Nothing here keeps a gauge per verdict (STYLE habit 4). :class:`ExporterState` holds the latest verdict
-frame and the counters of this process; :class:`TargetwatchCollector` turns it into families when
-Prometheus scrapes. Ingest counters are read from the store's ``batches()`` at scrape time, so they
-survive a restart; collector runs and failures are reported by the scheduler through
-:meth:`ExporterState.record_collector_run`.
+frame and the store's ``batches()`` frame, both taken at the last evaluation (the store belongs to the
+evaluating thread); :class:`TargetwatchCollector` turns them into families when Prometheus scrapes.
+Ingest counters come from the store's batches and collector runs from the collection scheduler's run
+history, so every counter survives a restart.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -31,22 +30,16 @@ class ExporterState:
 
     verdicts: pd.DataFrame = field(default_factory=pd.DataFrame)
     evaluation_seconds: float | None = None
-    collector_runs: Counter = field(default_factory=Counter)
-    collector_failures: Counter = field(default_factory=Counter)
+    batches: pd.DataFrame = field(default_factory=pd.DataFrame)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def set_verdicts(self, verdicts: pd.DataFrame, seconds: float | None = None) -> None:
+    def set_verdicts(self, verdicts: pd.DataFrame, seconds: float | None = None, batches: pd.DataFrame | None = None) -> None:
         with self.lock:
             self.verdicts = verdicts
             if seconds is not None:
                 self.evaluation_seconds = seconds
-
-    def record_collector_run(self, collector: str, ok: bool) -> None:
-        """Count one run of a scheduled collector (the collection scheduler calls this)."""
-        with self.lock:
-            self.collector_runs[collector] += 1
-            if not ok:
-                self.collector_failures[collector] += 1
+            if batches is not None:
+                self.batches = batches
 
 
 class TargetwatchCollector(Collector):
@@ -59,9 +52,11 @@ class TargetwatchCollector(Collector):
         batches: Callable[[], pd.DataFrame] | None = None,
         notifications: Callable[[], tuple[pd.DataFrame, int]] | None = None,
         rule_infos: Callable[[], list[tuple[str, str, str]]] | None = None,
+        runs: Callable[[], pd.DataFrame] | None = None,
     ):
         self.state = state
         self.rule_infos = rule_infos
+        self.runs = runs
         self.deployment = deployment
         self.batches = batches
         self.notifications = notifications
@@ -70,12 +65,10 @@ class TargetwatchCollector(Collector):
         with self.state.lock:
             verdicts = self.state.verdicts
             seconds = self.state.evaluation_seconds
-            runs, failures = dict(self.state.collector_runs), dict(self.state.collector_failures)
         yield from verdict_families(verdicts)
         if self.deployment is not None:
             yield from info_families(self.deployment, self.rule_infos() if self.rule_infos else [])
-        yield _family("collector_runs_total", "Scheduled collector runs.", "counter", ["collector"], runs.items())
-        yield _family("collector_failures_total", "Scheduled collector runs that failed.", "counter", ["collector"], failures.items())
+        yield from run_families(self.runs() if self.runs else pd.DataFrame(columns=["collector", "status"]))
         if self.batches is not None:
             yield from ingest_families(self.batches())
         duration = Metric(f"{PREFIX}_evaluation_duration_seconds", "Duration of the last rule evaluation.", "gauge")
@@ -115,6 +108,15 @@ def info_families(deployment, rules: list[tuple[str, str, str]]) -> Iterator[Met
     yield _info("rule", "A rule's title and source document.", ["rule", "title", "document"], rules)
     people = ((p.id, p.name, p.title or "") for p in deployment.people.values())
     yield _info("person", "A person's name and title.", ["person", "name", "title"], people)
+
+
+def run_families(history: pd.DataFrame) -> Iterator[Metric]:
+    """Collector runs and failures from the scheduler's run history (status ok, failed or missed)."""
+    ran = history[history["status"].isin(["ok", "failed"])]
+    runs = ran.groupby("collector").size()
+    failures = ran[ran["status"] == "failed"].groupby("collector").size().reindex(runs.index, fill_value=0)
+    yield _family("collector_runs_total", "Scheduled collector runs (ok or failed).", "counter", ["collector"], runs.items())
+    yield _family("collector_failures_total", "Scheduled collector runs that failed after their retries.", "counter", ["collector"], failures.items())
 
 
 def ingest_families(batches: pd.DataFrame) -> Iterator[Metric]:

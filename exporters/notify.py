@@ -10,6 +10,7 @@ is due, part by part, and backs off exponentially on failure; nothing is dropped
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 import pandas as pd
@@ -42,6 +43,7 @@ class Notifications:
         self.config = config
         self.dashboard_url = dashboard_url.rstrip("/") + config.dashboard_path if dashboard_url else config.dashboard_path
         self.secret = secret or (lambda name: settings_mod.secret(name, deployment.settings))
+        self._delivering = threading.Lock()  # one delivery pass at a time, or a due message could go twice
 
     def plan(self, verdicts: pd.DataFrame) -> int:
         """Record the state changes and queue the digests they call for; return how many were queued."""
@@ -76,6 +78,10 @@ class Notifications:
 
     def deliver(self) -> Delivery:
         """Send every due message, resuming after the last part that arrived; back off on failure."""
+        with self._delivering:
+            return self._deliver_due()
+
+    def _deliver_due(self) -> Delivery:
         report = Delivery()
         for row in self.ledger.due():
             try:

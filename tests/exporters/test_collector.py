@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporters.collector import ExporterState, TargetwatchCollector
 from exporters.exposition import render
+from collectors import runs
 from targetwatch.store import StagedChunk
 
 from tests.exporters.verdict_fixtures import good_verdict, verdict_frame
@@ -73,19 +74,23 @@ def test_info_metrics_carry_the_chinese_names(deployment):
     assert got[("targetwatch_rule_info", (("document", "大祥区2023年5-6月重点工作任务清单"), ("rule", "daxiang_industrial_va_growth"), ("title", "规模工业增加值增速增长7%以上")))] == 1
 
 
-def test_ingest_counters_come_from_the_store_and_survive_a_restart(store):
+def test_ingest_and_run_counters_come_from_what_is_on_disk(store, tmp_path):
     good = pd.DataFrame({"indicator": ["gdp"] * 3, "unit": ["daxiang", "beita", "wugang"], "period": [202306] * 3,
                          "basis": ["ytd"] * 3, "value": [1.0, 2.0, 3.0], "row": [2, 3, 4], "sheet": [None] * 3, "column": ["C"] * 3})
     bad = pd.DataFrame({"sheet": [None], "row": [5], "column": ["C"], "reason": ["not a number"], "raw": ["abc"]})
     store.ingest([StagedChunk(good, bad)], source="inbox/gdp.csv", content_hash="h1",
                  reported_at=datetime(2023, 7, 20, tzinfo=timezone.utc))
-    state = ExporterState()
-    state.record_collector_run("gdp_csv", ok=True)
-    state.record_collector_run("gdp_csv", ok=False)
-    got = samples(render(TargetwatchCollector(state, batches=store.batches)))
+    jobs = tmp_path / "targetwatch.jobs.db"
+    at = datetime(2023, 7, 20, tzinfo=timezone.utc)
+    for status in ("ok", "failed", "missed", "ok"):
+        runs.record_run(jobs, "gdp_csv", scheduled_for=at, started_at=at, finished_at=at, status=status, attempts=1)
+    runs.record_run(jobs, "retail_xlsx", scheduled_for=at, started_at=at, finished_at=at, status="ok", attempts=1)
+    collector = TargetwatchCollector(ExporterState(), batches=store.batches, runs=lambda: runs.run_history(jobs))
+    got = samples(render(collector))
     assert got[("targetwatch_rows_ingested_total", (("source", "inbox/gdp.csv"),))] == 3
     assert got[("targetwatch_rows_quarantined_total", (("source", "inbox/gdp.csv"),))] == 1
-    assert got[("targetwatch_collector_runs_total", (("collector", "gdp_csv"),))] == 2
+    assert got[("targetwatch_collector_runs_total", (("collector", "gdp_csv"),))] == 3  # a missed run did not run
     assert got[("targetwatch_collector_failures_total", (("collector", "gdp_csv"),))] == 1
+    assert got[("targetwatch_collector_failures_total", (("collector", "retail_xlsx"),))] == 0
     landed = store.batches()["ingested_at"].iloc[0].timestamp()
     assert got[("targetwatch_last_successful_ingest_timestamp_seconds", (("source", "inbox/gdp.csv"),))] == landed

@@ -52,7 +52,7 @@ def test_the_digest_lists_what_a_leader_owns_worst_first_in_chinese(deployment, 
     )
     frame = pd.concat([verdicts, more], ignore_index=True)
     wu_yi = frame[frame["leader"] == "wu_yi"]
-    digest = build_digest(deployment, "wu_yi", "2023-06", wu_yi, dashboard_url="http://grafana.local/d/targetwatch-leader")
+    digest = build_digest(deployment, "wu_yi", "2023-06", wu_yi, dashboard_url="http://grafana.local/d/tw-alerts/")
     assert digest.subject == "目标预警｜2023-06｜伍毅同志分管事项"
     assert digest.text == (
         "目标预警｜2023-06｜伍毅同志分管事项\n\n"
@@ -60,10 +60,10 @@ def test_the_digest_lists_what_a_leader_owns_worst_first_in_chinese(deployment, 
         "1. 【落后】规模工业增加值增速增长7%以上（大祥区）：大祥区规模工业增加值增速5.1%，低于目标7.0%，差1.9个百分点，全市排名第9。\n"
         "2. 【逾期未报】规模工业增加值增速增长7%以上（武冈市）：武冈市规模工业增加值增速逾期未报（应于2023-07-14前报送）。\n"
         "3. 【有风险】规模工业增加值增速增长7%以上（北塔区）：北塔区规模工业增加值增速6.9%，接近目标。\n\n"
-        "详情：http://grafana.local/d/targetwatch-leader?var-leader=wu_yi&var-period=2023-06"
+        "详情：http://grafana.local/d/tw-alerts/?var-leader=wu_yi&var-period=2023-06"
     )
     assert digest.markdown.splitlines()[0] == "**目标预警｜2023-06｜伍毅同志分管事项**"
-    assert digest.markdown.endswith("[查看仪表盘](http://grafana.local/d/targetwatch-leader?var-leader=wu_yi&var-period=2023-06)")
+    assert digest.markdown.endswith("[查看仪表盘](http://grafana.local/d/tw-alerts/?var-leader=wu_yi&var-period=2023-06)")
     assert digest.recipient.mobile == "13800000102"
 
 

@@ -1,0 +1,86 @@
+"""``promtool test rules`` tests for the generated alerting rules, built from the deployment's first rule.
+
+The scenario, on the example deployment's first rule R (its leader L, unit U and two peers):
+U is behind throughout; a peer is behind with severity "none" (no alert); another peer is behind for
+three minutes and then catches up (the alert keeps firing for ``keep_firing_for``, then resolves);
+U's next period has no data yet (a severity "none" alert that exists only to inhibit); and the outbox
+holds a message for more than an hour (the service's own alert).
+"""
+
+from __future__ import annotations
+
+from exporters.owners import RuleInfo, rule_catalogue
+
+PERIOD, NEXT = "2023-06", "2023-07"
+
+
+def _example(deployment) -> tuple[RuleInfo, list[str]]:
+    rule = next((r for r in rule_catalogue(deployment) if r.leader and r.unit and r.indicator), None)
+    if rule is None:
+        leader = next(iter(deployment.people), "leader")
+        unit = next(iter(deployment.units))
+        rule = RuleInfo("example_rule", "示例目标", "", leader, unit, next(iter(deployment.indicators)), "")
+    peers = [u for u in deployment.units if u != rule.unit][:2]
+    return rule, [rule.unit, *peers]
+
+
+def _labels(rule: RuleInfo, unit: str, period: str = PERIOD, severity: str = "critical") -> dict:
+    labels = {"rule": rule.id, "unit": unit, "indicator": rule.indicator, "period": period,
+              "leader": rule.leader, "lead_department": rule.lead_department, "severity": severity}
+    return {k: v for k, v in labels.items() if v}  # an empty label is no label in Prometheus
+
+
+def _series(name: str, labels: dict) -> str:
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard_url: str = "") -> dict:
+    """The test file as a dict (rules file ``rules.yml`` in the same folder)."""
+    rule, (unit, quiet_peer, recovering_peer) = _example(deployment)
+    name = {u: deployment.units[u].name for u in (unit, quiet_peer, recovering_peer)}
+    leader_name = deployment.people[rule.leader].name if rule.leader in deployment.people else rule.leader
+    behind = _labels(rule, unit)
+    quiet = _labels(rule, quiet_peer, severity="none")
+    recovering = _labels(rule, recovering_peer)
+    missing = _labels(rule, unit, period=NEXT, severity="none")
+    status = "targetwatch_verdict_status"
+    series = [
+        (_series(status, {**behind, "status": "behind"}), "1x90"),
+        (_series(status, {**quiet, "status": "behind"}), "1x90"),
+        (_series(status, {**recovering, "status": "behind"}), "1 1 1 0x87"),
+        (_series(status, {**missing, "status": "no_data"}), "1x90"),
+        (_series("targetwatch_verdict_value", behind), "5.1x90"),
+        (_series("targetwatch_verdict_target", behind), "7x90"),
+        (_series("targetwatch_verdict_gap", behind), "-1.9x90"),
+        (_series("targetwatch_unit_info", {"unit": unit, "name": name[unit], "kind": "x", "parent": ""}), "1x90"),
+        (_series("targetwatch_unit_info", {"unit": recovering_peer, "name": name[recovering_peer], "kind": "x"}), "1x90"),
+        (_series("targetwatch_rule_info", {"rule": rule.id, "title": rule.title}), "1x90"),
+        (_series("targetwatch_person_info", {"person": rule.leader, "name": leader_name}), "1x90"),
+        (_series("targetwatch_notifications_pending", {"job": "targetwatch"}), "0 1x90"),
+    ]
+
+    def alert(labels: dict, what: str, description: str) -> dict:
+        link = f"{dashboard_url}?var-leader={labels.get('leader', '')}&var-period={labels['period']}"
+        return {"exp_labels": labels, "exp_annotations": {
+            "summary": f"{name[labels['unit']]}「{rule.title}」{labels['period']}{what}",
+            "description": description, "dashboard": link}}
+
+    unknown = f"实际-，目标-，差距-。牵头领导：{leader_name}。"
+    tests = [
+        {"eval_time": "5m", "alertname": "TargetBehind", "exp_alerts": [
+            alert({**behind, "status": "behind"}, "落后于目标", f"实际5.1，目标7，差距-1.9。牵头领导：{leader_name}。"),
+            alert({**recovering, "status": "behind"}, "落后于目标", unknown)]},
+        {"eval_time": "20m", "alertname": "TargetBehind", "exp_alerts": [
+            alert({**behind, "status": "behind"}, "落后于目标", f"实际5.1，目标7，差距-1.9。牵头领导：{leader_name}。")]},
+        {"eval_time": "5m", "alertname": "TargetNoData", "exp_alerts": [
+            alert({**missing, "status": "no_data"}, "尚未报送数据", unknown)]},
+        {"eval_time": "5m", "alertname": "TargetLate", "exp_alerts": []},
+        {"eval_time": "5m", "alertname": "TargetAtRisk", "exp_alerts": []},
+        {"eval_time": "30m", "alertname": "TargetwatchNotificationsStuck", "exp_alerts": []},
+        {"eval_time": "70m", "alertname": "TargetwatchNotificationsStuck", "exp_alerts": [
+            {"exp_labels": {"job": "targetwatch", "severity": "warning"},
+             "exp_annotations": {"summary": "1 条通知滞留在发件箱超过一小时"}}]},
+    ]
+    return {"rule_files": ["rules.yml"], "evaluation_interval": "1m",
+            "tests": [{"interval": "1m", "input_series": [{"series": s, "values": v} for s, v in series],
+                       "alert_rule_test": tests}]}

@@ -1,0 +1,79 @@
+"""Push alerts straight to Alertmanager's API v2, for deployments without Prometheus.
+
+Every evaluation posts the alerting verdicts with ``endsAt`` a while ahead (``push_resolve_seconds``),
+so they stay active only while they are refreshed. A verdict that stops alerting (the unit caught up)
+is posted once more with ``endsAt`` = now, which resolves it at once. The alerts carry the same names
+and labels as the generated Prometheus rules, so the same routes and inhibitions apply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from exporters.promrules import STATUS_ALERTS
+from exporters.verdicts import LABELS, label_frame
+
+log = logging.getLogger("targetwatch.push")
+ALERTNAME = {status: alert for alert, status, _ in STATUS_ALERTS}
+WORDING = {status: wording for _, status, wording in STATUS_ALERTS}
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class AlertmanagerPusher:
+    """Keeps Alertmanager's view equal to the alerting verdicts; remembers what it posted to resolve it later."""
+
+    def __init__(self, url: str, deployment, resolve_seconds: float = 900.0, dashboard_url: str = "", clock=time.time):
+        self.url = url.rstrip("/") + "/api/v2/alerts"
+        self.deployment = deployment
+        self.resolve_seconds = resolve_seconds
+        self.dashboard_url = dashboard_url
+        self.clock = clock
+        self.active: dict[tuple, dict] = {}
+
+    def alerts(self, verdicts: pd.DataFrame) -> dict[tuple, dict]:
+        """The alerts the verdicts call for, keyed by their label values."""
+        alerting = verdicts["status"].isin(list(ALERTNAME)) & ((verdicts["status"] == "no_data") | (verdicts["severity"] != "none"))
+        chosen = verdicts[alerting]
+        labels = label_frame(chosen)
+        out = {}
+        units = self.deployment.units
+        for row, (status, title, message) in zip(labels.itertuples(index=False),
+                                                 zip(chosen["status"], chosen["rule_title"], chosen["message"])):
+            lab = {k: v for k, v in zip(LABELS, row) if v}
+            lab.update(alertname=ALERTNAME[status], status=status)
+            unit = units[lab["unit"]].name if lab["unit"] in units else lab["unit"]
+            out[tuple(sorted(lab.items()))] = {"labels": lab, "annotations": {
+                "summary": f"{unit}「{title}」{lab['period']}{WORDING[status]}", "description": str(message or ""),
+                "dashboard": f"{self.dashboard_url}?var-leader={lab.get('leader', '')}&var-period={lab['period']}"}}
+        return out
+
+    def push(self, verdicts: pd.DataFrame) -> bool:
+        """Refresh the current alerts and resolve the ones that ended; False (and retry next time) on failure."""
+        now = self.clock()
+        current = self.alerts(verdicts)
+        for key, alert in current.items():
+            alert["startsAt"] = self.active[key]["startsAt"] if key in self.active else _iso(now)
+        body = [{**a, "endsAt": _iso(now + self.resolve_seconds)} for a in current.values()]
+        body += [{**a, "endsAt": _iso(now)} for key, a in self.active.items() if key not in current]
+        if not body:
+            return True
+        request = urllib.request.Request(self.url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                resp.read()
+        except (urllib.error.URLError, OSError) as exc:
+            log.warning("Alertmanager at %s did not take %d alert(s): %s; retrying at the next evaluation", self.url, len(body), exc)
+            return False
+        self.active = current
+        return True

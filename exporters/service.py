@@ -1,0 +1,195 @@
+"""``targetwatch serve``: /metrics on 127.0.0.1, periodic evaluation, digests, and the push to Alertmanager.
+
+:class:`Service` is a library object. :meth:`Service.evaluate_and_notify` does one cycle: evaluate the
+rules, hand the verdicts to the /metrics collector, record state changes and queue digests in the
+ledger, deliver the outbox, and push to Alertmanager when configured. :meth:`Service.run` serves HTTP
+in a thread and runs the cycle in the calling thread, the only one that touches the store, every
+``interval`` seconds, or at once when :meth:`Service.request_evaluation` is called (for example by the
+collection scheduler after a collection). SIGTERM and SIGINT stop it cleanly.
+
+Extension point: ``add_background(start, stop)`` registers something that runs beside the service
+(the collection scheduler): ``start()`` after the HTTP server is up, ``stop()`` on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+import pandas as pd
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from exporters.channels import NotifierConfig, load_notifier_config
+from exporters.collector import ExporterState, TargetwatchCollector
+from exporters.exposition import render
+from exporters.ledger import Ledger, ledger_path
+from exporters.notify import Delivery, Notifications
+from exporters.owners import rule_catalogue
+from exporters.push import AlertmanagerPusher
+from targetwatch.store import Store, open_store
+
+log = logging.getLogger("targetwatch.serve")
+
+
+@dataclass
+class Cycle:
+    """What one evaluate-and-notify cycle did."""
+
+    verdicts: int
+    seconds: float
+    queued: int
+    delivery: Delivery
+    pushed: bool | None
+
+
+def _collector_runs(settings) -> Callable[[], pd.DataFrame]:
+    from collectors import runs
+
+    path = runs.jobs_db_path(settings)
+    return lambda: runs.run_history(path)
+
+
+class Service:
+    """The exporter service of one deployment. ``store`` is a Store, or a factory called per cycle."""
+
+    def __init__(self, deployment, store: Store | Callable[[], Store] | None = None, *, evaluate=None, as_of=None,
+                 notifier_config: NotifierConfig | None = None, ledger: Ledger | None = None, interval: float = 300.0,
+                 retry_tick: float = 5.0, host: str | None = None, port: int | None = None):
+        self.deployment = deployment
+        settings = deployment.settings
+        self._store = store
+        self._evaluate = evaluate
+        self.as_of = as_of
+        self.config = notifier_config or load_notifier_config(deployment.root)
+        self.ledger = ledger or Ledger(ledger_path(settings))
+        self.interval, self.retry_tick = interval, retry_tick
+        self.host, self.port = host or settings.listen_host, port if port is not None else settings.listen_port
+        self.state = ExporterState()
+        self.notifications = Notifications(deployment, self.ledger, self.config, settings.dashboard_url)
+        self.pusher = (AlertmanagerPusher(settings.alertmanager_url, deployment, self.config.push_resolve_seconds,
+                                          settings.dashboard_url.rstrip("/") + self.config.dashboard_path)
+                       if settings.alertmanager_url else None)
+        infos = [(r.id, r.title, r.document) for r in rule_catalogue(deployment)]
+        self.collector = TargetwatchCollector(self.state, deployment, batches=lambda: self.state.batches,
+                                              notifications=self.ledger.counts, rule_infos=lambda: infos,
+                                              runs=_collector_runs(settings))
+        self._backgrounds: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+
+    # -- one cycle -------------------------------------------------------------------------------------
+
+    def evaluate_and_notify(self) -> Cycle:
+        """Evaluate, expose, record changes, queue and deliver digests, push alerts. Thread-safe."""
+        with self._lock:
+            store, owned = self._open_store()
+            try:
+                started = time.perf_counter()
+                verdicts = self._run_evaluate(store)
+                seconds = time.perf_counter() - started
+                self.state.set_verdicts(verdicts, seconds, store.batches())
+            finally:
+                if owned:
+                    store.close()
+            queued = self.notifications.plan(verdicts)
+            delivery = self.notifications.deliver()
+            pushed = self.pusher.push(verdicts) if self.pusher else None
+            log.info("evaluated %d verdicts in %.2f s; %d digest(s) queued, %d sent, %d failed",
+                     len(verdicts), seconds, queued, delivery.sent, delivery.failed)
+            return Cycle(len(verdicts), seconds, queued, delivery, pushed)
+
+    def _run_evaluate(self, store: Store) -> pd.DataFrame:
+        if self._evaluate is not None:
+            return self._evaluate(self.deployment, store, as_of=self.as_of)
+        import rules
+
+        return rules.evaluate(self.deployment, store, as_of=self.as_of)
+
+    def _open_store(self) -> tuple[Store, bool]:
+        if self._store is None:
+            return open_store(self.deployment.settings, self.deployment.root), True
+        if callable(self._store) and not isinstance(self._store, Store):
+            return self._store(), True
+        return self._store, False
+
+    def scrape(self) -> bytes:
+        """One /metrics body, as Prometheus would receive it."""
+        return render(self.collector)
+
+    # -- long-running ----------------------------------------------------------------------------------
+
+    def add_background(self, start: Callable[[], None], stop: Callable[[], None]) -> None:
+        """Run something beside the service: ``start()`` once serving, ``stop()`` on shutdown."""
+        self._backgrounds.append((start, stop))
+
+    def request_evaluation(self, *_args) -> None:
+        """Ask the run loop for a cycle now (safe from any thread, e.g. after a collection)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def start_http(self) -> ThreadingHTTPServer:
+        """Serve /metrics and /-/healthy in a daemon thread; return the server (its port may be 0 → chosen)."""
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, fmt, *args):
+                log.debug("%s " + fmt, self.address_string(), *args)
+
+            def do_GET(self):
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    body, ctype, code = service.scrape(), CONTENT_TYPE_LATEST, 200
+                elif path in ("/-/healthy", "/-/ready"):
+                    body, ctype, code = b"OK\n", "text/plain", 200
+                else:
+                    body, ctype, code = b"not found: try /metrics\n", "text/plain", 404
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, name="targetwatch-http", daemon=True).start()
+        log.info("serving http://%s:%d/metrics", *self.server.server_address[:2])
+        return self.server
+
+    def run(self) -> None:
+        """Serve until SIGTERM/SIGINT or :meth:`stop`: evaluate every ``interval`` s, retry the outbox often."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.stop())
+        self.start_http()
+        for start, _ in self._backgrounds:
+            start()
+        next_cycle = 0.0
+        try:
+            while not self._stop.is_set():
+                if self._wake.is_set() or time.monotonic() >= next_cycle:
+                    self._wake.clear()
+                    try:
+                        self.evaluate_and_notify()
+                    except Exception:  # keep serving the last verdicts; the next cycle tries again
+                        log.exception("evaluation failed; serving the previous verdicts")
+                    next_cycle = time.monotonic() + self.interval
+                else:
+                    self.notifications.deliver()
+                self._wake.wait(min(self.retry_tick, max(0.0, next_cycle - time.monotonic())))
+        finally:
+            for _, stop in reversed(self._backgrounds):
+                stop()
+            self.server.shutdown()
+            self.server.server_close()
+            self.ledger.close()
+            log.info("stopped")
