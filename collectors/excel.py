@@ -2,7 +2,9 @@
 
 Each sheet whose name matches a layout of the collector mapping is read: title rows skipped, header
 rows joined (merged cells included), units down the side, indicators across. A workbook that lacks a
-required sheet is an error with the sheet names it does have.
+required sheet is an error with the sheet names it does have; a matching sheet that cannot be read
+(empty, an impossible period in its name, a missing column) is quarantined alone, and the other
+sheets still land.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from collectors.layout import Collector
+from collectors.layout import Collector, SheetLayout
 from collectors.table import header_names, period_from_label, to_raw
+from collectors.validate import RAW_COLUMNS
 from targetwatch.errors import Location, SourceError
 
 _A1 = re.compile(r"^([A-Z]+)(\d+)$")
@@ -43,30 +46,44 @@ def read_raw(path: Path, collector: Collector) -> Iterator[tuple[pd.DataFrame, i
     for layout in collector.spec.sheets:
         if layout.required and not any(re.search(layout.name, n) for n in names):
             raise SourceError(
-                f"missing sheet matching {layout.name!r}; the workbook has: {', '.join(names)}",
+                f"missing sheet matching '{layout.name}'; the workbook has: {', '.join(names)}",
                 Location(file=str(path)),
             )
     for name in names:
         layout = collector.layout_for(name)
         if layout is None:
             continue
-        grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        top = layout.skip_rows + layout.header_rows
-        if len(grid) < top:
-            raise SourceError("sheet is empty or shorter than its header", Location(file=str(path), sheet=name))
-        headers = header_names(grid[layout.skip_rows:top])
-        body = grid[top:]
-        width = len(headers)
-        data = pd.DataFrame([(r + [None] * width)[:width] for r in body], columns=range(width), dtype=object)
-        data = data.replace("", None)
-        rows = np.arange(top + 1, top + 1 + len(body), dtype=np.int64)
-        blank = data.isna().all(axis=1).to_numpy()
-        sheet_period = cell_period = None
-        if layout.period.source == "sheet":
-            sheet_period = period_from_label(name, str(path), name, "sheet name")
-        elif layout.period.source == "cell":
-            text = _cell(grid, layout.period.cell or "A1")
-            cell_period = period_from_label(str(text or ""), str(path), name, f"cell {layout.period.cell}")
-        raw, skipped = to_raw(data[~blank].reset_index(drop=True), headers, rows[~blank], layout,
-                              file=str(path), sheet=name, sheet_period=sheet_period, cell_period=cell_period)
+        try:
+            raw, skipped = _sheet_raw(workbook, name, layout, path)
+        except SourceError as exc:
+            # One unreadable sheet (empty, an impossible period in its name, a missing column) is
+            # quarantined on its own with its location, so that the workbook's good sheets still land.
+            loc = exc.location
+            yield pd.DataFrame(columns=RAW_COLUMNS), 0, [{
+                "sheet": name, "row": loc.row if loc else None, "column": loc.column if loc else None,
+                "reason": f"sheet rejected: {exc.message}", "raw": None}]
+            continue
         yield raw, skipped, []
+
+
+def _sheet_raw(workbook: CalamineWorkbook, name: str, layout: SheetLayout, path: Path) -> tuple[pd.DataFrame, int]:
+    """The raw frame of one sheet, and the number of rows skipped on purpose."""
+    grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    top = layout.skip_rows + layout.header_rows
+    if len(grid) < top:
+        raise SourceError("sheet is empty or shorter than its header", Location(file=str(path), sheet=name))
+    headers = header_names(grid[layout.skip_rows:top])
+    body = grid[top:]
+    width = len(headers)
+    data = pd.DataFrame([(r + [None] * width)[:width] for r in body], columns=range(width), dtype=object)
+    data = data.replace("", None)
+    rows = np.arange(top + 1, top + 1 + len(body), dtype=np.int64)
+    blank = data.isna().all(axis=1).to_numpy()
+    sheet_period = cell_period = None
+    if layout.period.source == "sheet":
+        sheet_period = period_from_label(name, str(path), name, "sheet name")
+    elif layout.period.source == "cell":
+        text = _cell(grid, layout.period.cell or "A1")
+        cell_period = period_from_label(str(text or ""), str(path), name, f"cell {layout.period.cell}")
+    return to_raw(data[~blank].reset_index(drop=True), headers, rows[~blank], layout,
+                  file=str(path), sheet=name, sheet_period=sheet_period, cell_period=cell_period)
