@@ -67,10 +67,11 @@ class SqlSource(RecordSource):
                 if url.drivername.startswith("postgresql"):
                     con.exec_driver_sql("SET TRANSACTION READ ONLY")
                 records = pd.read_sql_query(sa.text(self.options.query), con)
-        except sa.exc.SQLAlchemyError as exc:
-            # str(exc) of a DBAPI error carries the statement and the driver's message, not the URL.
-            raise SourceError(f"query failed: {type(exc.orig or exc).__name__}: {str(exc.orig or exc).strip()}",
-                              Location(file=label)) from None
+        except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+            # The driver's own error says what went wrong; it carries the statement, never the URL.
+            cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
+            orig = getattr(cause, "orig", None) or cause
+            raise SourceError(f"query failed: {type(orig).__name__}: {str(orig).strip()}", Location(file=label)) from None
         finally:
             engine.dispose()
         return records, label

@@ -36,9 +36,14 @@ def install_clock(monkeypatch, clock: Clock) -> None:
     monkeypatch.setattr(executor_base, "datetime", ClockedDatetime)
 
 
-def write_collector(config: Path, name: str, body: str) -> Path:
+def write_collector(config: Path, name: str, body: str, alone: bool = True) -> Path:
+    """Write a mapping into a deployment copy; ``alone`` removes the example's own mappings first."""
     folder = config / "collectors"
     folder.mkdir(exist_ok=True)
+    if alone:
+        for other in folder.glob("*.yaml"):
+            if other.stem != name:
+                other.unlink()
     path = folder / f"{name}.yaml"
     path.write_text(f"apiVersion: targetwatch/v1\nkind: Collector\nmetadata: {{name: {name}}}\nspec:\n{body}", encoding="utf-8")
     return path
