@@ -86,18 +86,23 @@ class Service:
 
     # -- one cycle -------------------------------------------------------------------------------------
 
+    def evaluate(self) -> tuple[pd.DataFrame, float]:
+        """Evaluate the rules and expose the verdicts on /metrics; notify nobody (``serve --once``)."""
+        store, owned = self._open_store()
+        try:
+            started = time.perf_counter()
+            verdicts = self._run_evaluate(store)
+            seconds = time.perf_counter() - started
+            self.state.set_verdicts(verdicts, seconds, store.batches())
+        finally:
+            if owned:
+                store.close()
+        return verdicts, seconds
+
     def evaluate_and_notify(self) -> Cycle:
         """Evaluate, expose, record changes, queue and deliver digests, push alerts. Thread-safe."""
         with self._lock:
-            store, owned = self._open_store()
-            try:
-                started = time.perf_counter()
-                verdicts = self._run_evaluate(store)
-                seconds = time.perf_counter() - started
-                self.state.set_verdicts(verdicts, seconds, store.batches())
-            finally:
-                if owned:
-                    store.close()
+            verdicts, seconds = self.evaluate()
             queued = self.notifications.plan(verdicts)
             delivery = self.notifications.deliver()
             pushed = self.pusher.push(verdicts) if self.pusher else None

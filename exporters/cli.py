@@ -1,0 +1,110 @@
+"""``targetwatch serve``, ``notifications`` and ``export …``: thin shells over the exporters library."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from targetwatch import console
+
+export_app = typer.Typer(help="Write generated Prometheus and Alertmanager files.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``serve`` and ``notifications``, and ``prometheus-rules`` / ``alertmanager`` under ``export``."""
+    app.command("serve")(serve)
+    app.command("notifications")(notifications)
+    existing = next((g.typer_instance for g in app.registered_groups if g.name == "export"), None)
+    target = existing or export_app
+    target.command("prometheus-rules")(export_prometheus_rules)
+    target.command("alertmanager")(export_alertmanager)
+    if existing is None:
+        app.add_typer(export_app, name="export")
+
+
+@console.command
+def serve(
+    config: Optional[Path] = console.ConfigOption,
+    once: bool = typer.Option(False, "--once", help="evaluate once, print one /metrics scrape to stdout, and exit (sends nothing)"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="judge as of this day (YYYY-MM-DD) instead of today"),
+    interval: float = typer.Option(300.0, "--interval", help="seconds between evaluations"),
+    host: Optional[str] = typer.Option(None, "--host", help="bind address (default: settings.listen_host, 127.0.0.1)"),
+    port: Optional[int] = typer.Option(None, "--port", help="port (default: settings.listen_port, 9464)"),
+    collect: bool = typer.Option(True, "--collect/--no-collect", help="also run the scheduled collectors, evaluating after each"),
+) -> None:
+    """Serve /metrics on 127.0.0.1, evaluate periodically, send digests, and push to Alertmanager if configured."""
+    from exporters.service import Service
+
+    ctx = console.Context(config=config)
+    service = Service(ctx.deployment, as_of=as_of, interval=interval, host=host, port=port)
+    if once:
+        try:
+            service.evaluate()
+            sys.stdout.buffer.write(service.scrape())
+        finally:
+            service.ledger.close()
+        return
+    if collect:
+        _attach_scheduler(service, ctx.deployment)
+    service.run()
+
+
+def _attach_scheduler(service, deployment) -> None:
+    # The collection scheduler runs beside the service; each collection asks for an evaluation.
+    from collectors.layout import load_collectors
+
+    if not any(c.spec.schedule for c in load_collectors(deployment.root)):
+        return
+    from collectors.schedule import CollectionScheduler
+
+    scheduler = CollectionScheduler(deployment, on_collected=service.request_evaluation)
+    service.add_background(scheduler.start, scheduler.shutdown)
+
+
+@console.command
+def notifications(
+    config: Optional[Path] = console.ConfigOption,
+    fmt: str = console.FormatOption,
+) -> None:
+    """List the notification ledger: each decision, the verdict and value behind it, recipient, channel, result."""
+    from exporters.ledger import Ledger, ledger_path
+
+    ctx = console.Context(config=config)
+    ledger = Ledger(ledger_path(ctx.deployment.settings))
+    try:
+        console.emit(ledger.notifications(), fmt, title="notifications")
+    finally:
+        ledger.close()
+
+
+@console.command
+def export_prometheus_rules(
+    config: Optional[Path] = console.ConfigOption,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder (default: <config>/provisioning/prometheus)"),
+    tests: bool = typer.Option(False, "--tests", help="also write rules_test.yml for `promtool test rules`"),
+    keep_firing_for: str = typer.Option("10m", "--keep-firing-for", help="keep an alert firing this long after it clears"),
+) -> None:
+    """Write the alerting rules over the verdict metrics (rules.yml), and optionally their promtool tests."""
+    from exporters.promrules import export_prometheus_rules as export
+
+    ctx = console.Context(config=config)
+    for path in export(ctx.deployment, out or ctx.deployment.path("provisioning/prometheus"), tests=tests, keep_firing_for=keep_firing_for):
+        console.out.print(str(path))
+
+
+@console.command
+def export_alertmanager(
+    config: Optional[Path] = console.ConfigOption,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder (default: <config>/provisioning/alertmanager)"),
+    group_wait: Optional[str] = typer.Option(None, help="override notifiers.yaml's group_wait"),
+    group_interval: Optional[str] = typer.Option(None, help="override notifiers.yaml's group_interval"),
+) -> None:
+    """Write alertmanager.yml: a route and receiver per leader, grouped by leader and period, with inhibitions."""
+    from exporters.alertmanager import export_alertmanager as export
+
+    ctx = console.Context(config=config)
+    timers = {k: v for k, v in {"group_wait": group_wait, "group_interval": group_interval}.items() if v}
+    console.out.print(str(export(ctx.deployment, out or ctx.deployment.path("provisioning/alertmanager"), **timers)))

@@ -1,0 +1,108 @@
+"""Generated Prometheus rules, their promtool tests and alertmanager.yml: golden files, checked by the real tools."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from exporters.alertmanager import export_alertmanager
+from exporters.owners import leaders
+from exporters.promrules import export_prometheus_rules
+from targetwatch.deployment import load_deployment
+from tests.conftest import EXAMPLE_CONFIG, require_binary
+
+COMMITTED = EXAMPLE_CONFIG / "provisioning"
+
+
+@pytest.fixture
+def example(monkeypatch):
+    monkeypatch.delenv("TARGETWATCH_WECHAT_API_SECRET", raising=False)
+    return load_deployment(EXAMPLE_CONFIG)
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("name", ["prometheus/rules.yml", "prometheus/rules_test.yml", "alertmanager/alertmanager.yml"])
+def test_the_committed_file_is_what_the_generator_writes(example, tmp_path, name):
+    export_prometheus_rules(example, tmp_path / "prometheus", tests=True)
+    export_alertmanager(example, tmp_path / "alertmanager")
+    assert (tmp_path / name).read_text(encoding="utf-8") == (COMMITTED / name).read_text(encoding="utf-8"), (
+        f"config/provisioning/{name} is stale: run `targetwatch export prometheus-rules --tests` and `targetwatch export alertmanager`"
+    )
+
+
+def test_promtool_checks_and_tests_the_generated_rules(example, tmp_path):
+    promtool = require_binary("promtool")
+    export_prometheus_rules(example, tmp_path, tests=True)
+    checked = run(promtool, "check", "rules", str(tmp_path / "rules.yml"))
+    assert checked.returncode == 0 and "SUCCESS: 8 rules found" in checked.stdout, checked.stdout + checked.stderr
+    tested = run(promtool, "test", "rules", "rules_test.yml", cwd=tmp_path)
+    assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+
+
+def test_the_promtool_tests_fail_when_an_alert_would_change(example, tmp_path):
+    promtool = require_binary("promtool")
+    export_prometheus_rules(example, tmp_path, tests=True)
+    rules = (tmp_path / "rules.yml").read_text(encoding="utf-8")
+    (tmp_path / "rules.yml").write_text(rules.replace('severity!="none"', 'severity!="warning"'), encoding="utf-8")
+    tested = run(promtool, "test", "rules", "rules_test.yml", cwd=tmp_path)
+    assert tested.returncode == 1 and "FAILED" in tested.stdout + tested.stderr
+
+
+def test_amtool_accepts_the_config_and_routes_each_leader_to_their_receiver(example, tmp_path):
+    amtool = require_binary("amtool")
+    path = export_alertmanager(example, tmp_path)
+    checked = run(amtool, "check-config", str(path))
+    assert checked.returncode == 0 and "SUCCESS" in checked.stdout, checked.stdout + checked.stderr
+    example_leaders = leaders(example)
+    assert example_leaders[:3] == ["xia_xiangyang", "wu_yi", "liu_hailong"] and len(example_leaders) == 11
+    for leader in example_leaders:
+        routed = run(amtool, "config", "routes", "test", f"--config.file={path}", f"--verify.receivers=leader-{leader}",
+                     "alertname=TargetBehind", f"leader={leader}", "period=2023-06", "severity=critical", "unit=daxiang")
+        assert routed.returncode == 0 and routed.stdout.strip() == f"leader-{leader}", routed.stdout + routed.stderr
+    nobody = run(amtool, "config", "routes", "test", f"--config.file={path}", "alertname=TargetLate", "severity=warning")
+    assert nobody.stdout.strip() == "targetwatch-ops"
+    quiet = run(amtool, "config", "routes", "test", f"--config.file={path}", "alertname=TargetNoData", "leader=wu_yi", "severity=none")
+    assert quiet.stdout.strip() == "blackhole"
+
+
+def test_receivers_follow_notifiers_yaml(example, tmp_path):
+    import yaml
+
+    doc = yaml.safe_load(export_alertmanager(example, tmp_path).read_text(encoding="utf-8"))
+    receivers = {r["name"]: r for r in doc["receivers"]}
+    assert receivers["leader-wu_yi"]["wechat_configs"] == [{"to_user": "wu_yi", "message_type": "markdown", "send_resolved": True, "agent_id": "1000002"}]
+    assert receivers["leader-zheng_hanwen"]["webhook_configs"][0]["url"] == "http://127.0.0.1:9099/targetwatch/leader?leader=zheng_hanwen"
+    assert receivers["leader-xia_xiangyang"]["email_configs"][0]["to"] == "xia_xiangyang@example.gov.cn"
+    assert doc["global"]["wechat_api_secret"] == "set TARGETWATCH_WECHAT_API_SECRET and re-export"
+    assert doc["route"]["group_by"] == ["leader", "period"] and doc["route"]["repeat_interval"] == "744h"
+    assert doc["inhibit_rules"] == [{"source_matchers": ['alertname=~"TargetNoData|TargetLate"'],
+                                     "target_matchers": ['alertname="TargetBehind"'], "equal": ["unit", "rule"]}]
+
+
+def test_the_wechat_secret_comes_from_the_environment_and_the_file_is_private(example, tmp_path, monkeypatch):
+    monkeypatch.setenv("TARGETWATCH_WECHAT_API_SECRET", "corp-secret-xyz")
+    path = export_alertmanager(example, tmp_path)
+    assert "wechat_api_secret: corp-secret-xyz" in path.read_text(encoding="utf-8")
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_cli_writes_into_the_deployment_provisioning_folder(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from targetwatch.cli import app
+
+    monkeypatch.delenv("TARGETWATCH_WECHAT_API_SECRET", raising=False)
+    config = tmp_path / "config"
+    shutil.copytree(EXAMPLE_CONFIG, config, ignore=shutil.ignore_patterns("provisioning", "inbox"))
+    result = CliRunner().invoke(app, ["export", "prometheus-rules", "--tests", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["export", "alertmanager", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    for name in ("prometheus/rules.yml", "prometheus/rules_test.yml", "alertmanager/alertmanager.yml"):
+        assert (config / "provisioning" / name).read_bytes() == (COMMITTED / name).read_bytes()
