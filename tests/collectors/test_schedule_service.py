@@ -18,7 +18,7 @@ from tests.collectors.schedule_helpers import LONG_CSV, Clock, at, install_clock
 from tests.conftest import ROOT
 
 DAILY_FILES = """\
-  files: ["inbox/*.csv"]
+  files: ["daily/*.csv"]
   sheets: [{shape: long}]
   schedule: {cron: "0 9 * * *", misfire_grace: GRACE}
 """
@@ -37,8 +37,8 @@ def daily(deployment_dir, request):
     # coalescing must turn them into one run.
     grace = getattr(request, "param", 4 * 86400)
     write_collector(deployment_dir, "daily", DAILY_FILES.replace("GRACE", str(grace)))
-    (deployment_dir / "inbox").mkdir()
-    (deployment_dir / "inbox" / "retail.csv").write_text(LONG_CSV, encoding="utf-8")
+    (deployment_dir / "daily").mkdir()
+    (deployment_dir / "daily" / "retail.csv").write_text(LONG_CSV, encoding="utf-8")
     return load_deployment(deployment_dir)
 
 
