@@ -76,6 +76,9 @@ class Outbox:
         rows = self.con.execute("SELECT seq, bucket, lines, points FROM influx_outbox ORDER BY seq").fetchall()
         if not rows:
             return 0
+        if not client.ping():  # down: keep everything, without a retry storm per batch
+            log.warning("InfluxDB does not answer /ping; %d points stay spooled", sum(r[3] for r in rows))
+            return 0
         failures: list[Exception] = []
         write_api = client.write_api(
             write_options=policy.write_options(), error_callback=lambda _conf, _data, exc: failures.append(exc)

@@ -51,6 +51,10 @@ class RecordingInflux(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(204 if self.path == "/ping" else 404)
+        self.end_headers()
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         if self.path.startswith("/api/v2/write"):
