@@ -38,7 +38,10 @@ class Judgement:
 
     def __post_init__(self) -> None:
         spec = self.spec
-        self.members = self.dep.group_members(spec.group) if spec.group else []
+        group = spec.group
+        if group and group not in self.obs.members:
+            self.obs.members[group] = self.dep.group_members(group)
+        self.members = self.obs.members[group] if group else []
         self.units = list(spec.units) or list(self.members)
 
     @property

@@ -27,6 +27,8 @@ class Observations:
     def __init__(self, store, as_of, deployment):
         self.store, self.as_of, self.dep = store, as_of, deployment
         self._long: dict[tuple[str, int], pd.DataFrame] = {}
+        self._wide: dict[tuple, pd.DataFrame] = {}
+        self.members: dict[str, list[str]] = {}  # peer group → members, computed once per evaluation
 
     def prefetch(self, needs: dict[int, set[str]]) -> None:
         """Read, for each period code, every indicator that needs it, in one store call per period."""
@@ -38,7 +40,7 @@ class Observations:
         for code, inds in sorted(by_code.items()):
             frame = self.store.read(indicators=sorted(inds), start=code, end=code, as_of=self.as_of)
             frame = frame[frame["period"] == code]
-            parts = dict(tuple(frame.groupby(frame["indicator"].astype(str), sort=False, observed=True)))
+            parts = {str(k): v for k, v in frame.groupby("indicator", sort=False, observed=True)}
             for ind in inds:
                 self._long[(ind, code)] = parts.get(ind, frame.iloc[:0])
 
@@ -51,6 +53,12 @@ class Observations:
     def wide(self, indicator: str, basis: Basis, codes) -> pd.DataFrame:
         """Values unit × period for one basis; a column per requested code (NaN where absent)."""
         codes = sorted({int(c) for c in codes})
+        key = (indicator, basis, tuple(codes))
+        if key not in self._wide:
+            self._wide[key] = self._wide_uncached(indicator, basis, codes)
+        return self._wide[key]
+
+    def _wide_uncached(self, indicator: str, basis: Basis, codes: list[int]) -> pd.DataFrame:
         self.prefetch({c: {indicator} for c in codes})
         out = self._pivot(indicator, basis.value, codes)
         ind = self.dep.indicators[indicator]
@@ -65,20 +73,26 @@ class Observations:
         other = Basis.period.value if basis is Basis.ytd else Basis.ytd.value
         for code in codes:
             long = self._long.get((indicator, code))
-            if long is not None and len(long):
-                units = long.loc[long["basis"].astype(str) == other, "unit"].astype(str)
-                if not units.isin(wide.index).all():
-                    return True
+            if long is None or not len(long):
+                continue
+            has_other = (long["basis"] == other).to_numpy(bool)
+            if has_other.any() and not pd.Index(long["unit"].to_numpy(dtype=object)[has_other]).isin(wide.index).all():
+                return True
         return False
 
     def _pivot(self, indicator: str, basis: str, codes: list[int]) -> pd.DataFrame:
         frames = [self._long[(indicator, c)] for c in codes if (indicator, c) in self._long]
         long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["unit", "period", "basis", "value"])
-        long = long[long["basis"].astype(str) == basis]
-        wide = pd.DataFrame(
+        long = long[(long["basis"] == basis).to_numpy(bool)]
+        if not len(long):
+            return pd.DataFrame(dtype=np.float64, columns=codes)
+        units = long["unit"].to_numpy(dtype=object)
+        if len(codes) == 1:  # the common case: one period, no reshaping needed
+            return pd.DataFrame({codes[0]: long["value"].to_numpy(np.float64)}, index=pd.Index(units))
+        wide = pd.Series(
             long["value"].to_numpy(np.float64),
-            index=pd.MultiIndex.from_arrays([long["unit"].astype(str).to_numpy(), long["period"].to_numpy(np.int64)]),
-        )[0].unstack() if len(long) else pd.DataFrame(dtype=np.float64)
+            index=pd.MultiIndex.from_arrays([units, long["period"].to_numpy(np.int64)]),
+        ).unstack()
         return wide.reindex(columns=codes)
 
     def _derived(self, ind: Indicator, basis: Basis, codes: list[int]) -> pd.DataFrame:

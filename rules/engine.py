@@ -133,8 +133,8 @@ def judge(j: Judgement) -> pd.DataFrame:
         "target_version": f"v{meta.version}" + (f" ({meta.effective_from})" if meta.effective_from else ""),
         "owners": owners,
     })
-    names = pd.Series([j.dep.units[u].name for u in units], index=frame.index)
-    out["message"] = messages.sentences(j, frame, names, status, due.isoformat()).to_numpy()
+    names = [j.dep.units[u].name for u in units]
+    out["message"] = messages.sentences(j, frame, names, status, due.isoformat())
     out["severity"] = verdict.severities(out["status"], spec.severity.value if spec.severity else None)
     out["rule_title"] = meta.title
     out["group"] = spec.group

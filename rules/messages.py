@@ -12,18 +12,28 @@ STATUS_ZH = {"behind": "落后", "late": "逾期未报", "at_risk": "有风险",
 METRIC_ZH = {"value": "", "yoy": "同比增速", "pp_change": "同比变动", "change": "同比增量", "prev_change": "较上期变动"}
 
 
-def fmt(values, decimals: int) -> pd.Series:
+def fmt(values, decimals: int) -> np.ndarray:
     """Numbers as text with fixed decimals and trailing zeros trimmed; empty where missing."""
-    s = pd.Series(values, dtype="float64")
-    text = s.map(lambda v: _trim(f"{v:.{decimals}f}") if v == v else "")
-    return text.replace("-0", "0")
+    arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=np.float64).round(decimals) + 0.0
+    # Figures repeat a lot (growth rates to one decimal, ranks): format each distinct value once.
+    uniq, inverse = np.unique(arr, return_inverse=True)
+    text = np.array([_trim(f"{v:.{decimals}f}") if v == v else "" for v in uniq.tolist()] or [""], dtype=str)
+    return text[inverse] if len(arr) else np.array([], dtype=str)
+
+
+def cat(*parts) -> np.ndarray:
+    """Element-wise concatenation of text columns and constants (numpy strings, no per-row Python)."""
+    out = np.asarray(parts[0], dtype=str)
+    for part in parts[1:]:
+        out = np.strings.add(out, np.asarray(part, dtype=str))
+    return out
 
 
 def _trim(text: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def target_phrase(j, frame: pd.DataFrame, unit_zh: str) -> pd.Series:
+def target_phrase(j, frame: pd.DataFrame, unit_zh: str):
     """How the target reads in Chinese for each judged unit."""
     t, d = j.target, j.ind.decimals
     target = fmt(frame["target"], d)
@@ -31,64 +41,68 @@ def target_phrase(j, frame: pd.DataFrame, unit_zh: str) -> pd.Series:
     kind = t.kind
     if kind == "threshold" or kind == "share":
         word = {">=": "不低于", ">": "高于", "<=": "不高于", "<": "低于"}[t.op]
-        return word + target + unit_zh
+        return cat(word, target, unit_zh)
     if kind == "decline":
-        return "同比下降" + target + "%以上"
+        return cat("同比下降", target, "%以上")
     if kind == "range":
-        return pd.Series(f"{t.min:g}—{t.max:g}{unit_zh}", index=frame.index)
+        return f"{t.min:g}—{t.max:g}{unit_zh}"
     if kind == "approximate":
         tol = f"±{t.tolerance:g}{unit_zh}" if t.tolerance is not None else f"±{t.tolerance_pct:g}%"
-        return pd.Series(f"{t.value:g}{unit_zh}左右（{tol}）", index=frame.index)
+        return f"{t.value:g}{unit_zh}左右（{tol}）"
     if kind == "pacing":
         due = f"{frame['due_share'].iloc[0]:.0f}" if len(frame) else ""
-        return "序时进度" + due + "%，即累计" + target + unit_zh + "（全年" + fmt(frame["annual"], d) + unit_zh + "）"
+        return cat("序时进度", due, "%，即累计", target, unit_zh, "（全年", fmt(frame["annual"], d), unit_zh, "）")
     if kind == "compare":
         label = "全市平均水平" if t.reference == "group_figure" else f"{group}平均水平"
         margin = f"{t.margin:g}个百分点" if t.margin else ""
-        return ("高于" if t.op == ">" else "不低于") + label + margin + "（" + fmt(frame["reference"], d) + unit_zh + "）"
+        return cat("高于" if t.op == ">" else "不低于", label, margin, "（", fmt(frame["reference"], d), unit_zh, "）")
     if kind == "rank":
         ties = "（不得并列）" if t.ties == "fail" else ""
         if t.top is not None:
-            return pd.Series(f"{group}前{t.top}名{ties}", index=frame.index)
+            return f"{group}前{t.top}名{ties}"
         if t.not_bottom is not None:
-            return pd.Series(f"不落于{group}后{t.not_bottom}位{ties}", index=frame.index)
-        return "排名较上期进位（上期第" + fmt(frame["target"] + 1, 0) + "位）"
+            return f"不落于{group}后{t.not_bottom}位{ties}"
+        return cat("排名较上期进位（上期第", fmt(frame["target"] + 1, 0), "位）")
     if kind == "break_zero":
-        return pd.Series("破零（至少1" + unit_zh + "）", index=frame.index)
+        return "破零（至少1" + unit_zh + "）"
     if kind == "clear_zero":
-        return pd.Series("动态清零" if t.mode == "dynamic" else f"{t.by or ''}前清零", index=frame.index)
+        return "动态清零" if t.mode == "dynamic" else f"{t.by or ''}前清零"
     if kind == "never":
-        return pd.Series("全年不发生", index=frame.index)
-    return pd.Series(f"{t.by}前达到{t.value:g}{unit_zh}", index=frame.index)
+        return "全年不发生"
+    return f"{t.by}前达到{t.value:g}{unit_zh}"
 
 
-def sentences(j, frame: pd.DataFrame, unit_names: pd.Series, status: pd.Series, deadline: str) -> pd.Series:
+def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: str) -> np.ndarray:
     """The message column: who, when, what value, what target, the gap, the rank, the status."""
-    ind, d = j.ind, j.ind.decimals
-    measure = "%" if j.metric == "yoy" or j.target.kind in ("decline", "share") else ind.measure
+    ind, d, kind = j.ind, j.ind.decimals, j.target.kind
+    measure = "%" if j.metric == "yoy" or kind in ("decline", "share") else ind.measure
     if j.metric == "pp_change":
         measure = "个百分点"
-    head = unit_names + j.period.label_zh() + ind.name + METRIC_ZH.get(j.metric, "")
-    if j.target.kind == "decline":
-        head = unit_names + j.period.label_zh() + ind.name + "同比降幅"
-    value = fmt(frame["value"], d)
-    phrase = target_phrase(j, frame, measure)
-    gap_abs = fmt(frame["gap"].abs(), d if j.target.kind != "rank" else 0)
-    gap_unit = "位" if j.target.kind == "rank" else ("个百分点" if measure == "%" else measure)
-    gap_text = np.where(frame["gap"] < 0, "，差" + gap_abs + gap_unit, np.where(frame["gap"] > 0, "，超出" + gap_abs + gap_unit, ""))
-    rank_text = pd.Series("", index=frame.index)
+    label = "同比降幅" if kind == "decline" else METRIC_ZH.get(j.metric, "")
+    names = np.asarray(unit_names, dtype=str)
+    head = cat(names, j.period.label_zh() + ind.name + label)
+    gap = frame["gap"].to_numpy(np.float64)
+    gap_abs = fmt(np.abs(gap), d if kind != "rank" else 0)
+    gap_unit = "位" if kind == "rank" else ("个百分点" if measure == "%" else measure)
+    gap_text = np.where(gap < 0, cat("，差", gap_abs, gap_unit), np.where(gap > 0, cat("，超出", gap_abs, gap_unit), ""))
+    extra = np.full(len(frame), "", dtype=str)
     if "rank" in frame and frame["rank"].notna().any():
         group = j.dep.groups[j.spec.group].name
-        rank_text = ("，在" + group + fmt(frame["reported"], 0) + "个已报送单位中排第" + fmt(frame["rank"], 0) + "位").where(frame["rank"].notna(), "")
+        ranked = cat("，在", group, fmt(frame["reported"], 0), "个已报送单位中排第", fmt(frame["rank"], 0), "位")
+        extra = np.where(frame["rank"].notna().to_numpy(), ranked, "")
         if "tied" in frame:
-            rank_text = rank_text + np.where(frame["tied"].fillna(False).astype(bool), "（并列）", "")
-    elif "reported" in frame and j.target.kind == "compare":
-        rank_text = pd.Series(f"（{j.dep.groups[j.spec.group].name}{int(frame['reported'].iloc[0]) if len(frame) else 0}个单位已报送）", index=frame.index)
-    body = head + "为" + value + measure + "，目标" + phrase + gap_text + rank_text
+            extra = cat(extra, np.where(frame["tied"].fillna(False).to_numpy(bool), "（并列）", ""))
+    elif "reported" in frame and kind == "compare" and len(frame):
+        extra = np.full(len(frame), f"（{j.dep.groups[j.spec.group].name}{int(frame['reported'].iloc[0])}个单位已报送）")
     if "required_run_rate" in frame:
-        rate = frame["required_run_rate"]
-        body = body + np.where(rate > 0, "，全年余下每月需完成" + fmt(rate, d) + measure, "")
-    missing = unit_names + j.period.label_zh() + ind.name + "数据" + np.where(status == "late", "逾期未报（截止" + deadline + "）", "尚未报送（截止" + deadline + "）")
-    no_base = head + "无法计算（缺少对比数据）"
-    text = np.where(status.isin(["late"]) | frame["value_reported"].eq(False), missing, np.where(frame["value"].isna() | frame["gap"].isna(), no_base, body + "，" + status.map(STATUS_ZH)))
-    return pd.Series(text, index=frame.index).astype(object) + "。"
+        rate = frame["required_run_rate"].to_numpy(np.float64)
+        extra = cat(extra, np.where(rate > 0, cat("，全年余下每月需完成", fmt(rate, d), measure), ""))
+    status_arr = status.to_numpy(dtype=object)
+    status_zh = np.array([STATUS_ZH[s] for s in status_arr.tolist()], dtype=str)
+    body = cat(head, "为", fmt(frame["value"], d), measure, "，目标", target_phrase(j, frame, measure), gap_text, extra, "，", status_zh)
+    missing = cat(names, j.period.label_zh() + ind.name + "数据",
+                  np.where(status_arr == "late", f"逾期未报（截止{deadline}）", f"尚未报送（截止{deadline}）"))
+    no_base = cat(head, "无法计算（缺少对比数据）")
+    unreported = ~frame["value_reported"].to_numpy(bool)
+    undecided = np.isnan(frame["value"].to_numpy(np.float64)) | np.isnan(gap)
+    return cat(np.where(unreported, missing, np.where(undecided, no_base, body)), "。").astype(object)

@@ -55,19 +55,21 @@ def score(doc, ruleset, dep, obs, as_of_day, period, rule_frames=None) -> pd.Dat
     payout = composite.map(lambda s: _payout(spec.bands, s)) if spec.bands else pd.Series(np.nan, index=members)
     p = periods.Period.from_code(code)
     owners = (spec.owners or Owners()).model_dump()
-    names = pd.Series({u: dep.units[u].name for u in members})
+    names = [dep.units[u].name for u in members]
     group = dep.groups[spec.group].name
-    body = (names + p.label_zh() + meta.title + "得分" + messages.fmt(composite, 1) + "分，在" + group
-            + messages.fmt(pd.Series(len(table), index=members), 0) + "个已计分单位中排第" + messages.fmt(table["rank"].reindex(members), 0) + "位")
-    body = body + np.where(payout.notna(), "，按" + messages.fmt(payout, 0) + "%兑现", "")
-    body = body + ("，目标" + f"{floor:g}" + "分以上" if floor is not None else "")
-    text = np.where(composite.isna(), names + p.label_zh() + meta.title + "无法计分（有指标" + status.map(messages.STATUS_ZH) + "）", body + "，" + status.map(messages.STATUS_ZH))
+    cat, fmt = messages.cat, messages.fmt
+    status_zh = [messages.STATUS_ZH[s] for s in status.tolist()]
+    body = cat(names, p.label_zh() + meta.title + "得分", fmt(composite, 1), f"分，在{group}{len(table)}个已计分单位中排第",
+               fmt(table["rank"].reindex(members), 0), "位")
+    body = cat(body, np.where(payout.notna().to_numpy(), cat("，按", fmt(payout, 0), "%兑现"), ""))
+    body = cat(body, f"，目标{floor:g}分以上" if floor is not None else "", "，", status_zh)
+    text = np.where(composite.isna().to_numpy(), cat(names, p.label_zh() + meta.title + "无法计分（有指标", status_zh, "）"), body)
     out = pd.DataFrame({
         "rule": meta.id, "unit": members, "indicator": "score", "period": str(p), "as_of": as_of_day.isoformat(),
         "status": status.to_numpy(), "stretch_met": None, "value": composite.to_numpy(), "target": floor if floor is not None else np.nan,
         "gap": (composite - floor).to_numpy() if floor is not None else np.nan, "rank": table["rank"].reindex(members).to_numpy(),
         "group_size": len(members), "reference": np.nan, "required_run_rate": np.nan,
-        "target_version": f"v{meta.version}", "owners": [owners] * len(members), "message": pd.Series(text, index=members).astype(object) + "。",
+        "target_version": f"v{meta.version}", "owners": [owners] * len(members), "message": cat(text, "。").astype(object),
         "rule_title": meta.title, "group": spec.group, "reported": len(table), "measure": "分",
         "leader": owners["leader"], "lead_department": owners["lead_department"][0] if owners["lead_department"] else None,
         "deadline": None,

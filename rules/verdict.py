@@ -46,7 +46,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
 
 def severities(status: pd.Series, override: str | None) -> np.ndarray:
     """critical for behind, warning for late and at_risk, none otherwise; a rule may override."""
-    sev = status.map(SEVERITY_DEFAULT).to_numpy(dtype=object)
+    sev = np.array([SEVERITY_DEFAULT[s] for s in status.tolist()], dtype=object)
     if override is not None:
         sev = np.where(status.to_numpy() == "behind", override, sev)
         if override == "none":
