@@ -21,6 +21,8 @@ def register(app: typer.Typer) -> None:
     quarantine.command("list")(quarantine_list)
     quarantine.command("export")(quarantine_export)
     app.add_typer(quarantine, name="quarantine")
+    app.command("jobs")(jobs_command)
+    app.command("collect")(collect_command)
 
 
 @console.command
@@ -112,3 +114,29 @@ def quarantine_export(out: Path = typer.Argument(..., help="CSV file to write"),
         ctx.close()
     frame.to_csv(out, index=False, encoding="utf-8-sig")
     console.err.print(f"{len(frame)} quarantined rows written to {out}")
+
+
+@console.command
+def jobs_command(config: Optional[Path] = console.ConfigOption, format: str = console.FormatOption) -> None:
+    """List the collectors with their source, schedule, next run, last run, last result and rows."""
+    from collectors.schedule import jobs
+
+    ctx = console.Context(config)
+    console.emit(jobs(ctx.deployment), format, title="jobs")
+
+
+@console.command
+def collect_command(name: str = typer.Argument(..., help="collector name (metadata.name of its mapping)"),
+                    config: Optional[Path] = console.ConfigOption) -> None:
+    """Run one collector now, with its retries; exits 1 when it failed (the store keeps its previous data)."""
+    from collectors.schedule import CollectionFailed, collect
+
+    ctx = console.Context(config)
+    try:
+        result = collect(ctx.deployment, name)
+    except CollectionFailed as exc:
+        console.err.print(f"[bold red]failed:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(console.EXIT_INPUT) from None
+    console.out.print(f"{name}: {result.summary()}", highlight=False)
+    for f in result.files:
+        console.err.print(f"  {f.file}: {f.outcome}{' → ' + f.moved_to if f.moved_to else ''}{' (' + f.detail + ')' if f.detail else ''}")

@@ -21,6 +21,7 @@ import threading
 from datetime import datetime, time, timedelta
 from typing import Callable
 
+import pandas as pd
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -31,8 +32,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from collectors import runs, workdays
 from collectors.layout import Collector, ScheduleSpec, load_collectors
-from collectors.sources import CollectionResult, collect
+from collectors import sources
+from collectors.sources import CollectionResult
 from targetwatch.deployment import Deployment
+from targetwatch.errors import ConfigError, TargetwatchError
 from targetwatch.periods import TZ
 from targetwatch.store import Store, open_store
 
@@ -202,7 +205,7 @@ class CollectionScheduler:
             try:
                 store, owned = self._open_store()
                 try:
-                    result = collect(self.deployment, store, collector, reported_at=self.clock())
+                    result = sources.collect(self.deployment, store, collector, reported_at=self.clock())
                 finally:
                     if owned:
                         store.close()
@@ -229,3 +232,44 @@ class CollectionScheduler:
         now = self.clock()
         runs.record_run(self.jobs_db, event.job_id, scheduled_for=event.scheduled_run_time, started_at=now, finished_at=now,
                         status="missed", attempts=0, detail="missed by more than misfire_grace; the next run is kept")
+
+
+class CollectionFailed(TargetwatchError):
+    """A collector failed on every attempt; the store kept its previous data."""
+
+
+def collect(deployment: Deployment, name: str, store: Store | Callable[[], Store] | None = None) -> CollectionResult:
+    """Run one collector now, with its retries, recording the run as the service does (``targetwatch collect``)."""
+    service = CollectionScheduler(deployment, store)
+    if name not in service.collectors:
+        raise ConfigError(f"no collector named {name!r}; known: {', '.join(sorted(service.collectors)) or '(none)'}")
+    failures: list[BaseException] = []
+    service.on_failed = lambda _name, exc: (_default_on_failed(_name, exc), failures.append(exc))
+    result = service.run_collector(name)
+    if result is None:
+        raise CollectionFailed(f"collector {name!r} failed: {failures[-1]}")
+    return result
+
+
+def jobs(deployment: Deployment, now: datetime | None = None) -> pd.DataFrame:
+    """One row per collector: source, schedule, next run, last run, last result and rows (``targetwatch jobs``)."""
+    now = now or datetime.now(TZ)
+    path = runs.jobs_db_path(deployment.settings)
+    persisted = runs.next_run_times(path)
+    history = runs.run_history(path)
+    last = history.groupby("collector").tail(1).set_index("collector") if len(history) else history
+    rows = []
+    for collector in load_collectors(deployment.root):
+        name, schedule = collector.metadata.name, collector.spec.schedule
+        next_run = persisted.get(name) or (trigger_for(schedule).get_next_fire_time(None, now) if schedule else None)
+        done = last.loc[name] if name in last.index else None
+        rows.append({
+            "collector": name,
+            "source": collector.spec.source.kind if collector.spec.source else "files",
+            "schedule": describe(schedule) if schedule else "manual",
+            "next_run": next_run.isoformat(timespec="minutes") if next_run else "",
+            "last_run": done["finished_at"][:16] if done is not None else "",
+            "last_result": f"{done['status']}: {done['detail']}" if done is not None else "",
+            "rows": int(done["rows"]) if done is not None else 0,
+        })
+    return pd.DataFrame(rows, columns=["collector", "source", "schedule", "next_run", "last_run", "last_result", "rows"])
