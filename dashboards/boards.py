@@ -55,7 +55,7 @@ def league(groups, group_names) -> dashboard.Dashboard:
     selector = f"{SELECT}, rank!=\"\""
     rank_change = f'''from(bucket: "targetwatch")
   |> range(start: -3y)
-  |> filter(fn: (r) => r._measurement == "verdict" and r.indicator == "${{indicator}}" and r.unit =~ /^(${{group:regex}})$/)
+  |> filter(fn: (r) => r._measurement == "verdict" and r.indicator == "${{indicator}}" and r.unit =~ /^(${{group}})$/)
   |> filter(fn: (r) => r._field == "rank" or r._field == "reference")
   |> group(columns: ["unit", "_field", "period"])
   |> last()
@@ -83,7 +83,7 @@ def league(groups, group_names) -> dashboard.Dashboard:
     board = board.with_row(dashboard.Row("排名").id(104)).with_panel(ranking)
     rank_history = f'''from(bucket: "targetwatch")
   |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
-  |> filter(fn: (r) => r._measurement == "verdict" and r._field == "rank" and r.indicator == "${{indicator}}" and r.unit =~ /^(${{group:regex}})$/)
+  |> filter(fn: (r) => r._measurement == "verdict" and r._field == "rank" and r.indicator == "${{indicator}}" and r.unit =~ /^(${{group}})$/)
   |> group(columns: ["unit"])'''
     history = flux_history(3, "排名变化（1 = 第一名）", [Flux("A", rank_history)]).datasource(INFLUX)
     return board.with_row(dashboard.Row("排名走势").id(105)).with_panel(history)

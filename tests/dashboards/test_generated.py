@@ -111,3 +111,10 @@ def test_the_alerts_board_answers_the_links_in_alerts_and_digests():
     assert link.startswith(f"http://127.0.0.1:3000/d/{board['uid']}/?var-leader=")
     exprs = [t["expr"] for p in panels(board) for t in p.get("targets", [])]
     assert 'count(ALERTS{alertstate="firing", leader=~"${leader}"}) or vector(0)' in exprs
+
+
+def test_flux_uses_the_peer_group_value_as_a_regex_unescaped():
+    # The group's value is already the member regex (a|b|c); ${group:regex} would escape its bars.
+    text = json.dumps(boards(), ensure_ascii=False)
+    assert "group:regex" not in text
+    assert "r.unit =~ /^(${group})$/" in text

@@ -182,14 +182,14 @@ def test_flux_string_literals_are_escaped():
 @pytest.mark.parametrize("influx", [""], indirect=True)
 def test_settings_with_store_influxdb_open_this_backend(influx, tmp_path, monkeypatch):
     from targetwatch.settings import Settings
-    from targetwatch.store import open_store
+    from targetwatch.store import Store, open_store
 
     server, _ = influx
     monkeypatch.setenv("TARGETWATCH_INFLUX__TOKEN", "from-env")
     settings = Settings(store="influxdb", influx={"url": server.url, "org": "o", "bucket": "b", "spool_dir": str(tmp_path / "s2")})
     store = open_store(settings)
     try:
-        assert isinstance(store, InfluxStore) and store.bucket == "b"
+        assert isinstance(store, InfluxStore) and isinstance(store, Store) and store.bucket == "b"
         store.read()
         assert server.requests[-1]["auth"] == "Token from-env"
         assert (tmp_path / "s2" / "ledger.db").exists()
