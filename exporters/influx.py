@@ -23,11 +23,12 @@ import numpy as np
 import pandas as pd
 from influxdb_client import InfluxDBClient
 
+from rules.verdict import STATUSES
 from targetwatch.periods import TZ
 from targetwatch.store.influx_spool import Outbox, RetryPolicy, line_protocol
 
 MEASUREMENT = "verdict"
-STATUSES = ("behind", "late", "at_risk", "no_data", "on_track")  # rules.verdict.STATUSES, worst first
+
 TAGS = ("rule", "unit", "indicator", "period", "leader", "lead_department", "severity", "group")
 FLOAT_FIELDS = ("value", "target", "gap", "reference", "required_run_rate")
 INT_FIELDS = ("rank", "group_size")
