@@ -55,12 +55,21 @@ def severities(status: pd.Series, override: str | None) -> np.ndarray:
 
 
 def worst_first(frame: pd.DataFrame) -> pd.DataFrame:
-    """Verdicts grouped by leader (leaderless last), worst status first, then the largest shortfall."""
-    order = pd.Categorical(frame["status"], categories=list(STATUSES), ordered=True).codes
-    leader = frame["leader"].fillna("\uffff")  # units without a leader sort last
-    keyed = frame.assign(_leader=leader.to_numpy(), _status=order, _gap=frame["gap"].fillna(np.inf).to_numpy())
-    keyed = keyed.sort_values(["_leader", "_status", "_gap", "rule", "unit"], kind="stable")
-    return keyed.drop(columns=["_leader", "_status", "_gap"]).reset_index(drop=True)
+    """Verdicts grouped by leader, worst first: leaders ordered by their worst verdict (then their largest
+    shortfall), leaderless verdicts last; within a leader by status, then the largest shortfall first."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    status = pd.Categorical(frame["status"], categories=list(STATUSES), ordered=True).codes
+    gap = frame["gap"].astype("float64").fillna(np.inf).to_numpy()
+    leader = frame["leader"].astype(object).where(frame["leader"].notna(), "").to_numpy()
+    keyed = pd.DataFrame({"leader": leader, "status": status, "gap": gap}, index=frame.index)
+    by_leader = keyed.groupby("leader")
+    keyed["leader_status"] = by_leader["status"].transform("min")
+    keyed["leader_gap"] = by_leader["gap"].transform("min")
+    keyed["leaderless"] = keyed["leader"] == ""
+    keyed["rule"], keyed["unit"] = frame["rule"].to_numpy(), frame["unit"].to_numpy()
+    order = keyed.sort_values(["leaderless", "leader_status", "leader_gap", "leader", "status", "gap", "rule", "unit"], kind="stable").index
+    return frame.loc[order].reset_index(drop=True)
 
 
 def to_records(frame: pd.DataFrame) -> list[dict]:

@@ -97,12 +97,13 @@ def test_the_frame_keeps_the_verdict_contract(mini, dep, store):
     assert v["as_of"].tolist() == ["2023-07-20", "2023-07-20"]
 
 
-def test_worst_first_groups_by_leader_then_status_then_gap():
+def test_worst_first_orders_leaders_by_their_worst_verdict_and_leaderless_last():
     frame = pd.DataFrame({
         "leader": ["b", "a", "a", None, "a"], "status": ["behind", "on_track", "late", "behind", "behind"],
         "gap": [-1.0, 2.0, None, -5.0, -0.5], "rule": list("rrrrr"), "unit": list("vwxyz"),
     })
-    assert worst_first(frame)["unit"].tolist() == ["z", "x", "w", "v", "y"]
+    # b's worst shortfall (-1) is larger than a's (-0.5); inside a: behind, late, on track
+    assert worst_first(frame)["unit"].tolist() == ["v", "z", "x", "w", "y"]
 
 
 def test_evaluate_command_prints_json_with_nulls(mini, dep, store):
