@@ -113,6 +113,21 @@ def place(col: np.ndarray, rank: int, tie: bool = False) -> float:
     return float(others[rank - 1]) if tie else round(float(others[rank - 1]) + 0.1, 1)
 
 
+def ease_in(series: np.ndarray, drawn: np.ndarray) -> None:
+    """Bend 大祥区's earlier months toward its placed May/June values: year-to-date growth drifts, it
+    does not jump. Earlier months move by a growing share of the first change, and avoid ties."""
+    changed = np.flatnonzero(series[DX] != drawn)
+    if not len(changed):
+        return
+    first = changed[0]
+    delta = series[DX, first] - drawn[first]
+    for k in range(first):
+        value = round(float(drawn[k] + delta * (k + 1) / (first + 1)), 1)
+        while (np.delete(series[:, k], DX) == value).any():
+            value = round(value + 0.1, 1)
+        series[DX, k] = value
+
+
 def rank_of(col: np.ndarray, i: int = DX) -> int:
     return int((col > col[i]).sum()) + 1
 
@@ -145,6 +160,7 @@ def shaoyang_series(rng: np.random.Generator) -> dict:
     then["tax_share"] = np.round(now["tax_share"] + n.rng.normal(1.5, 1.0, now["tax_share"].shape), 1)
 
     # The story of seed 003 for 大祥区 (5 = 1-5月, 6 = 1-6月); check_story() asserts the outcome.
+    drawn = {key: values[DX].copy() for key, values in now.items()}
     for key, month, rank, tie in [
         ("iva", 5, 7, True),  # 全市前七名 but tied with another county: 不得并列 fails
         ("iva", 6, 6, False),  # sixth and alone: on target
@@ -181,10 +197,12 @@ def shaoyang_series(rng: np.random.Generator) -> dict:
         settle_levels()
         city_g = (city_levels("fiscal", 2023) / city_levels("fiscal", 2022) - 1) * 100
         now["fiscal_g"][DX, j[6]] = round(float(np.round(city_g[j[6]], 1)) - 0.6, 1)
-    settle_levels()
     # Real estate investment falls faster than the city's (behind); housing sales grow faster (ahead).
     for key, delta in (("estate", -2.5), ("housing", 4.0)):
         now[key][DX, j[6]] = round(city_growth(WEIGHT, now[key][:, j[6]]) + delta, 1)
+    for key, first in drawn.items():
+        ease_in(now[key], first)
+    settle_levels()
 
     frames = {}
     for year, data in ((2023, now), (2022, then)):
