@@ -13,7 +13,7 @@ from pathlib import Path
 from rules.load import Diagnostic, RuleDoc, RuleSet, parse_documents, rule_files
 from targetwatch import periods
 from targetwatch.errors import PeriodError
-from targetwatch.model import IndicatorKind
+from targetwatch.model import Basis, IndicatorKind
 
 _COARSENESS = {periods.MONTHLY: 1, periods.QUARTERLY: 3, periods.HALF_YEARLY: 6, periods.YEARLY: 12}
 
@@ -106,6 +106,8 @@ def _check_period(doc, window, ind) -> list[Diagnostic]:
         return [_error(doc, ("spec", "period", "frequency"), f"unknown frequency {freq!r}; use {', '.join(periods.FREQUENCIES)}")]
     if _COARSENESS[freq] < _COARSENESS[ind.frequency]:
         out.append(_error(doc, ("spec", "period", "frequency"), f"frequency {freq} is finer than indicator {ind.id!r}, reported {ind.frequency}"))
+    elif _COARSENESS[freq] > _COARSENESS[ind.frequency] and (doc.doc.spec.basis or ind.basis) is Basis.period:
+        out.append(_error(doc, ("spec", "period", "frequency"), f"a {freq} rule on {ind.id!r} needs a year-to-date (basis: ytd) figure: {ind.frequency} 当期 values are not summed into a {freq} one"))
     for key, text in (("from", window.from_), ("to", window.to)):
         if text is None:
             continue

@@ -35,6 +35,7 @@ class Judgement:
     as_of_day: date
     units: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
+    judged: int | None = None  # the rule's own period, when coarser than the indicator's (H1 read at 1–6月)
 
     def __post_init__(self) -> None:
         spec = self.spec
@@ -61,6 +62,11 @@ class Judgement:
     @property
     def period(self) -> periods.Period:
         return periods.Period.from_code(self.code)
+
+    @property
+    def judged_period(self) -> periods.Period:
+        """The period the verdict is about (the rule's), which labels the verdict and its message."""
+        return periods.Period.from_code(self.judged or self.code)
 
     @property
     def prev_code(self) -> int:

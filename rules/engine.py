@@ -68,7 +68,8 @@ def plan(ruleset: RuleSet, rule_id: str, dep, obs: Observations, as_of_day: date
     if doc is None:
         return None
     ind = dep.indicators[doc.doc.spec.indicator]
-    j = Judgement(doc, ind, dep, obs, code, as_of_day)
+    data_code = data_period(code, ind)
+    j = Judgement(doc, ind, dep, obs, data_code, as_of_day, judged=code if data_code != code else None)
     if units is not None:
         j.units = [u for u in units]
     return j
@@ -98,6 +99,21 @@ def judged_period(freq: str, as_of_day: date, jan_feb: bool, window, period=None
     return p.code
 
 
+def data_period(code: int, ind) -> int:
+    """The indicator's own period that answers for a coarser rule period: the one ending in the same month.
+
+    A year-to-date figure at June is the first half's; a 当期 figure of a coarser period is not stored, and
+    ``rules check`` rejects such a rule unless the indicator is additive (then 累计 differences give it).
+    """
+    p = periods.Period.from_code(code)
+    if p.frequency == ind.frequency:
+        return code
+    step = _STEP[ind.frequency]
+    if ind.frequency == periods.MONTHLY and ind.jan_feb_combined and p.last_month == 2:
+        return periods.Period(p.year, 1, 2).code
+    return periods.Period(p.year, p.last_month - step + 1, p.last_month).code
+
+
 def version_in_force(versions: list[RuleDoc], day: date) -> RuleDoc | None:
     """The version whose effective range holds ``day``; a later effective_from supersedes an earlier one."""
     live = [d for d in versions if d.covers(day)]
@@ -121,7 +137,7 @@ def judge(j: Judgement) -> pd.DataFrame:
     units = frame.index.to_numpy()
     owners = owners_of(j, units)
     out = pd.DataFrame({
-        "rule": meta.id, "unit": units, "indicator": j.ind.id, "period": str(j.period),
+        "rule": meta.id, "unit": units, "indicator": j.ind.id, "period": str(j.judged_period),
         "as_of": j.as_of_day.isoformat(), "status": status.to_numpy(),
         "stretch_met": frame["stretch_met"].to_numpy(dtype=object) if "stretch_met" in frame else None,
         "value": frame["value"].to_numpy(np.float64), "target": frame["target"].to_numpy(np.float64),

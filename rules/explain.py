@@ -30,7 +30,7 @@ def explain(deployment, store, rule_id: str, unit: str, *, period=None, as_of=No
     lines = [
         f"1. 规则 {meta.id}「{meta.title}」版本 v{meta.version}（生效 {meta.effective_from or '—'}），来源 {j.doc.where('metadata', 'id')}",
         f"   出处：{spec.source.document if spec.source else '—'} {spec.source.issued if spec.source and spec.source.issued else ''}",
-        f"2. 期别 {j.period}（{j.period.label_zh()}），截至 {instant.date()}；报送截止 {deadlines([j.code], j.ind)[j.code]}",
+        f"2. 期别 {j.judged_period}（{j.judged_period.label_zh()}，读取 {j.period}），截至 {instant.date()}；报送截止 {deadlines([j.code], j.ind)[j.code]}",
         f"3. 指标 {j.ind.id}「{j.ind.name}」，口径 {j.basis.label_zh}，度量 {j.metric}，类型 {j.target.kind}",
         "4. 使用的观测值（各期最新修订，及全部修订与来源）：",
     ]

@@ -80,7 +80,7 @@ def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: s
         measure = "个百分点"
     label = "同比降幅" if kind == "decline" else METRIC_ZH.get(j.metric, "")
     names = np.asarray(unit_names, dtype=str)
-    head = cat(names, j.period.label_zh() + ind.name + label)
+    head = cat(names, j.judged_period.label_zh() + ind.name + label)
     gap = frame["gap"].to_numpy(np.float64)
     gap_abs = fmt(np.abs(gap), d if kind != "rank" else 0)
     gap_unit = "位" if kind == "rank" else ("个百分点" if measure == "%" else measure)
@@ -100,7 +100,7 @@ def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: s
     status_arr = status.to_numpy(dtype=object)
     status_zh = np.array([STATUS_ZH[s] for s in status_arr.tolist()], dtype=str)
     body = cat(head, "为", fmt(frame["value"], d), measure, "，目标", target_phrase(j, frame, measure), gap_text, extra, "，", status_zh)
-    missing = cat(names, j.period.label_zh() + ind.name + "数据",
+    missing = cat(names, j.judged_period.label_zh() + ind.name + "数据",
                   np.where(status_arr == "late", f"逾期未报（截止{deadline}）", f"尚未报送（截止{deadline}）"))
     no_base = cat(head, "无法计算（缺少对比数据）")
     unreported = ~frame["value_reported"].to_numpy(bool)

@@ -266,3 +266,12 @@ spec:
     assert v.loc[("card", "longquan"), ["value", "rank", "status"]].tolist() == [pytest.approx(90.0), 1, "on_track"]
     assert v.loc[("card", "jinfeng"), ["value", "rank", "status"]].tolist() == [pytest.approx(0.0), 2, "behind"]
     assert "按100%兑现" in v.loc[("card", "longquan"), "message"]
+
+
+def test_a_half_year_rule_on_a_monthly_cumulative_series_reads_january_to_june(mini, dep, store):
+    # seed 003 item 10: 1-6月实现同比增速10%以上, judged as the first half on the monthly 累计 series
+    text = _rule("h1", "  indicator: iva_growth\n  units: [daxiang]\n  period: {frequency: half_yearly, from: 2023-H1, to: 2023-H1}\n  target: {kind: threshold, floor: 10}")
+    v = _evaluate(mini, dep, store, text, [("iva_growth", "daxiang", "2023-06", 10.4)], as_of="2023-08-20")
+    row = v.loc[("h1", "daxiang")]
+    assert (row["period"], row["value"], row["status"]) == ("2023-H1", 10.4, "on_track")
+    assert row["message"].startswith("大祥区2023年上半年规模工业增加值增速为10.4%")
