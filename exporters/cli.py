@@ -30,6 +30,7 @@ def serve(
     config: Optional[Path] = console.ConfigOption,
     once: bool = typer.Option(False, "--once", help="evaluate once, print one /metrics scrape to stdout, and exit (sends nothing)"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="judge as of this day (YYYY-MM-DD) instead of today"),
+    period: Optional[str] = typer.Option(None, "--period", help="judge this period (2023-06, 2023-Q2) instead of the latest"),
     interval: float = typer.Option(300.0, "--interval", help="seconds between evaluations"),
     host: Optional[str] = typer.Option(None, "--host", help="bind address (default: settings.listen_host, 127.0.0.1)"),
     port: Optional[int] = typer.Option(None, "--port", help="port (default: settings.listen_port, 9464)"),
@@ -39,7 +40,7 @@ def serve(
     from exporters.service import Service
 
     ctx = console.Context(config=config)
-    service = Service(ctx.deployment, as_of=as_of, interval=interval, host=host, port=port)
+    service = Service(ctx.deployment, as_of=as_of, period=period, interval=interval, host=host, port=port)
     if once:
         try:
             service.evaluate()

@@ -57,14 +57,15 @@ def _collector_runs(settings) -> Callable[[], pd.DataFrame]:
 class Service:
     """The exporter service of one deployment. ``store`` is a Store, or a factory called per cycle."""
 
-    def __init__(self, deployment, store: Store | Callable[[], Store] | None = None, *, evaluate=None, as_of=None,
+    def __init__(self, deployment, store: Store | Callable[[], Store] | None = None, *, evaluate=None, as_of=None, period=None,
                  notifier_config: NotifierConfig | None = None, ledger: Ledger | None = None, interval: float = 300.0,
                  retry_tick: float = 5.0, host: str | None = None, port: int | None = None):
         self.deployment = deployment
         settings = deployment.settings
         self._store = store
         self._evaluate = evaluate
-        self.as_of = as_of
+        self.as_of = as_of or getattr(settings, "as_of", None)
+        self.period = period
         self.config = notifier_config or load_notifier_config(deployment.root)
         self.ledger = ledger or Ledger(ledger_path(settings))
         self.interval, self.retry_tick = interval, retry_tick
@@ -111,11 +112,12 @@ class Service:
             return Cycle(len(verdicts), seconds, queued, delivery, pushed)
 
     def _run_evaluate(self, store: Store) -> pd.DataFrame:
-        if self._evaluate is not None:
-            return self._evaluate(self.deployment, store, as_of=self.as_of)
-        import rules
+        evaluate = self._evaluate
+        if evaluate is None:
+            import rules
 
-        return rules.evaluate(self.deployment, store, as_of=self.as_of)
+            evaluate = rules.evaluate
+        return evaluate(self.deployment, store, as_of=self.as_of, period=self.period)
 
     def _open_store(self) -> tuple[Store, bool]:
         if self._store is None:

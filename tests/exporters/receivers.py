@@ -23,6 +23,7 @@ class Receiver:
         self.dingtalk_secret, self.wecom_key = dingtalk_secret, wecom_key
         self.received: list[dict] = []
         self.headers: list[dict] = []
+        self.requests: list[tuple[str, dict]] = []  # (path with query, body), in arrival order
         self.fail_next = 0  # answer 500 to this many requests
         self.server: ThreadingHTTPServer | None = None
 
@@ -47,6 +48,7 @@ class Receiver:
                 if status == 200 and answer.get("errcode", 0) == 0:
                     receiver.received.append(json.loads(body))
                     receiver.headers.append(dict(self.headers))
+                    receiver.requests.append((self.path, json.loads(body)))
                 self._answer(status, answer)
 
             def _answer(self, status, obj):
