@@ -21,6 +21,8 @@ def explain(deployment, store, rule_id: str, unit: str, *, period=None, as_of=No
         raise ConfigError(f"unknown unit {unit!r}")
     instant = periods.as_of_instant(as_of)
     obs = Observations(store, instant, deployment)
+    if ruleset.versions(rule_id)[0].is_scorecard:
+        return _explain_scorecard(ruleset, rule_id, unit, deployment, obs, instant.date(), period)
     j = plan(ruleset, rule_id, deployment, obs, instant.date(), period)
     if j is None:
         return [f"规则 {rule_id} 在 {instant.date()} 没有需要评估的期别（period {period or '最新'}）。"]
@@ -62,6 +64,37 @@ def explain(deployment, store, rule_id: str, unit: str, *, period=None, as_of=No
         if unreported:
             lines.append(f"   未报送：{'、'.join(unreported)}")
     v = rows.loc[unit]
-    lines.append(f"6. 结论：{v['status']}；值 {v['value']}，目标 {v['target']}，差距 {v['gap']}，排名 {v['rank']}")
+    lines.append(f"6. 结论：{v['status']}；值 {_num(v['value'])}，目标 {_num(v['target'])}，差距 {_num(v['gap'])}，排名 {_num(v['rank'])}")
     lines.append(f"   {v['message']}")
     return lines
+
+
+def _explain_scorecard(ruleset, card_id, unit, deployment, obs, as_of_day, period) -> list[str]:
+    from rules.scorecard import score
+
+    doc = ruleset.versions(card_id)[-1]
+    spec = doc.doc.spec
+    members = deployment.group_members(spec.group)
+    lines = [f"1. 计分卡 {card_id}「{doc.doc.metadata.title}」v{doc.version}，比较组 {spec.group}（{len(members)} 个成员）",
+             "2. 各项得分："]
+    for item in spec.items:
+        j = plan(ruleset, item.rule, deployment, obs, as_of_day, period, units=members)
+        if j is None:
+            lines.append(f"   {item.rule}: 本期无评估")
+            continue
+        row = judge(j).set_index("unit").loc[unit]
+        lines.append(f"   {item.rule}（{item.points:g}分，{item.scoring}{'，未破零记零分' if item.zero_unless_broken else ''}）："
+                     f"{row['status']}，值 {_num(row['value'])}，目标 {_num(row['target'])} — {row['message']}")
+    card = score(doc, ruleset, deployment, obs, as_of_day, period).set_index("unit")
+    if unit in card.index:
+        v = card.loc[unit]
+        lines.append(f"3. 结论：{v['status']}；总分 {_num(v['value'])}，排名 {_num(v['rank'])}/{_num(v['reported'])}")
+        lines.append(f"   {v['message']}")
+    return lines
+
+
+def _num(value) -> str:
+    """A figure as people write it: 7.5, 2 (not 2.0), — when absent."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "—"
+    return f"{float(value):g}"

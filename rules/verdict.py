@@ -32,7 +32,8 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with exactly the contract's columns, in order, with their dtypes."""
     out = frame.reindex(columns=VERDICT_COLUMNS)
     for col in ("value", "target", "gap", "reference", "required_run_rate"):
-        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+        # Derived figures carry float noise (6.499999999999995): nine decimals is far below any published one.
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64").round(9)
     for col in ("rank", "group_size", "reported"):
         out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
     for col in ("rule", "unit", "indicator", "period", "as_of", "status", "target_version", "message",

@@ -145,7 +145,7 @@ spec:
     assert "2023-06 ytd: 7.5 第2次修订 报送于 2023-07-12 来源 b.xlsx ← 采用" in out
     assert "第1位 大祥区 7.5 ←" in out and "第2位 北塔区 7" in out
     assert "未报送：双清区、邵东市、武冈市" in out
-    assert "6. 结论：on_track" in out
+    assert "6. 结论：on_track；值 7.5，目标 2，差距 1，排名 1" in out
 
 
 RULE_TEST = """
@@ -183,3 +183,47 @@ def test_rules_test_command(mini, expected, exit_code):
         assert "top2 wugang status: expected 'no_data', got 'late'" in result.stdout
     else:
         assert "PASS" in result.stdout
+
+
+def test_a_rule_may_override_the_severity_of_behind(mini, dep, store):
+    write_rules(mini, FLOOR.replace("  owners: {leader: wu_yi}", "  owners: {leader: wu_yi}\n  severity: warning"))
+    ingest(store, [("iva_growth", "daxiang", "2023-06", 6.0)], "2023-07-08")
+    v = rules.evaluate(dep, store, as_of="2023-07-20").set_index("unit")
+    assert v.loc["daxiang", ["status", "severity"]].tolist() == ["behind", "warning"]
+    assert v.loc["beita", ["status", "severity"]].tolist() == ["late", "warning"]
+
+
+def test_only_the_rules_asked_for_are_evaluated(mini, dep, store):
+    write_rules(mini, FLOOR + "---\n" + TOP2)
+    assert set(rules.evaluate(dep, store, as_of="2023-07-20", rules=["top2"])["rule"]) == {"top2"}
+    assert set(rules.evaluate(dep, store, as_of="2023-07-20")["rule"]) == {"top2", "iva_floor"}
+
+
+def test_a_period_of_another_frequency_judges_nothing(mini, dep, store):
+    write_rules(mini, FLOOR)
+    assert rules.evaluate(dep, store, as_of="2023-07-20", period="2023-Q2").empty
+
+
+def test_after_a_combined_january_february_release_march_improves_on_it(mini, dep, store):
+    # 规模工业增加值 is released for 1-2月 together; 进位 in March compares with the 1-2月 ranks
+    (mini / "registry" / "indicators.yaml").write_text(
+        (mini / "registry" / "indicators.yaml").read_text(encoding="utf-8").replace("basis: ytd, decimals: 1, deadline: {days: 15}", "basis: ytd, jan_feb_combined: true, decimals: 1, deadline: {days: 15}", 1),
+        encoding="utf-8")
+    from targetwatch.deployment import load_deployment
+
+    dep = load_deployment(mini)
+    write_rules(mini, """
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: up, title: 进位}
+spec:
+  indicator: iva_growth
+  group: shaoyang_counties
+  target: {kind: rank, improve: true}
+""")
+    ingest(store, [("iva_growth", "daxiang", "2023-01/02", 5.0), ("iva_growth", "beita", "2023-01/02", 6.0)], "2023-03-10")
+    ingest(store, [("iva_growth", "daxiang", "2023-03", 7.0), ("iva_growth", "beita", "2023-03", 6.0)], "2023-04-10")
+    in_march = rules.evaluate(dep, store, as_of="2023-03-20").set_index("unit")
+    assert in_march.loc["daxiang", ["period", "rank"]].tolist() == ["2023-01/02", 2]
+    in_april = rules.evaluate(dep, store, as_of="2023-04-20").set_index("unit")
+    assert in_april.loc["daxiang", ["period", "rank", "target", "status"]].tolist() == ["2023-03", 1, 1.0, "on_track"]

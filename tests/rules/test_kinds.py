@@ -275,3 +275,24 @@ def test_a_half_year_rule_on_a_monthly_cumulative_series_reads_january_to_june(m
     row = v.loc[("h1", "daxiang")]
     assert (row["period"], row["value"], row["status"]) == ("2023-H1", 10.4, "on_track")
     assert row["message"].startswith("大祥区2023年上半年规模工业增加值增速为10.4%")
+
+
+def test_explain_a_scorecard_lists_each_item(mini, dep, store):
+    from rules.explain import explain
+
+    text = _rule("pace", "  indicator: projects\n  group: streets\n  target: {kind: pacing, annual: 12, profile: linear}") + """
+---
+apiVersion: targetwatch/v1
+kind: Scorecard
+metadata: {id: card, title: 项目建设计分}
+spec:
+  group: streets
+  items:
+    - {rule: pace, points: 100, scoring: proportional, zero_unless_broken: true}
+"""
+    write_rules(mini, text)
+    ingest(store, [("projects", "longquan", "2023-06", 3), ("projects", "jinfeng", "2023-06", 6)], "2023-07-10")
+    lines = explain(dep, store, "card", "longquan", as_of=AS_OF)
+    assert lines[1] == "2. 各项得分："
+    assert lines[2].startswith("   pace（100分，proportional，未破零记零分）：behind，值 3，目标 6")
+    assert lines[3] == "3. 结论：on_track；总分 50，排名 2/2"
