@@ -148,8 +148,11 @@ def rank(j: Judgement) -> pd.DataFrame:
     tied = table["tied"].reindex(j.units).fillna(False).astype(bool)
     if t.ties == "fail":
         met = met & ~tied
+    stretch_met = None
+    if t.stretch is not None:
+        stretch_met = ((ranks <= t.stretch) & ~(tied if t.ties == "fail" else False)).where(ranks.notna())
     return _frame(j, value, target, gap, met, soft=False, rank=ranks, group_size=len(j.members),
-                  reported=reported, tied=tied)
+                  reported=reported, tied=tied, stretch_met=stretch_met)
 
 
 def break_zero(j: Judgement) -> pd.DataFrame:

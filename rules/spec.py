@@ -41,6 +41,7 @@ The target kinds, one line each::
     target: {kind: compare, reference: peer_mean, margin: 1}           # 高于各县市区平均1个百分点
     target: {kind: rank, not_bottom: 3}                                # 排名不落于全市后三位
     target: {kind: rank, improve: true}                                # 排名较上月有进位
+    target: {kind: rank, top: 2, stretch: 1}                           # 保二争一
     target: {kind: break_zero}                                         # 破零
     target: {kind: clear_zero, mode: dynamic}                          # 动态清零 (mode: once, by: 2023-06-30 for 6月底前清零)
     target: {kind: never}                                              # 全年不发生较大及以上安全事故
@@ -228,6 +229,7 @@ class Rank(Strict):
     top: int | None = Field(None, ge=1, description="全市前N名")
     not_bottom: int | None = Field(None, ge=1, description="不落于后N位")
     improve: bool = Field(False, description="排名较上期有进位")
+    stretch: int | None = Field(None, ge=1, description="力争前N名 (保二争一: top 2, stretch 1)")
     ties: Literal["allow", "fail"] = Field("allow", description="fail: a shared rank fails (不得并列名次)")
     order: Direction | None = Field(None, description="which way is better; default: the indicator's direction")
 

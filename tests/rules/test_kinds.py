@@ -184,6 +184,15 @@ def test_rank_in_the_peer_group(mini, dep, store, target, unit, status, rank, ga
     assert (row["status"], row["rank"], row["gap"], row["group_size"], row["reported"]) == (status, rank, gap, 5, 5)
 
 
+def test_rank_floor_and_stretch_keep_second_strive_for_first(mini, dep, store):
+    # 004:L517 保二争一
+    text = _rule("p2", "  indicator: iva_growth\n  group: shaoyang_counties\n  target: {kind: rank, top: 2, stretch: 1}")
+    v = _evaluate(mini, dep, store, text, _counties(RANKS))
+    assert v.loc[("p2", "shuangqing"), ["status", "stretch_met"]].tolist() == ["on_track", True]
+    assert v.loc[("p2", "daxiang"), ["status", "stretch_met"]].tolist() == ["on_track", False]
+    assert v.loc[("p2", "shaodong"), ["status", "stretch_met"]].tolist() == ["behind", False]
+
+
 def test_rank_improved_since_last_month(mini, dep, store):
     # seed 003 item (7): 在全市排名较上月有进位
     text = _rule("up", "  indicator: iva_growth\n  group: shaoyang_counties\n  target: {kind: rank, improve: true}")
