@@ -22,7 +22,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import pandas as pd
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from exporters.channels import NotifierConfig, load_notifier_config
 from exporters.collector import ExporterState, TargetwatchCollector
@@ -34,6 +33,8 @@ from exporters.push import AlertmanagerPusher
 from targetwatch.store import Store, open_store
 
 log = logging.getLogger("targetwatch.serve")
+# The classic text format, which every Prometheus 2.x reads (the exposition uses legacy names only).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @dataclass
@@ -155,7 +156,7 @@ class Service:
             def do_GET(self):
                 path = self.path.split("?", 1)[0]
                 if path == "/metrics":
-                    body, ctype, code = service.scrape(), CONTENT_TYPE_LATEST, 200
+                    body, ctype, code = service.scrape(), CONTENT_TYPE, 200
                 elif path in ("/-/healthy", "/-/ready"):
                     body, ctype, code = b"OK\n", "text/plain", 200
                 else:
