@@ -1,0 +1,100 @@
+"""End to end on the example deployment: `targetwatch serve` runs the drop-folder collector; a department's
+workbook dropped in lands in the store, the verdicts change, /metrics shows them, the leader's digest arrives,
+and SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from collectors import runs
+from targetwatch.deployment import load_deployment
+from targetwatch.store.sqlite import SQLiteStore
+from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, stop, wait_http
+from tests.exporters.receivers import Receiver
+
+pytestmark = pytest.mark.services
+WORKBOOK = EXAMPLE_CONFIG / "inbox" / "shaoyang" / "邵阳市县市区主要经济指标_2023年1-6月.xlsx"
+RULE, UNIT, LEADER = "dx_fiscal_revenue_above_city", "daxiang", "xia_xiangyang"
+
+
+def status_of(metrics: str) -> str | None:
+    """The status whose targetwatch_verdict_status sample is 1 for the watched rule and unit."""
+    for line in metrics.splitlines():
+        if (line.startswith("targetwatch_verdict_status{") and f'rule="{RULE}"' in line and f'unit="{UNIT}"' in line
+                and line.rsplit(" ", 1)[1] in ("1", "1.0")):
+            return re.search(r'status="([a-z_]+)"', line).group(1)
+    return None
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        return resp.read().decode()
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_a_dropped_workbook_reaches_store_verdicts_metrics_and_the_leaders_digest(deployment_dir, tmp_path):
+    mapping = deployment_dir / "collectors" / "shaoyang-monthly.yaml"
+    text = mapping.read_text(encoding="utf-8")
+    old = 'files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]'
+    assert old in text
+    mapping.write_text(text.replace(old, 'files: ["drop/邵阳市县市区主要经济指标_*.xlsx"]\n'
+                                    "  source: {kind: dropfolder, settle_seconds: 0.5}\n  schedule: {every: 2s, retries: 0}"),
+                       encoding="utf-8")
+    (deployment_dir / "drop").mkdir()
+    hook = Receiver("webhook", free_port()).start()
+    (deployment_dir / "notifiers.yaml").write_text(
+        f'channels:\n  - {{id: digest_hook, kind: webhook, options: {{url: "{hook.url}/digest"}}}}\nrecipients: {{"*": [digest_hook]}}\n',
+        encoding="utf-8")
+    dep = load_deployment(deployment_dir)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    serve = subprocess.Popen([sys.executable, "-c", "from targetwatch.cli import app; app()", "serve", "--config", str(deployment_dir),
+                              "--port", str(port), "--period", "2023-06", "--interval", "300"],
+                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/healthy", timeout=30)
+        before = wait_for(lambda: status_of(scrape(port)), 30, "the first evaluation")
+        assert before in ("late", "no_data")
+
+        shutil.copy(WORKBOOK, deployment_dir / "drop" / WORKBOOK.name)
+        wait_for(lambda: (deployment_dir / "drop" / "archive" / WORKBOOK.name).exists(), 30, "the workbook to be archived")
+        store = SQLiteStore(dep.settings.sqlite_path)
+        try:
+            frame = store.read(indicators=["fiscal_revenue_growth"], units=[UNIT, "shaoyang"])
+            assert sorted(frame.loc[frame.period == 20230606, "unit"]) == ["daxiang", "shaoyang"]
+        finally:
+            store.close()
+        assert wait_for(lambda: status_of(scrape(port)) == "behind", 30, "the verdict to turn behind on /metrics")
+
+        behind = ("【落后】地方一般公共预算收入增速高于全市平均水平（大祥区）：大祥区2023年6月地方一般公共预算收入增速为3.2%，"
+                  "目标高于全市平均水平（3.8%），差0.6个百分点")
+
+        def digests_with_the_new_verdict():
+            return [(body["recipient"], body["subject"]) for path, body in list(hook.requests)
+                    if path.endswith("/digest") and behind in body["markdown"]]
+        assert wait_for(digests_with_the_new_verdict, 30, "the leader's digest") == [(LEADER, "目标预警｜2023-06｜夏向阳同志分管事项")]
+        history = runs.run_history(runs.jobs_db_path(dep.settings))
+        ok = history[(history.status == "ok") & (history.batches > 0)]
+        assert ok[["collector", "batches", "quarantined"]].values.tolist() == [["shaoyang-monthly", 1, 0]]
+        serve.terminate()
+        assert serve.wait(timeout=30) == 0
+    finally:
+        stop(serve)
+        hook.stop()
+    assert "stopped" in log.read_text(encoding="utf-8")
