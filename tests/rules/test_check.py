@@ -132,3 +132,16 @@ def test_schema_is_valid_json_schema_that_accepts_the_good_rule():
     jsonschema.validate(good_rule(), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(_set(good_rule(), "spec.target", {"kind": "podium"}), schema)
+
+
+def test_the_schema_accepts_every_rule_document_of_the_example_deployment():
+    import jsonschema
+
+    from tests.conftest import EXAMPLE_CONFIG
+    from targetwatch import yamlio
+
+    schema = json.loads(CliRunner().invoke(app, ["rules", "schema"]).stdout)
+    docs = [doc for path in sorted((EXAMPLE_CONFIG / "rules").glob("*.yaml")) for doc in yamlio.load_all(path)]
+    assert len(docs) > 100
+    for doc in docs:
+        jsonschema.validate(json.loads(json.dumps(doc, default=str)), schema)
