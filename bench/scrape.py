@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from exporters.collector import ExporterState, TargetwatchCollector
 from exporters.exposition import render

@@ -1,4 +1,4 @@
-"""DingTalk (钉钉) custom robot: markdown signed with HMAC-SHA256 (加签) and @mobiles.
+"""DingTalk (钉钉) custom robot: markdown signed with HMAC-SHA256 (加签), @mobiles and @user ids.
 
 DingTalk checks ``sign = base64(hmac_sha256(secret, f"{timestamp}\\n{secret}"))`` (URL-encoded) against a
 ``timestamp`` in milliseconds that must be within an hour of its clock. Messages over 20,000 bytes are
@@ -44,9 +44,11 @@ class DingTalkRobot(Notifier):
         return [url, url.partition("access_token=")[2], sec or ""]
 
     def parts(self, message: Message) -> list[dict]:
-        mobile = message.recipient.mobile
-        content = f"{message.markdown}\n\n@{mobile}" if mobile else message.markdown
-        at = {"atMobiles": [mobile] if mobile else [], "isAtAll": False}
+        who = message.recipient
+        mentions = [f"@{m}" for m in (who.mobile, who.dingtalk_userid) if m]
+        content = f"{message.markdown}\n\n{' '.join(mentions)}" if mentions else message.markdown
+        at = {"atMobiles": [who.mobile] if who.mobile else [], "atUserIds": [who.dingtalk_userid] if who.dingtalk_userid else [],
+              "isAtAll": False}
         return [{"msgtype": "markdown", "markdown": {"title": message.subject, "text": chunk}, "at": at}
                 for chunk in split_utf8(content, self.options.limit_bytes)]
 

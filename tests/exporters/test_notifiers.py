@@ -83,9 +83,14 @@ def test_dingtalk_signs_like_dingtalk_and_mentions_the_mobile():
         send_all(notifier_for(Channel(id="d", kind="dingtalk"), env), message())
         assert len(r.received) == 1
         got = r.received[0]
-        assert got["at"] == {"atMobiles": ["13800000102"], "isAtAll": False}
+        assert got["at"] == {"atMobiles": ["13800000102"], "atUserIds": [], "isAtAll": False}
         assert got["markdown"]["title"] == "目标预警｜2023-06｜伍毅同志分管事项"
         assert got["markdown"]["text"].endswith("\n\n@13800000102")
+        who = Recipient(id="wu_yi", name="伍毅", mobile="13800000102", dingtalk_userid="manager4711")
+        send_all(notify_dingtalk := notifier_for(Channel(id="d", kind="dingtalk"), env), message(who=who))
+        assert r.received[1]["at"] == {"atMobiles": ["13800000102"], "atUserIds": ["manager4711"], "isAtAll": False}
+        assert r.received[1]["markdown"]["text"].endswith("\n\n@13800000102 @manager4711")
+        assert notify_dingtalk.redact(r.url + " SECabc123") == "******** ********"
         wrong = secrets(TARGETWATCH_DINGTALK_ROBOT_URL=r.url, TARGETWATCH_DINGTALK_SECRET="SECwrong")
         with pytest.raises(DeliveryError) as exc:
             send_all(notifier_for(Channel(id="d", kind="dingtalk"), wrong), message())

@@ -145,3 +145,21 @@ def test_a_push_while_alertmanager_is_down_is_retried_at_the_next_evaluation(dep
     pusher = AlertmanagerPusher(f"http://127.0.0.1:{free_port()}", deployment)
     assert pusher.push(verdict_frame(good_verdict())) is False
     assert pusher.active == {}  # nothing is assumed delivered, so the next push sends it again
+
+
+def test_a_restarted_service_sends_nothing_twice(deployment, store, verdicts, tmp_path):
+    from exporters.channels import Channel, NotifierConfig
+    from tests.exporters.receivers import Receiver
+
+    hook = Receiver("webhook", free_port()).start()
+    config = NotifierConfig(channels=[Channel(id="hook", kind="webhook", options={"url": hook.url})], recipients={"*": ["hook"]})
+    try:
+        for expected in (2, 0):  # a first service, then a restart on the same ledger file
+            service = Service(deployment, store, evaluate=fixed(verdicts), notifier_config=config,
+                              ledger=Ledger(tmp_path / "notify.db"), port=0)
+            cycle = service.evaluate_and_notify()
+            service.ledger.close()
+            assert (cycle.verdicts, cycle.queued, cycle.delivery.sent) == (3, expected, expected)
+        assert sorted(body["recipient"] for body in hook.received) == ["wu_yi", "xia_danbo"]
+    finally:
+        hook.stop()
