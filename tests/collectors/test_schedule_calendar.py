@@ -14,7 +14,7 @@ import pytest
 
 from collectors import workdays
 from collectors.layout import ScheduleSpec
-from collectors.schedule import WorkingDayTrigger, trigger_for
+from collectors.triggers import WorkingDayTrigger, trigger_for
 from targetwatch.model import Deadline
 from targetwatch.periods import TZ, Period
 
