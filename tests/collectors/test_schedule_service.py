@@ -132,7 +132,7 @@ SIGTERM_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_sigterm_during_a_collection_lets_the_batch_finish(deployment_dir, tmp_path):
+def _start_slow_service(deployment_dir, tmp_path):
     marker = tmp_path / "marker"
     write_collector(deployment_dir, "slow", f"""\
   source: {{kind: slow, marker: "{marker}"}}
@@ -142,11 +142,30 @@ def test_sigterm_during_a_collection_lets_the_batch_finish(deployment_dir, tmp_p
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", SIGTERM_SCRIPT, str(deployment_dir)], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    if not marker.exists():
+        proc.kill()
+        raise AssertionError(proc.communicate()[1])
+    assert marker.read_text() == "mid-batch"
+    return proc, marker
+
+
+def _landed(tmp_path) -> list:
+    from targetwatch.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "store.db")
     try:
-        deadline = time.monotonic() + 30
-        while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        assert marker.read_text() == "mid-batch", proc.stderr.read() if proc.poll() is not None else ""
+        frame = store.read()
+        return sorted(zip(frame.unit, frame.value)), len(store.batches())
+    finally:
+        store.close()
+
+
+def test_sigterm_during_a_collection_lets_the_batch_finish(deployment_dir, tmp_path):
+    proc, marker = _start_slow_service(deployment_dir, tmp_path)
+    try:
         proc.terminate()
         out, err = proc.communicate(timeout=30)
     finally:
@@ -155,12 +174,13 @@ def test_sigterm_during_a_collection_lets_the_batch_finish(deployment_dir, tmp_p
     assert proc.returncode == 0, err
     assert out.strip() == "stopped cleanly"
     assert marker.read_text() == "mid-batch done"
-    from targetwatch.store.sqlite import SQLiteStore
+    assert _landed(tmp_path) == ([("daxiang", 10.0), ("shuangqing", 11.0)], 1)
+    assert runs.run_history(runs.jobs_db_path(load_deployment(deployment_dir).settings))["status"].tolist() == ["ok"]
 
-    store = SQLiteStore(tmp_path / "store.db")
-    try:
-        frame = store.read()
-        assert sorted(zip(frame.unit, frame.value)) == [("daxiang", 10.0), ("shuangqing", 11.0)]
-        assert runs.run_history(runs.jobs_db_path(load_deployment(deployment_dir).settings))["status"].tolist() == ["ok"]
-    finally:
-        store.close()
+
+def test_a_collection_killed_mid_batch_leaves_the_store_as_it_was(deployment_dir, tmp_path):
+    proc, marker = _start_slow_service(deployment_dir, tmp_path)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert marker.read_text() == "mid-batch"
+    assert _landed(tmp_path) == ([], 0)
