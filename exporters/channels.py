@@ -40,7 +40,7 @@ class Channel(_Strict):
 
 
 class Retry(_Strict):
-    """Backoff of the outbox: base × 2^attempts, capped."""
+    """Backoff of the outbox: base × 2^(failed attempts), capped."""
 
     base_seconds: float = Field(30.0, gt=0)
     max_seconds: float = Field(3600.0, gt=0)

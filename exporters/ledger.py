@@ -2,7 +2,7 @@
 
 Three tables. ``verdict_state`` keeps the last status seen per verdict key, so that only a change of
 state notifies, across restarts. ``outbox`` holds every message with its delivery progress (parts sent,
-attempts, next attempt, last error, result). ``decision`` records why each message exists: which
+failed attempts, next attempt, last error, result). ``decision`` records why each message exists: which
 verdict, with which value and status change, triggered it, for whom, on which channel, and when.
 State changes, decisions and new outbox rows are written in one transaction.
 """
@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS verdict_state (
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY, created_at REAL NOT NULL, leader TEXT NOT NULL, period TEXT NOT NULL,
     channel TEXT NOT NULL, recipient TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL,
-    parts_sent INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+    parts_sent INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL, result TEXT NOT NULL DEFAULT 'pending', last_error TEXT, sent_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(result, next_attempt_at);
@@ -128,7 +128,7 @@ class Ledger:
         """One failed attempt: retry after ``delay`` seconds, or mark the message failed for good."""
         with self.lock:
             self.con.execute(
-                "UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt_at=?, result=? WHERE id=?",
+                "UPDATE outbox SET failures=failures+1, last_error=?, next_attempt_at=?, result=? WHERE id=?",
                 (error, self.clock() + delay, "failed" if give_up else "pending", outbox_id),
             )
 
@@ -136,7 +136,7 @@ class Ledger:
         """Deliveries by (channel, result) — sent, and failed attempts — and the number pending."""
         with self.lock:
             sent = pd.read_sql_query("SELECT channel, 'sent' AS result, COUNT(*) AS count FROM outbox WHERE result='sent' GROUP BY channel", self.con)
-            failed = pd.read_sql_query("SELECT channel, 'failed' AS result, SUM(attempts) AS count FROM outbox WHERE attempts > 0 GROUP BY channel", self.con)
+            failed = pd.read_sql_query("SELECT channel, 'failed' AS result, SUM(failures) AS count FROM outbox WHERE failures > 0 GROUP BY channel", self.con)
             pending = self.con.execute("SELECT COUNT(*) FROM outbox WHERE result='pending'").fetchone()[0]
         return pd.concat([sent, failed], ignore_index=True).sort_values(["channel", "result"], ignore_index=True), int(pending)
 
@@ -145,7 +145,7 @@ class Ledger:
         sql = (
             "SELECT datetime(d.decided_at, 'unixepoch') AS decided_at, d.leader, d.period, d.rule, d.unit, d.indicator, "
             "d.old_status, d.new_status, d.value, d.target, d.gap, o.id AS message, o.channel, o.recipient, "
-            "o.result, o.attempts, datetime(o.sent_at, 'unixepoch') AS sent_at, o.last_error, d.note "
+            "o.result, o.failures, datetime(o.sent_at, 'unixepoch') AS sent_at, o.last_error, d.note "
             "FROM decision d LEFT JOIN outbox o ON o.id = d.outbox_id ORDER BY d.id"
         )
         with self.lock:

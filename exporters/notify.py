@@ -106,11 +106,11 @@ class Notifications:
 
     def _failed(self, row, error: str, report: Delivery) -> None:
         retry = self.config.retry
-        delay = min(retry.base_seconds * 2 ** row["attempts"], retry.max_seconds)
+        delay = min(retry.base_seconds * 2 ** row["failures"], retry.max_seconds)
         self.ledger.failed(row["id"], error, delay)
         report.failed += 1
         log.warning("message %d to %s on %s failed (attempt %d), retry in %.0f s: %s",
-                    row["id"], row["recipient"], row["channel"], row["attempts"] + 1, delay, error)
+                    row["id"], row["recipient"], row["channel"], row["failures"] + 1, delay, error)
 
 
 def _decision(row, message: int | None, note: str | None) -> dict:

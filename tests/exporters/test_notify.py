@@ -107,7 +107,7 @@ def test_a_receiver_that_is_down_then_fails_then_recovers_gets_exactly_one_deliv
     with caplog.at_level(logging.WARNING, logger="targetwatch.notify"):
         assert n.deliver().failed == 1
     row = n.ledger.outbox().iloc[0]
-    assert (row["result"], row["attempts"], row["next_attempt_at"]) == ("pending", 1, clock.now + 30)
+    assert (row["result"], row["failures"], row["next_attempt_at"]) == ("pending", 1, clock.now + 30)
     assert n.deliver().failed == 0  # not due yet: nothing is hammered
     robot.start()
     robot.fail_next = 1  # up, but answering 500
@@ -119,7 +119,7 @@ def test_a_receiver_that_is_down_then_fails_then_recovers_gets_exactly_one_deliv
     assert n.deliver().sent == 0
     assert [m["msgtype"] for m in robot.received] == ["markdown", "text"]  # one digest, one @mention
     row = n.ledger.outbox().iloc[0]
-    assert (row["result"], row["attempts"], row["parts_sent"]) == ("sent", 2, 2)
+    assert (row["result"], row["failures"], row["parts_sent"]) == ("sent", 2, 2)
     assert n.ledger.counts()[1] == 0
     # The robot key is a secret: not in the ledger, the outbox or the logs.
     assert ROBOT_KEY not in n.ledger.notifications().to_csv() + n.ledger.outbox().to_csv() + caplog.text

@@ -163,3 +163,28 @@ def test_a_restarted_service_sends_nothing_twice(deployment, store, verdicts, tm
         assert sorted(body["recipient"] for body in hook.received) == ["wu_yi", "xia_danbo"]
     finally:
         hook.stop()
+
+
+def test_the_notifications_command_lists_the_ledger(deployment_dir, store, verdicts, monkeypatch):
+    from targetwatch.deployment import load_deployment
+
+    monkeypatch.delenv("TARGETWATCH_WECOM_ROBOT_URL", raising=False)
+    nobody = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: messages stay pending
+    (deployment_dir / "notifiers.yaml").write_text(
+        f'channels: [{{id: hook, kind: webhook, options: {{url: "{nobody}"}}}}, {{id: robot, kind: wecom}}]\n'
+        'recipients: {wu_yi: [robot, hook], "*": [hook]}\n', encoding="utf-8")
+    deployment = load_deployment(deployment_dir)
+    service = Service(deployment, store, evaluate=fixed(verdicts), port=0)  # the ledger beside the store: notify.db
+    service.evaluate_and_notify()
+    service.ledger.close()
+    result = CliRunner().invoke(app, ["notifications", "--config", str(deployment_dir), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["leader"], r["rule"], r["unit"], r["old_status"], r["new_status"], r["value"], r["channel"], r["result"]) for r in rows] == [
+        ("wu_yi", "daxiang_industrial_va_growth", "daxiang", None, "behind", 5.1, "robot", "pending"),
+        ("wu_yi", "daxiang_industrial_va_growth", "daxiang", None, "behind", 5.1, "hook", "pending"),
+        ("xia_danbo", "daxiang_retail_sales_growth", "daxiang", None, "at_risk", 5.8, "hook", "pending"),
+    ]
+    assert rows[0]["last_error"] == ("wecom: the WeCom robot URL is not set; set the environment variable "
+                                     "TARGETWATCH_WECOM_ROBOT_URL or add it to the secrets file")
+    assert rows[1]["last_error"].startswith(f"webhook: cannot reach {nobody}: ")
