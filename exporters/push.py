@@ -12,6 +12,7 @@ import json
 import logging
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 
@@ -27,6 +28,13 @@ WORDING = {status: wording for _, status, wording in STATUS_ALERTS}
 
 def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def without_credentials(url: str) -> str:
+    """The URL without any user:password@ part, for logs."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    return parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
 
 
 class AlertmanagerPusher:
@@ -73,7 +81,8 @@ class AlertmanagerPusher:
             with urllib.request.urlopen(request, timeout=10) as resp:
                 resp.read()
         except (urllib.error.URLError, OSError) as exc:
-            log.warning("Alertmanager at %s did not take %d alert(s): %s; retrying at the next evaluation", self.url, len(body), exc)
+            log.warning("Alertmanager at %s did not take %d alert(s): %s; retrying at the next evaluation",
+                        without_credentials(self.url), len(body), exc)
             return False
         self.active = current
         return True
