@@ -10,7 +10,7 @@ batch lands whole or not at all. ``shutdown`` lets a collection in progress fini
 harder leaves the store as it was, because the batch transaction never committed.
 
 ``serve`` (exporters/cli.py) builds one :class:`CollectionScheduler` and calls ``start()``; after every successful
-collection it calls ``on_collected(result)``, where the service evaluates and notifies.
+collection that changed the store it calls ``on_collected(result)``, where the service evaluates and notifies.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class CollectionScheduler:
             runs.record_run(self.jobs_db, name, scheduled_for=scheduled_for, started_at=started, finished_at=self.clock(),
                             status="ok", attempts=attempt, batches=len(result.batches), rows=result.rows,
                             revisions=result.revisions_added, quarantined=result.quarantined, detail=result.summary())
-            if self.on_collected is not None:
+            if self.on_collected is not None and result.changed:  # an empty drop folder is no reason to re-evaluate
                 try:
                     self.on_collected(result)
                 except Exception:  # evaluation trouble must not be mistaken for a failed collection

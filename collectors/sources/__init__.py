@@ -60,6 +60,11 @@ class CollectionResult:
     def quarantined(self) -> int:
         return sum(b.quarantined for b in self.batches)
 
+    @property
+    def changed(self) -> bool:
+        """Whether a new revision landed, the only thing that can change a verdict."""
+        return self.revisions_added > 0
+
     def summary(self) -> str:
         text = f"{len(self.batches)} batches, {self.rows} rows, {self.revisions_added} new revisions, {self.quarantined} quarantined"
         by_outcome: dict[str, int] = {}

@@ -151,3 +151,13 @@ def test_a_failing_source_is_retried_then_alerted_and_writes_nothing(deployment_
     result = service.run_collector("api")
     assert result.rows == 3 and collected == [result]
     assert runs.run_history(service.jobs_db)["status"].tolist() == ["failed", "ok"]
+
+
+def test_an_unchanged_response_lands_nothing_new_and_asks_for_no_evaluation(deployment_dir, api, store, monkeypatch):
+    monkeypatch.setenv("TW_TEST_API_TOKEN", "s3cret-token")
+    write_collector(deployment_dir, "api", numbered(api))
+    collected = []
+    service = CollectionScheduler(load_deployment(deployment_dir), store, on_collected=collected.append)
+    first, second = service.run_collector("api"), service.run_collector("api")
+    assert (first.revisions_added, second.revisions_added, second.changed) == (3, 0, False)
+    assert collected == [first]
