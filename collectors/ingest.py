@@ -16,6 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import xml.etree.ElementTree as ET  # parses only docProps/core.xml of a workbook, never entities from input
+import zipfile
+
 import pandas as pd
 
 from collectors import csv as csv_reader
@@ -53,6 +56,23 @@ def content_hash(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def document_time(path: Path) -> datetime:
+    """When a document says it was last saved: an Office file's ``dcterms:modified``, else its mtime.
+
+    The workbook property travels with the file through e-mail and shares, where the mtime does not.
+    """
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                core = ET.fromstring(zf.read("docProps/core.xml"))
+            stamp = core.find("{http://purl.org/dc/terms/}modified")
+            if stamp is not None and stamp.text:
+                return datetime.fromisoformat(stamp.text.strip().replace("Z", "+00:00"))
+        except (KeyError, zipfile.BadZipFile, ET.ParseError, ValueError):
+            pass  # not an Office zip or no such property: fall back to the file's own time
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
 
 
 def collector_for(path: Path, dep: Deployment, collectors: list[Collector]) -> Collector | None:
@@ -106,7 +126,9 @@ def ingest_file(
         result.error = f"{path}: no such file"
         return result
     digest = content_hash(path)
-    reported_at = reported_at or datetime.now(timezone.utc)
+    if reported_at is None:
+        by_document = collector is not None and collector.spec.reported_at == "document"
+        reported_at = document_time(path) if by_document else datetime.now(timezone.utc)
 
     def attempt(make_raw: Callable[[], Iterable]) -> BatchResult:
         counts = Counts()

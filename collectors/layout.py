@@ -158,6 +158,11 @@ class CollectorSpec(Strict):
     source: SourceSpec | None = Field(None, description="where a scheduled collector reads; default: the files")
     schedule: ScheduleSpec | None = Field(None, description="when `targetwatch serve` runs this collector")
     mapping: FieldMapping | None = Field(None, description="record fields → observations, for http, sql and sdmx")
+    reported_at: Literal["ingest", "document"] = Field(
+        "ingest",
+        description="the report time of a file: when it is ingested, or the date the document states "
+        "(a workbook's own 'modified' property, else the file's modification time)",
+    )
 
     @model_validator(mode="after")
     def _files_have_layouts(self) -> "CollectorSpec":

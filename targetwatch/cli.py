@@ -6,6 +6,7 @@ Every command calls a library function of the same name, which tests call direct
 from __future__ import annotations
 
 import logging
+import os
 
 import typer
 
@@ -95,6 +96,7 @@ def _mount() -> None:
         mod.register(app)
 
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-logging.getLogger("targetwatch").setLevel(logging.INFO)
+logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+# Results go to stdout as tables; logs stay quiet unless asked for (serve raises this from settings).
+logging.getLogger("targetwatch").setLevel(os.environ.get("TARGETWATCH_LOG_LEVEL", "WARNING").upper())
 _mount()

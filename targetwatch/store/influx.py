@@ -50,18 +50,6 @@ class _Ledger(SQLiteStore):
         self.bucket = bucket
         self.outbox = Outbox(self.con)
 
-    def _create_staging(self) -> None:
-        # sqlite3's executescript() commits the open transaction first, which would break the batch's
-        # atomicity; run the same statements one by one inside it.
-        for statement in (
-            "CREATE TEMP TABLE stage (key INTEGER PRIMARY KEY, value REAL, row INTEGER, cell INTEGER, "
-            "conflict INTEGER DEFAULT 0, last_value REAL, last_row INTEGER, last_cell INTEGER)",
-            "CREATE TEMP TABLE stage_dup (key INTEGER, value REAL, row INTEGER, cell INTEGER)",
-            "CREATE TEMP TRIGGER stage_dup_copy AFTER UPDATE OF last_row ON stage BEGIN "
-            "INSERT INTO stage_dup VALUES (NEW.key, NEW.last_value, NEW.last_row, NEW.last_cell); END",
-        ):
-            self.con.execute(statement)
-
     def _merge(self, batch_id: int, reported: int, result: BatchResult) -> None:
         super()._merge(batch_id, reported, result)
         rows = self.con.execute(

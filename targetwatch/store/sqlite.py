@@ -246,9 +246,14 @@ class SQLiteStore:
             FROM stage s
             LEFT JOIN observation l
               ON l.key = s.key AND l.revision = (SELECT max(m.revision) FROM observation m WHERE m.key = s.key)
-            WHERE l.revision IS NULL OR l.value IS NOT s.value
+            WHERE (l.revision IS NULL OR l.value IS NOT s.value)
+              -- The same file again never reasserts a value that a later correction replaced.
+              AND NOT EXISTS (
+                SELECT 1 FROM observation o JOIN batch b ON b.id = o.batch
+                WHERE o.key = s.key AND o.value IS s.value AND o.batch != ?
+                  AND b.content_hash = (SELECT content_hash FROM batch WHERE id = ?))
             """,
-            (reported, batch_id),
+            (reported, batch_id, batch_id, batch_id),
         )
         result.revisions_added = cur.rowcount
         result.unchanged = staged - cur.rowcount

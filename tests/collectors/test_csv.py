@@ -134,3 +134,15 @@ def test_observations_command_exports_the_latest_revisions_as_csv_and_json(tmp_p
     assert "gdp,beita,2023-Q2,ytd,10.0,1," in csv_out.output
     json_out = CliRunner().invoke(app, ["observations", "--config", str(deployment_dir), "--format", "json"])
     assert '"unit":"beita"' in json_out.output.replace(" ", "")
+
+
+def test_a_workbook_is_reported_when_it_says_it_was_saved(tmp_path):
+    from datetime import datetime, timezone
+
+    from collectors.ingest import document_time
+    from tests.conftest import EXAMPLE_CONFIG
+
+    revised = EXAMPLE_CONFIG / "inbox" / "shaoyang" / "邵阳市县市区主要经济指标_2023年1-5月_修订.xlsx"
+    assert document_time(revised) == datetime(2023, 6, 21, 16, 0, tzinfo=timezone.utc)
+    f = write(tmp_path / "plain.csv", HEADER)
+    assert abs(document_time(f).timestamp() - f.stat().st_mtime) < 1

@@ -51,6 +51,16 @@ def test_a_changed_value_is_a_new_revision_and_the_history_stays(store):
     assert store.read()["value"].tolist() == [125.0]
 
 
+def test_reingesting_an_old_file_after_its_correction_changes_nothing(store):
+    ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 123.4)], digest="original")
+    ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 125.0)], when=T0 + timedelta(days=7), digest="correction")
+    again = ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 123.4)], digest="original")
+    assert (again.revisions_added, again.unchanged) == (0, 1)
+    assert store.revisions("gdp", "daxiang")["value"].tolist() == [123.4, 125.0]
+    # a new file that reports the old value again is a genuine new revision
+    assert ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 123.4)], digest="third").revisions_added == 1
+
+
 def test_reading_as_of_a_past_time_sees_only_what_was_reported_then(store):
     ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 123.4)])
     ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 125.0)], when=T0 + timedelta(days=20), digest="h2")
