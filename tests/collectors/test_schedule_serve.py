@@ -4,6 +4,7 @@ and SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -66,7 +67,8 @@ def test_a_dropped_workbook_reaches_store_verdicts_metrics_and_the_leaders_diges
     log = tmp_path / "serve.log"
     serve = subprocess.Popen([sys.executable, "-c", "from targetwatch.cli import app; app()", "serve", "--config", str(deployment_dir),
                               "--port", str(port), "--period", "2023-06", "--interval", "300"],
-                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
+                             env={**os.environ, "TARGETWATCH_LOG_LEVEL": "INFO"})
     try:
         wait_http(f"http://127.0.0.1:{port}/-/healthy", timeout=30)
         before = wait_for(lambda: status_of(scrape(port)), 30, "the first evaluation")
@@ -97,4 +99,6 @@ def test_a_dropped_workbook_reaches_store_verdicts_metrics_and_the_leaders_diges
     finally:
         stop(serve)
         hook.stop()
-    assert "stopped" in log.read_text(encoding="utf-8")
+    logged = log.read_text(encoding="utf-8")
+    assert f"drop folder shaoyang-monthly: {WORKBOOK.name} → {deployment_dir / 'drop' / 'archive' / WORKBOOK.name}" in logged
+    assert "stopped" in logged
