@@ -96,9 +96,14 @@ def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: s
         extra = np.full(len(frame), f"（{j.dep.groups[j.spec.group].name}{int(frame['reported'].iloc[0])}个单位已报送）")
     if "required_run_rate" in frame:
         rate = frame["required_run_rate"].to_numpy(np.float64)
+        if ind.kind.value == "count":  # whole people, firms and projects: round the monthly need up
+            rate = np.ceil(rate - 1e-9)
         extra = cat(extra, np.where(rate > 0, cat("，全年余下每月需完成", fmt(rate, d), measure), ""))
     status_arr = status.to_numpy(dtype=object)
     status_zh = np.array([STATUS_ZH[s] for s in status_arr.tolist()], dtype=str)
+    if "not_due" in frame:  # a milestone not reached yet but not due yet either
+        short = (gap < 0) & (status_arr == "on_track")
+        status_zh = np.where(short, "尚未到期", status_zh)
     body = cat(head, "为", fmt(frame["value"], d), measure, "，目标", target_phrase(j, frame, measure), gap_text, extra, "，", status_zh)
     missing = cat(names, j.judged_period.label_zh() + ind.name + "数据",
                   np.where(status_arr == "late", f"逾期未报（截止{deadline}）", f"尚未报送（截止{deadline}）"))

@@ -18,6 +18,7 @@ Every expectation field is compared exactly (numbers to 1e-6). A failure lists e
 
 from __future__ import annotations
 
+import glob
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,7 +30,7 @@ from rules.engine import evaluate
 from rules.load import RuleSet, parse_documents, rule_files
 from rules.check import semantic_problems
 from targetwatch import periods, yamlio
-from targetwatch.errors import ConfigError
+from targetwatch.errors import ConfigError, Location
 from targetwatch.store import StagedChunk
 
 _FIELDS = ("status", "rank", "gap", "value", "target", "group_size", "reference", "stretch_met", "required_run_rate", "reported")
@@ -61,7 +62,10 @@ def run_rule_tests(deployment, files: list[str | Path]) -> list[TestResult]:
 
 def _ruleset(deployment, file: Path, patterns) -> RuleSet:
     if patterns:
-        paths = sorted({p for pat in patterns for p in file.parent.glob(pat)})
+        # glob.glob takes relative (to the test file) and absolute patterns alike
+        paths = sorted({Path(p).resolve() for pat in patterns for p in glob.glob(str(file.parent / str(pat)))})
+        if not paths:
+            raise ConfigError(f"rule_files {list(patterns)} match no file next to {file}", Location(file=str(file)))
     else:
         paths = rule_files(deployment.root)
     ruleset = parse_documents(paths)

@@ -305,3 +305,11 @@ spec:
     assert lines[1] == "2. 各项得分："
     assert lines[2].startswith("   pace（100分，proportional，未破零记零分）：behind，值 3，目标 6")
     assert lines[3] == "3. 结论：on_track；总分 50，排名 2/2"
+
+
+def test_messages_round_a_count_run_rate_up_and_say_a_milestone_is_not_due(mini, dep, store):
+    text = _rule("jobs", "  indicator: jobs\n  units: [daxiang]\n  target: {kind: pacing, annual: 1000}") + _rule(
+        "ms", "  indicator: projects\n  units: [daxiang]\n  target: {kind: milestone, by: 2023-12-31, value: 4}")
+    v = _evaluate(mini, dep, store, text, [("jobs", "daxiang", "2023-06", 499), ("projects", "daxiang", "2023-06", 1)])
+    assert v.loc[("jobs", "daxiang"), "message"] == "大祥区2023年6月城镇新增就业为499人，目标序时进度50%，即累计500人（全年1000人），差1人，全年余下每月需完成84人，落后。"
+    assert v.loc[("ms", "daxiang"), "message"] == "大祥区2023年6月新引进项目为1个，目标2023-12-31前达到4个，差3个，尚未到期。"
