@@ -70,7 +70,10 @@ def _contacts(dep: Deployment, unit: str, indicator: str) -> list[str]:
 
 @dataclass
 class Reminder:
-    """One late-report reminder for one contact, ready for a notifier channel."""
+    """One late-report reminder for one contact, ready for a notifier channel.
+
+    ``items`` are JSON-safe (period and deadline as text). ``key`` names what is reminded, the same on
+    every day the reports stay missing, so a sender can remind once and not at every evaluation."""
 
     person: str
     name: str
@@ -79,6 +82,17 @@ class Reminder:
     items: list[dict] = field(default_factory=list)
     mobile: str | None = None
     email: str | None = None
+    wecom_userid: str | None = None
+    dingtalk_userid: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.person + ":" + ",".join(sorted(f"{i['indicator']}/{i['unit']}/{i['period']}" for i in self.items))
+
+    @property
+    def period(self) -> str:
+        """The latest period the reminder covers, as text (2025-09), for an outbox row."""
+        return max(i["period"] for i in self.items)
 
 
 def reminders(deployment: Deployment, late: pd.DataFrame, as_of: datetime) -> list[Reminder]:
@@ -92,6 +106,9 @@ def reminders(deployment: Deployment, late: pd.DataFrame, as_of: datetime) -> li
                  f"报送截止 {r.deadline:%Y年%m月%d日}" for i, r in enumerate(items.itertuples(index=False), 1)]
         text = (f"{person.name}同志：截至{day:%Y年%m月%d日}，以下数据已过报送期限仍未报送，请尽快组织报送：\n"
                 + "\n".join(lines) + "\n（本提醒由 targetwatch 自动发送，报送后不再提醒。）")
-        out.append(Reminder(person_id, person.name, f"【数据报送提醒】{len(lines)}项数据逾期未报", text,
-                            items.drop(columns=["contacts"]).to_dict("records"), person.mobile, person.email))
+        records = [{"indicator": r.indicator, "unit": r.unit, "period": periods.format_code(r.period),
+                    "period_label": r.period_label, "deadline": r.deadline.isoformat(), "status": r.status}
+                   for r in items.itertuples(index=False)]
+        out.append(Reminder(person_id, person.name, f"【数据报送提醒】{len(lines)}项数据逾期未报", text, records,
+                            person.mobile, person.email, person.wecom_userid, person.dingtalk_userid))
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -63,3 +64,8 @@ def test_after_the_deadline_the_contacts_get_a_reminder_not_the_leaders_digest(r
         "刘一凡同志：截至2025年10月22日，以下数据已过报送期限仍未报送，请尽快组织报送：\n"
         "1. 双清区：社会消费品零售总额（2025年9月），报送截止 2025年10月21日\n"
         "（本提醒由 targetwatch 自动发送，报送后不再提醒。）")
+
+    assert sent[0].items == [{"indicator": "retail_sales", "unit": "shuangqing", "period": "2025-09", "period_label": "2025年9月",
+                              "deadline": "2025-10-21", "status": "late"}]
+    assert sent[0].key == "liu_yifan:retail_sales/shuangqing/2025-09" and sent[0].period == "2025-09"
+    json.dumps(sent[0].items)  # ready for an outbox message
