@@ -56,6 +56,9 @@ class Ledger:
         self.con.execute("PRAGMA journal_mode=WAL")
         self.con.execute("PRAGMA synchronous=FULL")
         self.con.executescript(SCHEMA)
+        columns = {row[1] for row in self.con.execute("PRAGMA table_info(outbox)")}
+        if "attempts" in columns:  # ledgers written before the column was named for what it counts
+            self.con.execute("ALTER TABLE outbox RENAME COLUMN attempts TO failures")
 
     def close(self) -> None:
         with self.lock:

@@ -6,6 +6,7 @@ a local webhook; digests go to another local webhook. A corrected observation th
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -90,7 +91,7 @@ def stack(deployment_dir, tmp_path):
         serve = subprocess.Popen(
             [sys.executable, "-c", "from targetwatch.cli import app; app()", "serve", "--config", str(deployment_dir),
              "--port", str(serve_port), "--period", PERIOD, "--interval", "1", "--no-collect"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(serve_log, "w"))
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(serve_log, "w"), env={**os.environ, "TARGETWATCH_LOG_LEVEL": "INFO"})
         procs.append(serve)
         for url in (f"http://127.0.0.1:{am_port}/-/ready", f"http://127.0.0.1:{prom_port}/-/ready",
                     f"http://127.0.0.1:{serve_port}/-/healthy"):
