@@ -211,7 +211,7 @@ def jobs(deployment: Deployment, now: datetime | None = None) -> pd.DataFrame:
     rows = []
     for collector in load_collectors(deployment.root):
         name, schedule = collector.metadata.name, collector.spec.schedule
-        next_run = persisted.get(name) or (trigger_for(schedule).get_next_fire_time(None, now) if schedule else None)
+        next_run = (persisted.get(name) or trigger_for(schedule).get_next_fire_time(None, now)) if schedule else None
         done = last.loc[name] if name in last.index else None
         rows.append({
             "collector": name,
