@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 def evaluate(
     config: Optional[Path] = console.ConfigOption,
     as_of: Optional[str] = typer.Option(None, "--as-of", help="judge as of this day (YYYY-MM-DD): its latest period and the revisions reported by then"),
-    period: Optional[str] = typer.Option(None, "--period", help="judge this period (2023-06, 2023-Q2) instead of the latest"),
+    period: Optional[str] = typer.Option(None, "--period", help="judge this period (2023-06, 2023-Q2) instead of the latest; 'all' judges every period of each rule's window"),
     fmt: str = console.FormatOption,
 ) -> None:
     """Evaluate every rule and print the verdicts, worst first (JSON: one object per rule, unit, period)."""

@@ -28,29 +28,53 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
     """The verdict frame (``rules.verdict.VERDICT_COLUMNS``) of every rule, or of the ids in ``rules``.
 
     ``as_of`` (a date or YYYY-MM-DD; default today) fixes both the period judged by default (the latest
-    one ended by then) and the revisions used (those reported by then). ``period`` judges that period.
+    one ended by then) and the revisions used (those reported by then). ``period`` judges that period;
+    ``period="all"`` judges every period of each rule's window ended by then (from January of the
+    latest one when the window has no start), for back-filling histories.
     """
     ruleset = ruleset or load_rules(deployment.root, deployment)
     instant = periods.as_of_instant(as_of)
+    day = instant.date()
     obs = Observations(store, instant, deployment)
-    wanted = set(rules) if rules is not None else None
-    judgements = [j for doc_id in ruleset.ids if wanted is None or doc_id in wanted
-                  if (j := plan(ruleset, doc_id, deployment, obs, instant.date(), period)) is not None]
+    wanted = [i for i in ruleset.ids if rules is None or i in set(rules)]
+    judgements = [j for doc_id in wanted for p in periods_judged(ruleset, doc_id, deployment, day, period)
+                  if (j := plan(ruleset, doc_id, deployment, obs, day, p)) is not None]
     needs: dict[int, set[str]] = {}
     for j in judgements:
         for code, inds in j.needs().items():
             needs.setdefault(code, set()).update(inds)
     obs.prefetch(needs)
     frames = [judge(j) for j in judgements]
-    rule_frames = {j.doc.id: f for j, f in zip(judgements, frames)}
     from rules.scorecard import score
 
-    for doc_id in ruleset.ids:
+    for doc_id in wanted:
         docs = ruleset.versions(doc_id)
-        if docs[0].is_scorecard and (wanted is None or doc_id in wanted):
-            frames.append(score(docs[-1], ruleset, deployment, obs, instant.date(), period, rule_frames))
+        if docs[0].is_scorecard:
+            first_item = docs[-1].doc.spec.items[0].rule
+            for p in periods_judged(ruleset, first_item, deployment, day, period):
+                frames.append(score(docs[-1], ruleset, deployment, obs, day, p))
     frames = [f for f in frames if len(f)]
     return verdict.conform(pd.concat(frames, ignore_index=True)) if frames else verdict.empty()
+
+
+def periods_judged(ruleset: RuleSet, rule_id: str, dep, as_of_day: date, period) -> list:
+    """The ``period`` arguments to plan a rule with: the one given, or each period for ``"all"``."""
+    if period != "all":
+        return [period]
+    versions = ruleset.versions(rule_id)
+    if versions[0].is_scorecard:
+        return []
+    spec = versions[-1].doc.spec
+    ind = dep.indicators[spec.indicator]
+    freq = spec.period.frequency or ind.frequency
+    last = judged_period(freq, as_of_day, ind.jan_feb_combined, spec.period)
+    if last is None:
+        return []
+    end = periods.Period.from_code(last)
+    start = periods.parse(str(spec.period.from_)) if spec.period.from_ else None
+    if start is None or start.year < end.year - 1:
+        start = periods.Period(end.year, 1, _STEP[freq] if not (freq == periods.MONTHLY and ind.jan_feb_combined) else 2)
+    return [str(p) for p in periods.periods_between(start, end, freq, ind.jan_feb_combined and freq == periods.MONTHLY)]
 
 
 def plan(ruleset: RuleSet, rule_id: str, dep, obs: Observations, as_of_day: date, period=None, units=None) -> Judgement | None:

@@ -17,7 +17,7 @@ from targetwatch import periods
 from targetwatch.model import Direction, Owners
 
 
-def score(doc, ruleset, dep, obs, as_of_day, period, rule_frames=None) -> pd.DataFrame:
+def score(doc, ruleset, dep, obs, as_of_day, period) -> pd.DataFrame:
     """The verdict rows of one scorecard: value = composite score, target = its floor, rank across units."""
     from rules.engine import judge, plan
 

@@ -227,3 +227,13 @@ spec:
     assert in_march.loc["daxiang", ["period", "rank"]].tolist() == ["2023-01/02", 2]
     in_april = rules.evaluate(dep, store, as_of="2023-04-20").set_index("unit")
     assert in_april.loc["daxiang", ["period", "rank", "target", "status"]].tolist() == ["2023-03", 1, 1.0, "on_track"]
+
+
+def test_period_all_judges_every_period_of_the_window_ended_by_then(mini, dep, store):
+    write_rules(mini, FLOOR)
+    ingest(store, [("iva_growth", "daxiang", f"2023-{m:02d}", 6.0 + m / 10) for m in range(1, 9)], "2023-09-10")
+    v = rules.evaluate(dep, store, as_of="2023-09-20", period="all")
+    daxiang = v[v["unit"] == "daxiang"].set_index("period")
+    assert daxiang.index.tolist() == [f"2023-{m:02d}" for m in range(1, 9)]
+    assert daxiang["target"].tolist() == [6.5] * 6 + [7.0] * 2  # version 2 from July
+    assert daxiang["status"].tolist() == ["behind"] * 4 + ["on_track"] * 2 + ["behind"] * 2
