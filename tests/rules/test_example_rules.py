@@ -66,10 +66,12 @@ def test_rule_unit_tests_pass_through_the_library(example):
 
 
 def test_rule_unit_tests_pass_through_the_command():
-    args = ["rules", "test", *map(str, RULE_TESTS), "--config", str(EXAMPLE_CONFIG)]
-    result = CliRunner().invoke(app, args)
+    # The library test above runs every file; the command runs the two smaller ones, because each case
+    # evaluates its whole rule file (about 1.5 s a case for the 111 rules of seed 003).
+    files = [f for f in RULE_TESTS if not f.name.startswith("daxiang")]
+    result = CliRunner().invoke(app, ["rules", "test", *map(str, files), "--config", str(EXAMPLE_CONFIG)])
     assert result.exit_code == 0, result.output
-    assert f"{_case_count(RULE_TESTS)} passed, 0 failed" in result.output
+    assert f"{_case_count(files)} passed, 0 failed" in result.output
     assert "FAIL" not in result.output
 
 
