@@ -119,9 +119,16 @@ class Judgement:
             return yoy(current, last)
         return current - last.reindex(current.index)
 
+    @property
+    def index(self) -> pd.Index:
+        """The judged units as an index (object dtype: no string-array conversions on every use)."""
+        if getattr(self, "_index_units", None) is not self.units:
+            self._index_units, self._index = self.units, pd.Index(self.units, dtype=object)
+        return self._index
+
     def floors(self, default: float | None, key: str = "floor") -> pd.Series:
         """Per-unit floor: the override, then the allocation row, then the rule's own value."""
-        out = pd.Series(np.nan if default is None else float(default), index=self.units, dtype=np.float64)
+        out = pd.Series(np.nan if default is None else float(default), index=self.index, dtype=np.float64)
         alloc = self.spec.allocation
         if alloc is not None and key in ("floor", "annual"):
             rows = pd.Series(alloc.values, dtype=np.float64)
@@ -134,7 +141,7 @@ class Judgement:
 
     def on_units(self, series: pd.Series) -> pd.Series:
         """A per-unit column aligned to the judged units (NaN where a unit has nothing)."""
-        return series.reindex(self.units).astype(np.float64)
+        return series.reindex(self.index).astype(np.float64)
 
     def reference_unit(self) -> str | None:
         ref = getattr(self.target, "reference_unit", None)

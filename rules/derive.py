@@ -29,6 +29,21 @@ class Observations:
         self._long: dict[tuple[str, int], pd.DataFrame] = {}
         self._wide: dict[tuple, pd.DataFrame] = {}
         self.members: dict[str, list[str]] = {}  # peer group → members, computed once per evaluation
+        self._names: dict[tuple, np.ndarray] = {}
+        self._owners: dict | None = None
+
+    def unit_names(self, units) -> np.ndarray:
+        """Chinese names of units, as a string array (cached: most rules judge the same groups)."""
+        key = tuple(units)
+        if key not in self._names:
+            self._names[key] = np.array([self.dep.units[u].name for u in key], dtype=str)
+        return self._names[key]
+
+    def unit_owners(self) -> dict:
+        """Units whose registry entry names owners of their own, and those owners."""
+        if self._owners is None:
+            self._owners = {u.id: u.owners for u in self.dep.units.values() if u.owners is not None}
+        return self._owners
 
     def prefetch(self, needs: dict[int, set[str]]) -> None:
         """Read, for each period code, every indicator that needs it, in one store call per period."""
@@ -88,10 +103,10 @@ class Observations:
             return pd.DataFrame(dtype=np.float64, columns=codes)
         units = long["unit"].to_numpy(dtype=object)
         if len(codes) == 1:  # the common case: one period, no reshaping needed
-            return pd.DataFrame({codes[0]: long["value"].to_numpy(np.float64)}, index=pd.Index(units))
+            return pd.DataFrame({codes[0]: long["value"].to_numpy(np.float64)}, index=pd.Index(units, dtype=object))
         wide = pd.Series(
             long["value"].to_numpy(np.float64),
-            index=pd.MultiIndex.from_arrays([units, long["period"].to_numpy(np.int64)]),
+            index=pd.MultiIndex.from_arrays([pd.Index(units, dtype=object), long["period"].to_numpy(np.int64)]),
         ).unstack()
         return wide.reindex(columns=codes)
 

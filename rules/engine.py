@@ -158,34 +158,38 @@ def judge(j: Judgement) -> pd.DataFrame:
                       np.where(met.fillna(False).astype(bool), "on_track", np.where(soft, "at_risk", "behind"))))
     status = pd.Series(status, index=frame.index)
     spec, meta = j.spec, j.doc.doc.metadata
-    units = frame.index.to_numpy()
+    units = frame.index.to_numpy(dtype=object)
+    n = len(units)
     owners = owners_of(j, units)
+    missing = ~reported.to_numpy(bool)
+
+    def text(values) -> pd.Series:
+        # Object columns, built as such: letting pandas infer its str dtype for every column of every
+        # rule (and converting back in conform) would double the evaluation time.
+        return pd.Series(np.full(n, values, dtype=object) if np.ndim(values) == 0 else np.asarray(values, dtype=object), dtype=object)
+
+    def number(col: str) -> np.ndarray:
+        return frame[col].to_numpy(np.float64) if col in frame else np.full(n, np.nan)
+
+    stretch = frame["stretch_met"].to_numpy(dtype=object) if "stretch_met" in frame else np.full(n, None, dtype=object)
+    stretch = np.where(missing | pd.isna(stretch), None, stretch)
+    status_text = status.to_numpy(dtype=object)
+    measure = "%" if j.metric == "yoy" or j.target.kind in ("decline", "share") else ("位" if j.target.kind == "rank" else j.ind.measure)
     out = pd.DataFrame({
-        "rule": meta.id, "unit": units, "indicator": j.ind.id, "period": str(j.judged_period),
-        "as_of": j.as_of_day.isoformat(), "status": status.to_numpy(),
-        "stretch_met": frame["stretch_met"].to_numpy(dtype=object) if "stretch_met" in frame else None,
-        "value": frame["value"].to_numpy(np.float64), "target": frame["target"].to_numpy(np.float64),
-        "gap": frame["gap"].to_numpy(np.float64),
-        "rank": frame["rank"].to_numpy() if "rank" in frame else np.nan,
-        "group_size": frame["group_size"].to_numpy() if "group_size" in frame else np.nan,
-        "reference": frame["reference"].to_numpy() if "reference" in frame else np.nan,
-        "required_run_rate": frame["required_run_rate"].to_numpy() if "required_run_rate" in frame else np.nan,
-        "target_version": f"v{meta.version}" + (f" ({meta.effective_from})" if meta.effective_from else ""),
-        "owners": owners,
+        "rule": text(meta.id), "unit": text(units), "indicator": text(j.ind.id), "period": text(str(j.judged_period)),
+        "as_of": text(j.as_of_day.isoformat()), "status": text(status_text), "stretch_met": text(stretch),
+        "value": np.where(missing, np.nan, number("value")), "target": number("target"),
+        "gap": np.where(missing, np.nan, number("gap")), "rank": number("rank"), "group_size": number("group_size"),
+        "reference": number("reference"), "required_run_rate": number("required_run_rate"),
+        "target_version": text(f"v{meta.version}" + (f" ({meta.effective_from})" if meta.effective_from else "")),
+        "owners": text(owners),
+        "message": text(messages.sentences(j, frame, j.obs.unit_names(units), status, due.isoformat())),
+        "severity": text(verdict.severities(status, spec.severity.value if spec.severity else None)),
+        "rule_title": text(meta.title), "group": text(spec.group), "reported": number("reported"),
+        "measure": text(measure), "leader": text([o["leader"] for o in owners]),
+        "lead_department": text([o["lead_department"][0] if o["lead_department"] else None for o in owners]),
+        "deadline": text(due.isoformat()),
     })
-    names = [j.dep.units[u].name for u in units]
-    out["message"] = messages.sentences(j, frame, names, status, due.isoformat())
-    out["severity"] = verdict.severities(out["status"], spec.severity.value if spec.severity else None)
-    out["rule_title"] = meta.title
-    out["group"] = spec.group
-    out["reported"] = frame["reported"].to_numpy() if "reported" in frame else np.nan
-    out["measure"] = "%" if j.metric == "yoy" or j.target.kind in ("decline", "share") else ("位" if j.target.kind == "rank" else j.ind.measure)
-    out["leader"] = [o["leader"] for o in owners]
-    out["lead_department"] = [o["lead_department"][0] if o["lead_department"] else None for o in owners]
-    out["deadline"] = due.isoformat()
-    # Where a unit did not report, its value, gap and stretch say nothing.
-    out.loc[~reported.to_numpy(), ["value", "gap"]] = np.nan
-    out.loc[~reported.to_numpy(), "stretch_met"] = None
     return out
 
 
@@ -193,14 +197,8 @@ def owners_of(j: Judgement, units) -> list[dict]:
     """The owner chain per unit: the rule's roles, then the indicator's, then the unit's."""
     base = (j.spec.owners or Owners()).merged_over(j.ind.owners)
     shared = base.model_dump()
-    cache: dict[str, dict] = {}
-    out = []
-    for u in units:  # only a dict lookup per unit; the unit-specific merge is cached per owner set
-        unit_owners = j.dep.units[u].owners
-        if unit_owners is None:
-            out.append(shared)
-            continue
-        if u not in cache:
-            cache[u] = base.merged_over(unit_owners).model_dump()
-        out.append(cache[u])
-    return out
+    own = j.obs.unit_owners()  # only the few units that name owners of their own
+    if not own:
+        return [shared] * len(units)
+    merged = {u: base.merged_over(o).model_dump() for u, o in own.items()}
+    return [merged.get(u, shared) for u in units]

@@ -18,7 +18,7 @@ _HIGHER = (">=", ">")
 
 
 def _frame(j: Judgement, value, target, gap, met, **extra) -> pd.DataFrame:
-    out = pd.DataFrame({"value": value, "target": target, "gap": gap}, index=pd.Index(j.units, name="unit"))
+    out = pd.DataFrame({"value": value, "target": target, "gap": gap}, index=j.index)
     out["met"] = pd.Series(met, index=out.index).where(out["gap"].notna())
     for key, col in extra.items():
         out[key] = col
@@ -37,7 +37,7 @@ def _tiered(j: Judgement, value: pd.Series, op: str) -> pd.DataFrame:
     gap, met = _compare(value, floor, op)
     s_gap, s_met = _compare(value, stretch, op)
     within = j.target.at_risk_within
-    soft = (-gap <= within) if within is not None else pd.Series(False, index=j.units)
+    soft = (-gap <= within) if within is not None else pd.Series(False, index=j.index)
     return _frame(j, value, floor, gap, met, soft=soft, stretch_met=s_met.where(stretch.notna() & value.notna()))
 
 
@@ -59,7 +59,7 @@ def share(j: Judgement) -> pd.DataFrame:
         den_units = [of.unit] * len(j.units)
     else:
         den_units = j.units
-    den = pd.Series(den_all.reindex(den_units).to_numpy(np.float64), index=j.units)
+    den = pd.Series(den_all.reindex(pd.Index(den_units, dtype=object)).to_numpy(np.float64), index=j.index)
     return _tiered(j, 100.0 * num / den.where(den != 0), j.target.op)
 
 
@@ -87,7 +87,7 @@ def pacing(j: Judgement) -> pd.DataFrame:
     target = annual * due / 100.0
     gap = cum - target
     remaining = 12 - month
-    run_rate = ((annual - cum).clip(lower=0) / remaining) if remaining else pd.Series(np.nan, index=j.units)
+    run_rate = ((annual - cum).clip(lower=0) / remaining) if remaining else pd.Series(np.nan, index=j.index)
     soft = (-gap / annual * 100.0 <= t.at_risk_within) if t.at_risk_within is not None else False
     stretch_met = (cum >= t.stretch * due / 100.0).where(cum.notna()) if t.stretch is not None else None
     return _frame(j, cum, target, gap, gap >= 0, soft=soft, stretch_met=stretch_met,
@@ -117,7 +117,7 @@ def compare(j: Judgement) -> pd.DataFrame:
         reference = float(peers.mean()) if peers.notna().any() else np.nan
     value = j.on_units(values)
     target = reference + t.margin
-    gap, met = _compare(value, pd.Series(target, index=j.units), t.op)
+    gap, met = _compare(value, pd.Series(target, index=j.index), t.op)
     return _frame(j, value, target, gap, met, soft=False, reference=reference,
                   group_size=len(j.members), reported=int(peers.notna().sum()))
 
@@ -134,18 +134,18 @@ def rank(j: Judgement) -> pd.DataFrame:
     t = j.target
     table = rank_table(j.value().reindex(j.members), j.direction, j.ind.decimals)
     reported = len(table)
-    ranks = table["rank"].reindex(j.units)
+    ranks = table["rank"].reindex(j.index)
     value = j.on_units(j.value())
     if t.top is not None:
-        target = pd.Series(float(t.top), index=j.units)
+        target = pd.Series(float(t.top), index=j.index)
     elif t.not_bottom is not None:
-        target = pd.Series(float(reported - t.not_bottom), index=j.units)
+        target = pd.Series(float(reported - t.not_bottom), index=j.index)
     else:
         prev = rank_table(j.value(j.prev_code).reindex(j.members), j.direction, j.ind.decimals)
-        target = prev["rank"].reindex(j.units) - 1
+        target = prev["rank"].reindex(j.index) - 1
     gap = target - ranks
     met = gap >= 0
-    tied = table["tied"].reindex(j.units).fillna(False).astype(bool)
+    tied = table["tied"].reindex(j.index).fillna(False).astype(bool)
     if t.ties == "fail":
         met = met & ~tied
     stretch_met = None
