@@ -106,3 +106,47 @@ def test_the_cli_writes_into_the_deployment_provisioning_folder(tmp_path, monkey
     assert result.exit_code == 0, result.output
     for name in ("prometheus/rules.yml", "prometheus/rules_test.yml", "alertmanager/alertmanager.yml"):
         assert (config / "provisioning" / name).read_bytes() == (COMMITTED / name).read_bytes()
+
+
+def test_alertmanager_mutes_behind_while_the_same_unit_and_rule_is_late_or_without_data(example, tmp_path):
+    import json
+    import time
+    import urllib.request
+
+    from exporters.push import AlertmanagerPusher
+    from tests.conftest import free_port, stop, wait_http
+    from tests.exporters.verdict_fixtures import good_verdict, verdict_frame
+
+    binary = require_binary("prometheus-alertmanager")
+    path = export_alertmanager(example, tmp_path)
+    port = free_port()
+    proc = subprocess.Popen([binary, f"--config.file={path}", f"--storage.path={tmp_path / 'data'}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/-/ready")
+        verdicts = verdict_frame(
+            good_verdict(),  # 大祥区 behind in June …
+            good_verdict(period="2023-07", status="late", severity="warning"),  # … and July's figure is overdue
+            good_verdict(unit="beita"),  # 北塔区 behind in June, nothing pending
+            good_verdict(unit="beita", rule="other_rule", period="2023-07", status="no_data", severity="none"),  # another rule
+        )
+        assert AlertmanagerPusher(url, example).push(verdicts)
+
+        def states():
+            with urllib.request.urlopen(f"{url}/api/v2/alerts") as resp:
+                return {(a["labels"]["alertname"], a["labels"]["unit"], a["labels"]["period"]): a["status"]["state"]
+                        for a in json.loads(resp.read())}
+
+        deadline = time.monotonic() + 5  # inhibition is computed when Alertmanager next looks at the alerts
+        while "suppressed" not in states().values() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert states() == {
+            ("TargetBehind", "daxiang", "2023-06"): "suppressed",
+            ("TargetLate", "daxiang", "2023-07"): "active",
+            ("TargetBehind", "beita", "2023-06"): "active",
+            ("TargetNoData", "beita", "2023-07"): "active",
+        }
+    finally:
+        stop(proc)
