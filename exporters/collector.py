@@ -43,7 +43,12 @@ class ExporterState:
 
 
 class TargetwatchCollector(Collector):
-    """Builds every ``targetwatch_*`` family from an :class:`ExporterState`, a deployment and a store."""
+    """Builds every ``targetwatch_*`` family at each scrape.
+
+    Every source is optional: ``deployment`` for the info metrics, ``batches`` (the store's batch frame)
+    for the ingest counters, ``notifications`` (the ledger's counts and pending number), ``rule_infos``
+    ((id, title, document) per rule) and ``runs`` (the collection scheduler's run history).
+    """
 
     def __init__(
         self,

@@ -5,6 +5,9 @@ entered or left a digest status (behind, late, at risk) triggers one digest for 
 on each of the leader's channels; the decision, the new states and the queued messages are committed
 together, so a restart neither forgets nor repeats anything. :meth:`Notifications.deliver` sends what
 is due, part by part, and backs off exponentially on failure; nothing is dropped.
+
+A part is marked sent only after the channel accepted it, so a process killed between the two resends
+that one part after the restart: delivery is exactly once unless the process dies mid-request.
 """
 
 from __future__ import annotations

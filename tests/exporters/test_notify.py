@@ -150,3 +150,18 @@ def test_a_leader_without_a_channel_is_recorded_not_dropped(deployment, robot, t
     assert n.plan(verdict_frame(good_verdict())) == 0
     [row] = n.ledger.notifications().to_dict("records")
     assert row["note"] == "no channel configured for this leader in notifiers.yaml" and row["leader"] == "wu_yi"
+
+
+def test_messages_waiting_in_the_outbox_survive_a_restart(deployment, robot, tmp_path):
+    clock = Clock()
+    path = tmp_path / "notify.db"
+    before = notifications(deployment, path, robot, clock, recipients={"wu_yi": ["robot"]})
+    robot.fail_next = 1
+    assert before.plan(verdict_frame(good_verdict())) == 1
+    assert before.deliver().failed == 1
+    before.ledger.close()  # the service stops with the message still pending
+    clock.now += 30
+    after = notifications(deployment, path, robot, clock, recipients={"wu_yi": ["robot"]})
+    assert after.plan(verdict_frame(good_verdict())) == 0
+    assert after.deliver().sent == 1
+    assert [m["msgtype"] for m in robot.received] == ["markdown", "text"]
