@@ -63,6 +63,8 @@ def _check_rule(doc: RuleDoc, dep) -> list[Diagnostic]:
         out.extend(_check_period(doc, spec.period, ind))
         out.extend(_check_metric(doc, ind))
     out.extend(_check_allocation(doc, dep))
+    out.extend(_check_membership(doc, dep))
+    out.extend(_check_leader(doc, dep, ind))
     if target.kind == "pacing" and target.annual is None:
         missing = [u for u in (spec.units or []) if u not in spec.overrides and not (spec.allocation and u in spec.allocation.values)]
         if missing or not spec.units:
@@ -139,6 +141,26 @@ def _check_allocation(doc, dep) -> list[Diagnostic]:
     if abs(total - alloc.total) > alloc.tolerance + 1e-9:
         out.append(_error(doc, ("spec", "allocation", "total"), f"allocation rows add up to {total:g}, not the total {alloc.total:g} (difference {total - alloc.total:+g})"))
     return out
+
+
+def _check_membership(doc, dep) -> list[Diagnostic]:
+    spec = doc.doc.spec
+    if spec.target.kind not in ("rank", "compare") or spec.group not in dep.groups or not dep.group_members(spec.group):
+        return []
+    members = set(dep.group_members(spec.group))
+    return [_error(doc, ("spec", "units", i), f"unit {u!r} is not a member of peer group {spec.group!r}, so it has no rank or peers there")
+            for i, u in enumerate(spec.units) if u in dep.units and u not in members]
+
+
+def _check_leader(doc, dep, ind) -> list[Diagnostic]:
+    """A warning when nobody leads the rule: its verdicts would reach no leader's digest."""
+    spec = doc.doc.spec
+    if (spec.owners and spec.owners.leader) or (ind is not None and ind.owners and ind.owners.leader):
+        return []
+    units = spec.units or (dep.group_members(spec.group) if spec.group in dep.groups else [])
+    if units and all(u in dep.units and dep.units[u].owners and dep.units[u].owners.leader for u in units):
+        return []
+    return [_error(doc, ("spec",), "no leader: set spec.owners.leader (or the indicator's or unit's owners) so the verdicts reach someone", "warning")]
 
 
 def _check_scorecard(doc, ruleset: RuleSet, dep) -> list[Diagnostic]:

@@ -145,3 +145,18 @@ def test_the_schema_accepts_every_rule_document_of_the_example_deployment():
     assert len(docs) > 100
     for doc in docs:
         jsonschema.validate(json.loads(json.dumps(doc, default=str)), schema)
+
+
+def test_a_ranked_unit_outside_the_peer_group_is_an_error(mini, dep):
+    problems = _check(mini, dep, _set(good_rule(), "spec.units", ["longquan"]))
+    assert len(problems) == 1 and "unit 'longquan' is not a member of peer group 'shaoyang_counties'" in problems[0]
+
+
+def test_a_rule_nobody_leads_is_a_warning_not_an_error(mini, dep):
+    rule = copy.deepcopy(good_rule())
+    rule["spec"].pop("owners")
+    rule["spec"]["units"] = ["beita"]  # 大祥区 has a leader of its own in the registry, 北塔区 none
+    problems = _check(mini, dep, rule)
+    assert len(problems) == 1 and ": warning: daxiang_iva_top7: no leader" in problems[0]
+    rule["spec"]["units"] = ["daxiang"]
+    assert _check(mini, dep, rule) == []
