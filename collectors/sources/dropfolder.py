@@ -20,7 +20,7 @@ from pydantic import Field
 
 from collectors.ingest import IngestResult, content_hash, due_files, ingest_file
 from collectors.sources import CollectionResult, FileOutcome, SourceKind, register_source
-from collectors.sources.files import seen_hashes
+from collectors.sources.files import file_reported_at, seen_hashes
 from targetwatch.errors import Location
 from targetwatch.model import Strict
 from targetwatch.store import Store
@@ -111,7 +111,7 @@ class DropFolderSource(SourceKind):
                 moved = _move(path, path.parent / opts.archive, digest)
                 result.files.append(FileOutcome(str(path), "duplicate", "content already ingested", str(moved)))
                 continue
-            ingested = ingest_file(self.deployment, store, path, collectors=[self.collector], reported_at=reported_at)
+            ingested = ingest_file(self.deployment, store, path, collectors=[self.collector], reported_at=file_reported_at(self.collector, reported_at))
             seen.add(digest)
             if ingested.batch:
                 result.batches.append(ingested.batch)

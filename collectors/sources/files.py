@@ -12,6 +12,11 @@ from targetwatch.model import Strict
 from targetwatch.store import Store
 
 
+def file_reported_at(collector, collected_at: datetime) -> datetime | None:
+    """The collection time, unless the mapping takes each workbook's own save time (``reported_at: document``)."""
+    return None if collector.spec.reported_at == "document" else collected_at
+
+
 def seen_hashes(store: Store) -> set[str]:
     """Content hashes of every batch the store has landed."""
     batches = store.batches()
@@ -37,7 +42,7 @@ class FilesSource(SourceKind):
             if content_hash(path) in seen:
                 result.files.append(FileOutcome(str(path), "duplicate", "content already ingested"))
                 continue
-            ingested = ingest_file(self.deployment, store, path, collectors=[self.collector], reported_at=reported_at)
+            ingested = ingest_file(self.deployment, store, path, collectors=[self.collector], reported_at=file_reported_at(self.collector, reported_at))
             if ingested.batch:
                 result.batches.append(ingested.batch)
             result.files.append(FileOutcome(str(path), "rejected" if ingested.error else "ingested", ingested.error or ""))

@@ -99,3 +99,22 @@ def test_a_second_file_with_a_taken_name_does_not_overwrite_the_archive(deployme
     collect(dep, store, collector)
     assert sorted(p.name for p in (drop / "archive").iterdir()) == sorted(["monthly.csv", f"monthly.{digest[:12]}.csv"])
     assert store.revisions("retail_sales", "daxiang")["value"].tolist() == [101.5, 102.0]
+
+
+def test_a_mapping_that_dates_reports_by_the_workbook_keeps_that_date(deployment_dir, store):
+    from collectors.ingest import document_time
+    from tests.conftest import EXAMPLE_CONFIG
+
+    workbook = EXAMPLE_CONFIG / "inbox" / "shaoyang" / "邵阳市县市区主要经济指标_2023年1-6月.xlsx"
+    mapping = deployment_dir / "collectors" / "shaoyang-monthly.yaml"
+    text = mapping.read_text(encoding="utf-8")
+    assert "reported_at: document" in text
+    mapping.write_text(text.replace('files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]',
+                                    'files: ["drop/*.xlsx"]\n  source: {kind: dropfolder, settle_seconds: 0}'), encoding="utf-8")
+    (deployment_dir / "drop").mkdir()
+    shutil.copy(workbook, deployment_dir / "drop" / workbook.name)
+    dep = load_deployment(deployment_dir)
+    collector = next(c for c in load_collectors(dep.root) if c.metadata.name == "shaoyang-monthly")
+    result = collect(dep, store, collector)
+    assert [f.outcome for f in result.files] == ["archived"]
+    assert store.batches()["reported_at"].tolist() == [document_time(workbook)]
