@@ -55,12 +55,41 @@ def scrape_seconds(verdicts: pd.DataFrame, repeat: int = 3) -> tuple[float, int]
     return best, size
 
 
+def http_seconds(verdicts: pd.DataFrame, repeat: int = 3) -> float:
+    """One GET /metrics from `targetwatch serve`'s HTTP server on the example deployment (with its info metrics)."""
+    import tempfile
+    import urllib.request
+
+    from exporters.ledger import Ledger
+    from exporters.service import Service
+    from targetwatch.deployment import load_deployment
+
+    with tempfile.TemporaryDirectory() as tmp:
+        service = Service(load_deployment(Path(__file__).resolve().parents[1] / "config"), evaluate=lambda *a, **k: verdicts,
+                          ledger=Ledger(Path(tmp) / "notify.db"), port=0)
+        service.state.set_verdicts(verdicts)
+        server = service.start_http()
+        best = float("inf")
+        try:
+            for _ in range(repeat):
+                start = time.perf_counter()
+                with urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/metrics") as resp:
+                    resp.read()
+                best = min(best, time.perf_counter() - start)
+        finally:
+            server.shutdown()
+            server.server_close()
+            service.ledger.close()
+    return best
+
+
 def main() -> None:
     series = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     for verdicts in (series // SERIES_PER_VERDICT, series):
-        seconds, size = scrape_seconds(synthetic_verdicts(verdicts))
+        frame = synthetic_verdicts(verdicts)
+        seconds, size = scrape_seconds(frame)
         print(f"{verdicts:>8,} verdicts = {verdicts * SERIES_PER_VERDICT:>9,} verdict series: "
-              f"scrape {seconds:.3f} s, {size / 1e6:.1f} MB")
+              f"render {seconds:.3f} s, {size / 1e6:.1f} MB; GET /metrics over HTTP {http_seconds(frame):.3f} s")
 
 
 if __name__ == "__main__":
