@@ -22,6 +22,17 @@ Example::
           columns:
             - {header: 规模工业增加值/累计增速(%), indicator: industrial_va_growth, basis: ytd}
             - {header: 社会消费品零售总额/累计(亿元), indicator: retail_sales, measure: 亿元}
+
+A mapping may also say where a scheduled collector reads and when (``targetwatch serve`` runs it)::
+
+    spec:
+      files: ["drop/shaoyang/*.xlsx"]            # the drop folder; read files move to drop/shaoyang/archive
+      source: {kind: dropfolder, settle_seconds: 5}
+      schedule: {working_day: 3, at: "10:00"}     # or cron: "0 9 10 * *", or every: 15m
+      sheets: [...]
+
+HTTP, SQL and SDMX sources have no sheets: ``mapping`` turns their record fields into observations
+(see ``collectors/sources``).
 """
 
 from __future__ import annotations
