@@ -43,8 +43,8 @@ def evaluate(
     if fmt == "json":
         console.emit_json(to_records(frame))
     elif fmt == "table":
-        console.emit(frame[["status", "rule", "unit", "period", "value", "target", "gap", "rank", "leader", "message"]], "table",
-                     title=f"verdicts as of {as_of or 'today'}")
+        shown = frame[["status", "rule", "unit", "period", "value", "target", "gap", "rank", "leader", "message"]]
+        console.emit(shown.astype(object).where(shown.notna(), None), "table", title=f"verdicts as of {as_of or 'today'}")
     else:
         out = frame.copy()
         out["owners"] = out["owners"].map(lambda o: json.dumps(o, ensure_ascii=False))
