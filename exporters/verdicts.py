@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-# Worst first; the order is used to sort digests and to pick the state that alerts.
-STATUSES = ("behind", "late", "at_risk", "no_data", "on_track")
+from rules.verdict import STATUSES  # worst first: sorts digests, and is the StateSet's order
+
+__all__ = ["STATUSES", "DIGEST_STATUSES", "LABELS", "KEY", "GAUGES", "label_frame", "status_rank"]
 # Statuses a leader is told about in a digest (no_data is not yet a fault: the deadline has not passed).
 DIGEST_STATUSES = ("behind", "late", "at_risk")
 # Label columns of every per-verdict metric, in exposition order.

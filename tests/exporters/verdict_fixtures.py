@@ -1,14 +1,10 @@
-"""Verdict frames built by hand (imported by the exporter tests as ``verdict_fixtures``), with exactly the columns of ``rules.verdict`` (the rule engine's contract)."""
+"""Verdict frames built by hand, typed by the rule engine's own contract (``rules.verdict.conform``)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-VERDICT_COLUMNS = [
-    "rule", "unit", "indicator", "period", "as_of", "status", "stretch_met", "value", "target", "gap",
-    "rank", "group_size", "reference", "required_run_rate", "target_version", "owners", "message",
-    "severity", "rule_title", "group", "reported", "measure", "leader", "lead_department", "deadline",
-]
+from rules.verdict import VERDICT_COLUMNS, conform
 
 
 def good_verdict(**changes) -> dict:
@@ -30,8 +26,5 @@ def good_verdict(**changes) -> dict:
 
 
 def verdict_frame(*rows: dict) -> pd.DataFrame:
-    """A verdict frame of the given rows, typed like the engine's (nullable ints for rank and group size)."""
-    frame = pd.DataFrame(list(rows), columns=VERDICT_COLUMNS)
-    for col in ("rank", "group_size"):
-        frame[col] = frame[col].astype("Int64")
-    return frame
+    """A verdict frame of the given rows, with the engine's columns and dtypes (``rules.verdict.conform``)."""
+    return conform(pd.DataFrame(list(rows), columns=VERDICT_COLUMNS))
