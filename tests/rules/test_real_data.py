@@ -93,6 +93,8 @@ RULES = "".join([
     # The rank of every 市州 (top: 1 only to make the engine rank the whole group) and the bottom one.
     _rule("iva_rank", "iva_cum_growth", "{kind: rank, top: 1}"),
     _rule("iva_not_last", "iva_cum_growth", "{kind: rank, not_bottom: 1}"),
+    # 全省前七名（且不得并列名次）, seed 003's wording applied to the province's 市州
+    _rule("iva_top7_no_ties", "iva_cum_growth", "{kind: rank, top: 7, ties: fail}"),
     # 高于全省平均水平: strictly above the province's own reported figure.
     _rule("iva_above_province", "iva_cum_growth", '{kind: compare, reference: group_figure, op: ">"}'),
     _rule("iva_month_above_province", "iva_month_growth", '{kind: compare, reference: group_figure, op: ">"}'),
@@ -193,6 +195,18 @@ def test_2017_ties_share_a_rank(hunan):
 def test_2017_bottom_city_fails_not_last(hunan):
     got = _verdicts(hunan, "2017-11", "iva_not_last")
     assert got.index[got["status"] == "behind"].tolist() == ["yueyang"]
+
+
+def test_2017_top7_without_ties_fails_the_two_cities_sharing_sixth_place(hunan):
+    cities, _ = _official(OFFICIAL_2017, "ind_va_cum_yoy_pct_2017_jan_nov")
+    ranks = _expected_ranks(cities)
+    shared = cities.duplicated(keep=False)
+    expected = sorted(cities.index[(ranks.reindex(cities.index) <= 7) & ~shared])
+    assert expected == ["changsha", "loudi", "xiangtan", "yiyang", "yongzhou"]
+    got = _verdicts(hunan, "2017-11", "iva_top7_no_ties")
+    assert sorted(got.index[got["status"] == "on_track"]) == expected
+    assert got.loc[["zhuzhou", "shaoyang"], "status"].tolist() == ["behind", "behind"]
+    assert got.loc[["zhuzhou", "shaoyang"], "rank"].tolist() == [6, 6]
 
 
 def test_2017_exactly_the_cities_strictly_above_the_province_are_on_track(hunan):
