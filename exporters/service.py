@@ -13,6 +13,7 @@ Extension point: ``add_background(start, stop)`` registers something that runs b
 
 from __future__ import annotations
 
+import gzip
 import logging
 import signal
 import threading
@@ -155,14 +156,19 @@ class Service:
 
             def do_GET(self):
                 path = self.path.split("?", 1)[0]
+                encoding = None
                 if path == "/metrics":
                     body, ctype, code = service.scrape(), CONTENT_TYPE, 200
+                    if "gzip" in self.headers.get("Accept-Encoding", ""):  # Prometheus asks; a fast level is plenty
+                        body, encoding = gzip.compress(body, compresslevel=1), "gzip"
                 elif path in ("/-/healthy", "/-/ready"):
                     body, ctype, code = b"OK\n", "text/plain", 200
                 else:
                     body, ctype, code = b"not found: try /metrics\n", "text/plain", 404
                 self.send_response(code)
                 self.send_header("Content-Type", ctype)
+                if encoding:
+                    self.send_header("Content-Encoding", encoding)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
