@@ -165,3 +165,18 @@ def test_messages_waiting_in_the_outbox_survive_a_restart(deployment, robot, tmp
     assert after.plan(verdict_frame(good_verdict())) == 0
     assert after.deliver().sent == 1
     assert [m["msgtype"] for m in robot.received] == ["markdown", "text"]
+
+
+def test_a_channel_secret_can_come_from_the_secrets_file(deployment_dir, robot, tmp_path, monkeypatch):
+    from targetwatch.deployment import load_deployment
+
+    monkeypatch.delenv("TARGETWATCH_WECOM_ROBOT_URL", raising=False)
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text(f"TARGETWATCH_WECOM_ROBOT_URL={robot.url}\n", encoding="utf-8")
+    settings = deployment_dir / "settings.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + f"secrets_file: {secrets}\n", encoding="utf-8")
+    deployment = load_deployment(deployment_dir)
+    config = NotifierConfig(channels=[Channel(id="robot", kind="wecom")], recipients={"*": ["robot"]})
+    n = Notifications(deployment, Ledger(tmp_path / "notify.db"), config)  # the default secret lookup
+    n.plan(verdict_frame(good_verdict()))
+    assert n.deliver().sent == 1 and len(robot.received) == 2
