@@ -173,3 +173,30 @@ def test_email_with_a_wrong_password_fails_without_showing_it(smtp_server):
         send_all(notifier_for(channel, secrets(TARGETWATCH_SMTP_PASSWORD="not-the-pw-99")), message())
     assert "535" in str(exc.value) and "not-the-pw-99" not in str(exc.value)
     assert messages == []
+
+
+def test_a_bad_notifiers_yaml_is_reported_with_file_line_and_column(tmp_path):
+    from exporters.channels import load_notifier_config
+
+    (tmp_path / "notifiers.yaml").write_text(
+        "channels:\n"
+        "  - {id: mail, kind: email, options: {host: smtp.example.gov.cn}}\n"
+        "  - {id: robot, kind: wecom, options: {url_env: X, limit: 4096}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_notifier_config(tmp_path)
+    assert str(exc.value) == (f"{tmp_path / 'notifiers.yaml'}:3:5: channel 'robot' (wecom): limit: Extra inputs are not permitted "
+                              "(options allowed: url_env, limit_bytes)")
+    (tmp_path / "notifiers.yaml").write_text(
+        "channels:\n  - {id: mail, kind: email}\nrecipients:\n  wu_yi: [mail, sms]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_notifier_config(tmp_path)
+    assert str(exc.value) == f"{tmp_path / 'notifiers.yaml'}:4:10: recipient 'wu_yi': unknown channel 'sms'; known: mail"
+
+
+def test_the_example_notifiers_yaml_loads():
+    from exporters.channels import load_notifier_config
+    from tests.conftest import EXAMPLE_CONFIG
+
+    config = load_notifier_config(EXAMPLE_CONFIG)
+    assert [c.id for c in config.channels] == ["leaders_wecom", "leaders_dingtalk", "leaders_mail", "duty_office_webhook"]
+    assert config.channels_of("wu_yi") == ["leaders_wecom", "leaders_mail"] and config.channels_of("liu_yong") == ["leaders_mail"]
