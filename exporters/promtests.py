@@ -3,8 +3,9 @@
 The scenario, on the example deployment's first rule R (its leader L, unit U and two peers):
 U is behind throughout; a peer is behind with severity "none" (no alert); another peer is behind for
 three minutes and then catches up (the alert keeps firing for ``keep_firing_for``, then resolves);
-U's next period has no data yet (a severity "none" alert that exists only to inhibit); and the outbox
-holds a message for more than an hour (the service's own alert).
+U's next period has no data yet (a severity "none" alert that exists only to inhibit). The service's
+own alerts: a message stuck in the outbox for an hour, a failed collector run, a source without new
+data for 40 days, and the service itself down for 5 minutes.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard
         (_series("targetwatch_rule_info", {"rule": rule.id, "title": rule.title}), "1x90"),
         (_series("targetwatch_person_info", {"person": rule.leader, "name": leader_name}), "1x90"),
         (_series("targetwatch_notifications_pending", {"job": "targetwatch"}), "0 1x90"),
+        (_series("targetwatch_collector_failures_total", {"collector": "monthly_xlsx", "job": "targetwatch"}), "0 0 1x88"),
+        (_series("targetwatch_last_successful_ingest_timestamp_seconds", {"source": "old.csv", "job": "targetwatch"}), "-3500000x90"),
+        (_series("targetwatch_last_successful_ingest_timestamp_seconds", {"source": "new.csv", "job": "targetwatch"}), "0x90"),
+        (_series("up", {"job": "targetwatch", "instance": "127.0.0.1:9464"}), "1 1 0x88"),
     ]
 
     def alert(labels: dict, what: str, description: str) -> dict:
@@ -80,6 +85,17 @@ def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard
         {"eval_time": "70m", "alertname": "TargetwatchNotificationsStuck", "exp_alerts": [
             {"exp_labels": {"job": "targetwatch", "severity": "warning"},
              "exp_annotations": {"summary": "1 条通知滞留在发件箱超过一小时"}}]},
+        {"eval_time": "1m", "alertname": "TargetwatchCollectorFailing", "exp_alerts": []},
+        {"eval_time": "5m", "alertname": "TargetwatchCollectorFailing", "exp_alerts": [
+            {"exp_labels": {"collector": "monthly_xlsx", "job": "targetwatch", "severity": "warning"},
+             "exp_annotations": {"summary": "采集任务 monthly_xlsx 最近一小时运行失败"}}]},
+        {"eval_time": "5m", "alertname": "TargetwatchIngestStale", "exp_alerts": [
+            {"exp_labels": {"source": "old.csv", "job": "targetwatch", "severity": "warning"},
+             "exp_annotations": {"summary": "数据源 old.csv 已超过40天没有新数据入库"}}]},
+        {"eval_time": "6m", "alertname": "TargetwatchDown", "exp_alerts": []},
+        {"eval_time": "8m", "alertname": "TargetwatchDown", "exp_alerts": [
+            {"exp_labels": {"job": "targetwatch", "instance": "127.0.0.1:9464", "severity": "critical"},
+             "exp_annotations": {"summary": "targetwatch 服务无法抓取（127.0.0.1:9464）"}}]},
     ]
     return {"rule_files": ["rules.yml"], "evaluation_interval": "1m",
             "tests": [{"interval": "1m", "input_series": [{"series": s, "values": v} for s, v in series],
