@@ -109,8 +109,9 @@ def test_a_mapping_that_dates_reports_by_the_workbook_keeps_that_date(deployment
     mapping = deployment_dir / "collectors" / "shaoyang-monthly.yaml"
     text = mapping.read_text(encoding="utf-8")
     assert "reported_at: document" in text
-    mapping.write_text(text.replace('files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]',
-                                    'files: ["drop/*.xlsx"]\n  source: {kind: dropfolder, settle_seconds: 0}'), encoding="utf-8")
+    assert "source: {kind: files}" in text
+    mapping.write_text(text.replace('files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]', 'files: ["drop/*.xlsx"]')
+                       .replace("source: {kind: files}", "source: {kind: dropfolder, settle_seconds: 0}"), encoding="utf-8")
     (deployment_dir / "drop").mkdir()
     shutil.copy(workbook, deployment_dir / "drop" / workbook.name)
     dep = load_deployment(deployment_dir)
