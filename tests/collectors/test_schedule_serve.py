@@ -54,8 +54,9 @@ def test_a_dropped_workbook_reaches_store_verdicts_metrics_and_the_leaders_diges
     text = mapping.read_text(encoding="utf-8")
     old = 'files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]'
     assert old in text
-    mapping.write_text(text.replace(old, 'files: ["drop/邵阳市县市区主要经济指标_*.xlsx"]\n'
-                                    "  source: {kind: dropfolder, settle_seconds: 0.5}\n  schedule: {every: 2s, retries: 0}"),
+    mapping.write_text(text.replace(old, 'files: ["drop/邵阳市县市区主要经济指标_*.xlsx"]')
+                       .replace("source: {kind: files}", "source: {kind: dropfolder, settle_seconds: 0.5}")
+                       .replace('schedule: {working_day: 8, at: "09:00"}', "schedule: {every: 2s, retries: 0}"),
                        encoding="utf-8")
     (deployment_dir / "drop").mkdir()
     hook = Receiver("webhook", free_port()).start()
