@@ -27,6 +27,7 @@ WECHAT_PLACEHOLDER = f"set {WECHAT_SECRET_ENV} and re-export"
 
 
 def receiver_name(leader: str) -> str:
+    """The Alertmanager receiver of a leader: ``leader-<person id>``."""
     return f"leader-{leader}"
 
 

@@ -76,6 +76,7 @@ class NotifierConfig(_Strict):
     alertmanager: AlertmanagerReceivers = Field(default_factory=AlertmanagerReceivers)
 
     def channel(self, channel_id: str) -> Channel:
+        """A channel by id; an unknown id is a ConfigError that lists the known ones."""
         for ch in self.channels:
             if ch.id == channel_id:
                 return ch

@@ -34,6 +34,7 @@ class ExporterState:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def set_verdicts(self, verdicts: pd.DataFrame, seconds: float | None = None, batches: pd.DataFrame | None = None) -> None:
+        """Replace what the next scrape shows: the verdicts, the evaluation time, the store's batches."""
         with self.lock:
             self.verdicts = verdicts
             if seconds is not None:

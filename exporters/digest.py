@@ -59,6 +59,7 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
 
 
 def dashboard_link(dashboard_url: str, leader: str, period: str) -> str:
+    """The dashboard URL with the leader and period as Grafana variables."""
     query = urllib.parse.urlencode({"var-leader": leader, "var-period": period})
     return f"{dashboard_url}?{query}"
 

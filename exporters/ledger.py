@@ -61,6 +61,7 @@ class Ledger:
             self.con.execute("ALTER TABLE outbox RENAME COLUMN attempts TO failures")
 
     def close(self) -> None:
+        """Close the database."""
         with self.lock:
             self.con.close()
 
@@ -120,6 +121,7 @@ class Ledger:
                 self.con.row_factory = None
 
     def part_sent(self, outbox_id: int, parts_sent: int, done: bool) -> None:
+        """Record that the first ``parts_sent`` parts arrived; ``done`` marks the message sent."""
         with self.lock:
             if done:
                 self.con.execute("UPDATE outbox SET parts_sent=?, result='sent', sent_at=?, last_error=NULL WHERE id=?",
@@ -155,6 +157,7 @@ class Ledger:
             return pd.read_sql_query(sql, self.con)
 
     def outbox(self) -> pd.DataFrame:
+        """Every message with its delivery state, oldest first."""
         with self.lock:
             return pd.read_sql_query("SELECT * FROM outbox ORDER BY id", self.con)
 

@@ -143,6 +143,7 @@ class Service:
         self._wake.set()
 
     def stop(self) -> None:
+        """Ask :meth:`run` to finish (what SIGTERM does)."""
         self._stop.set()
         self._wake.set()
 

@@ -48,10 +48,12 @@ class Message:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
+        """The message as stored in the outbox."""
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "Message":
+        """A message read back from the outbox."""
         raw = json.loads(text)
         return cls(**{**raw, "recipient": Recipient(**raw["recipient"])})
 
@@ -84,12 +86,15 @@ class Notifier:
         return []
 
     def parts(self, message: Message) -> list[dict]:
+        """The requests (or e-mails) that deliver ``message``, in order; each is sent and recorded alone."""
         raise NotImplementedError
 
     def send_part(self, part: dict) -> None:
+        """Deliver one part; raise DeliveryError (with secrets removed) when the channel refuses it."""
         raise NotImplementedError
 
     def redact(self, text: str) -> str:
+        """``text`` with every secret of this channel replaced by ********."""
         for value in self.secrets():
             if value:
                 text = text.replace(value, "********")
@@ -125,6 +130,7 @@ def post_json(notifier: Notifier, url: str, body: dict, timeout: float = 10.0) -
 
 
 def send_request(notifier: Notifier, request: urllib.request.Request, timeout: float) -> dict:
+    """Send a prepared request; errors become redacted DeliveryErrors; return the JSON answer or {}."""
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             raw = resp.read()

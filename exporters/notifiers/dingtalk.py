@@ -20,6 +20,8 @@ LIMIT_BYTES = 20000
 
 
 class DingTalkOptions(Options):
+    """Options of a DingTalk channel: where its URL and signing secret come from, and the size limit."""
+
     url_env: str = "TARGETWATCH_DINGTALK_ROBOT_URL"
     secret_env: str | None = "TARGETWATCH_DINGTALK_SECRET"
     limit_bytes: int = LIMIT_BYTES

@@ -11,6 +11,8 @@ from exporters.notifiers import DeliveryError, Message, Notifier, Options, regis
 
 
 class EmailOptions(Options):
+    """Options of an e-mail channel: the SMTP relay, sender, TLS and login."""
+
     host: str = "127.0.0.1"
     port: int = 587
     sender: str = "targetwatch@example.gov.cn"

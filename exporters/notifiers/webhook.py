@@ -9,6 +9,8 @@ from exporters.notifiers import Message, Notifier, Options, send_request, regist
 
 
 class WebhookOptions(Options):
+    """Options of a webhook channel: its URL and where a bearer token comes from."""
+
     url: str
     token_env: str | None = None
     timeout_seconds: float = 10.0

@@ -13,6 +13,8 @@ LIMIT_BYTES = 4096
 
 
 class WeComOptions(Options):
+    """Options of a WeCom robot channel: where its URL comes from, and the size limit."""
+
     url_env: str = "TARGETWATCH_WECOM_ROBOT_URL"
     limit_bytes: int = LIMIT_BYTES
 
