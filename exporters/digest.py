@@ -48,9 +48,14 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
         items.append({"rule": row.rule, "unit": row.unit, "indicator": row.indicator, "status": row.status,
                       "value": _num(row.value), "target": _num(row.target), "gap": _num(row.gap)})
     if recovered is not None and len(recovered):
-        names = "、".join(f"{r.rule_title}（{deployment.units[r.unit].name if r.unit in deployment.units else r.unit}）"
-                         for r in recovered.itertuples(index=False))
-        lines.append(f"已改善：{names}。")
+        # Left a digest status: reached the target (已改善), or no longer judged on data (e.g. a withdrawn figure).
+        for head, rows in (("已改善", recovered[recovered["status"] == "on_track"]),
+                           ("不再预警", recovered[recovered["status"] != "on_track"])):
+            if len(rows):
+                names = "、".join(f"{r.rule_title}（{deployment.units[r.unit].name if r.unit in deployment.units else r.unit}）"
+                                 f"{'' if r.status == 'on_track' else '，现为' + STATUS_ZH.get(r.status, r.status)}"
+                                 for r in rows.itertuples(index=False))
+                lines.append(f"{head}：{names}。")
     link = dashboard_link(dashboard_url, leader, period)
     text = "\n".join([title, "", *lines, "", f"详情：{link}"])
     markdown = "\n".join([f"**{title}**", "", *lines, "", f"[查看仪表盘]({link})"])

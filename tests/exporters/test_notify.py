@@ -180,3 +180,15 @@ def test_a_channel_secret_can_come_from_the_secrets_file(deployment_dir, robot, 
     n = Notifications(deployment, Ledger(tmp_path / "notify.db"), config)  # the default secret lookup
     n.plan(verdict_frame(good_verdict()))
     assert n.deliver().sent == 1 and len(robot.received) == 2
+
+
+def test_a_verdict_that_leaves_the_digest_without_reaching_the_target_is_not_called_improved(deployment, verdicts, robot, tmp_path):
+    n = notifications(deployment, tmp_path / "notify.db", robot)
+    n.plan(verdicts)
+    n.deliver()
+    withdrawn = verdicts.copy()
+    withdrawn.loc[0, ["status", "value", "gap"]] = ["no_data", None, None]  # the figure was withdrawn
+    assert n.plan(withdrawn) == 1
+    n.deliver()
+    last = robot.received[-2]["markdown"]["content"]
+    assert "不再预警：规模工业增加值增速增长7%以上（大祥区），现为未报送。" in last and "已改善" not in last
