@@ -4,7 +4,7 @@ the people who send the figures, lists what is missing, and says by when it was 
 
 A unit is *expected* to report an indicator when it reported it in any of the ``lookback`` periods
 before the one judged. Before the deadline (``Indicator.deadline``, calendar or Chinese working days,
-see :func:`collectors.workdays.deadline_of`) a missing report is ``no_data``; after it, ``late``.
+see :func:`targetwatch.workdays.deadline_of`) a missing report is ``no_data``; after it, ``late``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from collectors.workdays import deadline_of
+from targetwatch.workdays import deadline_of
 from targetwatch import periods
 from targetwatch.deployment import Deployment
 from targetwatch.periods import TZ, Period

@@ -8,7 +8,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from collectors import workdays
+from targetwatch import workdays
 from collectors.layout import ScheduleSpec
 from targetwatch.periods import TZ
 

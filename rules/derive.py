@@ -10,12 +10,12 @@ levels; a growth indicator's reported value *is* its year-on-year growth.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from targetwatch import periods
+from targetwatch import periods, workdays
 from targetwatch.model import Basis, Indicator, IndicatorKind
 
 ADDITIVE = (IndicatorKind.level, IndicatorKind.count)
@@ -148,29 +148,5 @@ def yoy(current: pd.Series, last_year: pd.Series) -> pd.Series:
 
 
 def deadlines(codes, ind: Indicator) -> dict[int, date]:
-    """The reporting deadline of each period: calendar days, or Chinese working days, after its end."""
-    out = {}
-    for code in {int(c) for c in codes}:
-        end = periods.Period.from_code(code).end
-        if ind.deadline.working_days is not None:
-            out[code] = _working_days_after(end, ind.deadline.working_days)
-        else:
-            out[code] = end + timedelta(days=ind.deadline.days or 0)
-    return out
-
-
-def _working_days_after(day: date, n: int) -> date:
-    """The n-th Chinese working day after ``day`` (holidays and make-up working weekends included)."""
-    try:
-        from chinese_calendar import is_workday
-    except ImportError:  # pragma: no cover - a declared dependency
-        is_workday = None
-    d, left = day, n
-    while left > 0:
-        d += timedelta(days=1)
-        try:
-            working = is_workday(d) if is_workday else d.weekday() < 5
-        except NotImplementedError:  # outside the calendar's years: weekdays only
-            working = d.weekday() < 5
-        left -= working
-    return d
+    """The reporting deadline (due day) of each period: calendar days, or Chinese working days, after its end."""
+    return {code: workdays.deadline_of(periods.Period.from_code(code), ind.deadline).date() for code in {int(c) for c in codes}}

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import pytest
 
-from collectors import workdays
+from targetwatch import workdays
 from collectors.layout import ScheduleSpec
 from collectors.triggers import WorkingDayTrigger, trigger_for
 from targetwatch.model import Deadline
