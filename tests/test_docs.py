@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import click
 import pytest
 import typer
 
@@ -11,10 +10,10 @@ from targetwatch.cli import app
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
-def commands(group: click.Group, prefix: str = "targetwatch"):
+def commands(group, prefix: str = "targetwatch"):
     for name, cmd in sorted(group.commands.items()):
         path = f"{prefix} {name}"
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "commands"):  # a group (typer vendors its own click, so no isinstance check)
             yield from commands(cmd, path)
         else:
             yield path, cmd
