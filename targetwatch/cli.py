@@ -82,18 +82,14 @@ def run_command(
 
 
 def _mount() -> None:
-    # Each stage registers its own commands; the import order is the data flow.
+    # Each stage registers its own commands; the order is the data flow.
     from collectors import cli as collectors_cli
+    from dashboards import cli as dashboards_cli
+    from exporters import cli as exporters_cli
+    from rules import cli as rules_cli
 
-    collectors_cli.register(app)
-    for module in ("rules.cli", "exporters.cli", "dashboards.cli"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name not in (module, module.split(".")[0]):
-                raise
-            continue
-        mod.register(app)
+    for stage in (collectors_cli, rules_cli, exporters_cli, dashboards_cli):
+        stage.register(app)
 
 
 logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
