@@ -115,21 +115,21 @@ class Observations:
         other = Basis.period if basis is Basis.ytd else Basis.ytd
         cols = {}
         for code in codes:
-            year_periods = _year_periods(code, ind)
+            year_codes = year_periods(code, ind)
             if basis is Basis.ytd:  # running sum of a complete year of 当月 values
-                self.prefetch({c: {ind.id} for c in year_periods})
-                src = self._pivot(ind.id, other.value, year_periods)
+                self.prefetch({c: {ind.id} for c in year_codes})
+                src = self._pivot(ind.id, other.value, year_codes)
                 complete = src.notna().all(axis=1)
                 cols[code] = src.sum(axis=1).where(complete)
             else:  # difference of this and the previous 累计 value of the same year
-                prev = [c for c in year_periods if c < code][-1:]
+                prev = [c for c in year_codes if c < code][-1:]
                 self.prefetch({c: {ind.id} for c in [*prev, code]})
                 src = self._pivot(ind.id, other.value, [*prev, code])
                 cols[code] = src[code] - src[prev[0]] if prev else src[code]
         return pd.DataFrame(cols)
 
 
-def _year_periods(code: int, ind: Indicator) -> list[int]:
+def year_periods(code: int, ind: Indicator) -> list[int]:
     """Every period of ``code``'s frequency from the year's first to ``code``, as codes."""
     p = periods.Period.from_code(code)
     freq = p.frequency

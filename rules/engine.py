@@ -147,7 +147,8 @@ def version_in_force(versions: list[RuleDoc], day: date) -> RuleDoc | None:
 def judge(j: Judgement) -> pd.DataFrame:
     """The verdict rows of one judgement (contract columns plus a few the explainer uses)."""
     frame = JUDGES[j.target.kind](j)
-    reported = j.on_units(j.raw()).notna()
+    # A kind may know better than the raw value whether a unit has reported enough to be judged.
+    reported = frame["has_report"].astype(bool) if "has_report" in frame else j.on_units(j.raw()).notna()
     frame["value_reported"] = reported
     due = deadlines([j.code], j.ind)[j.code]
     missing_status = "late" if j.as_of_day > due else "no_data"

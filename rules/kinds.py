@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from rules.context import Judgement
-from targetwatch.model import Direction
+from rules.derive import year_periods
+from targetwatch.model import Basis, Direction
 
 _HIGHER = (">=", ">")
 
@@ -169,7 +170,23 @@ def clear_zero(j: Judgement) -> pd.DataFrame:
 
 def never(j: Judgement) -> pd.DataFrame:
     value = j.on_units(j.raw())
-    return _frame(j, value, 0.0, -value, value <= 0, soft=False)
+    known = value.notna()
+    if known.all():
+        return _frame(j, value, 0.0, -value, value <= 0, soft=False)
+    # The year's total needs every month; an event in a month that was reported fails the year anyway.
+    seen = j.on_units(events_seen(j))
+    partial = ~known & (seen > 0)
+    value = value.where(known, seen.where(partial))
+    return _frame(j, value, 0.0, -value, value <= 0, soft=False, has_report=known | partial, partial=partial)
+
+
+def events_seen(j: Judgement) -> pd.Series:
+    """The fewest events the year's reports so far prove: the sum of the 当月 counts reported, or the
+    largest 累计 count reported, whichever is larger (NaN where nothing of the year was reported)."""
+    codes = year_periods(j.code, j.ind)
+    monthly = j.obs.wide(j.ind.id, Basis.period, codes).sum(axis=1, min_count=1)
+    cumulative = j.obs.wide(j.ind.id, Basis.ytd, codes).max(axis=1)
+    return pd.concat([monthly, cumulative], axis=1).max(axis=1)
 
 
 def milestone(j: Judgement) -> pd.DataFrame:

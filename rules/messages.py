@@ -99,6 +99,8 @@ def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: s
         if ind.kind.value == "count":  # whole people, firms and projects: round the monthly need up
             rate = np.ceil(rate - 1e-9)
         extra = cat(extra, np.where(rate > 0, cat("，全年余下每月需完成", fmt(rate, d), measure), ""))
+    if "partial" in frame:  # a never-event judged on the months reported so far
+        extra = cat(extra, np.where(frame["partial"].to_numpy(bool), "（部分月份未报送，按已报送数计）", ""))
     status_arr = status.to_numpy(dtype=object)
     status_zh = np.array([STATUS_ZH[s] for s in status_arr.tolist()], dtype=str)
     if "not_due" in frame:  # a milestone not reached yet but not due yet either

@@ -313,3 +313,26 @@ def test_messages_round_a_count_run_rate_up_and_say_a_milestone_is_not_due(mini,
     v = _evaluate(mini, dep, store, text, [("jobs", "daxiang", "2023-06", 499), ("projects", "daxiang", "2023-06", 1)])
     assert v.loc[("jobs", "daxiang"), "message"] == "大祥区2023年6月城镇新增就业为499人，目标序时进度50%，即累计500人（全年1000人），差1人，全年余下每月需完成84人，落后。"
     assert v.loc[("ms", "daxiang"), "message"] == "大祥区2023年6月新引进项目为1个，目标2023-12-31前达到4个，差3个，尚未到期。"
+
+
+def test_never_event_reported_while_an_earlier_month_is_missing_is_behind(mini, dep, store):
+    # 000:L472 坚决防范遏制较大及以上安全生产事故: February never came, March reports one accident. The
+    # year's total cannot be summed, but the event is known: behind, not late.
+    text = _rule("never", "  indicator: accidents\n  units: [daxiang, beita]\n  target: {kind: never}")
+    rows = [("accidents", "daxiang", f"2023-{m:02d}", 1 if m == 3 else 0, "period") for m in range(1, 7) if m != 2]
+    rows += [("accidents", "beita", f"2023-{m:02d}", 0, "period") for m in range(1, 7) if m != 2]
+    v = _evaluate(mini, dep, store, text, rows)
+    assert v.loc[("never", "daxiang"), ["status", "value", "gap"]].tolist() == ["behind", 1.0, -1.0]
+    assert v.loc[("never", "daxiang"), "message"] == (
+        "大祥区2023年6月较大及以上安全事故为1起，目标全年不发生，差1起（部分月份未报送，按已报送数计），落后。")
+    # Nothing reported shows an event and February is missing: the year is still unknown, and late.
+    assert v.loc[("never", "beita"), "status"] == "late"
+    assert math.isnan(v.loc[("never", "beita"), "value"])
+
+
+def test_never_event_seen_in_an_earlier_cumulative_report_is_behind(mini, dep, store):
+    # A 累计 count of 1 at March is an event of the year even when June's report is missing.
+    text = _rule("never", "  indicator: accidents\n  basis: ytd\n  units: [daxiang]\n  target: {kind: never}")
+    rows = [("accidents", "daxiang", "2023-03", 1, "ytd"), ("accidents", "daxiang", "2023-04", 1, "ytd")]
+    v = _evaluate(mini, dep, store, text, rows)
+    assert v.loc[("never", "daxiang"), ["status", "value"]].tolist() == ["behind", 1.0]
