@@ -76,23 +76,33 @@ def _ruleset(deployment, file: Path, patterns) -> RuleSet:
     return ruleset
 
 
-def _run_case(deployment, ruleset, file: str, index: int, case: dict) -> TestResult:
+def case_verdicts(deployment, ruleset: RuleSet, case: dict, source: str = "case") -> pd.DataFrame:
+    """The verdicts one case asks about: its input landed in a fresh SQLite store, then only the rules
+    its expectations name judged (a named scorecard judges its own items; the rest of the file is not
+    evaluated, which makes a case cost one rule rather than the whole file)."""
     from targetwatch.store.sqlite import SQLiteStore
 
-    result = TestResult(file, str(case.get("name", f"test {index + 1}")))
+    named = sorted({str(exp["rule"]) for exp in case.get("expect") or []})
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "test.db")
         try:
             for n, batch in enumerate(case.get("input") or []):
-                _ingest(store, batch, f"{file}#{index}.{n}")
-            verdicts = evaluate(deployment, store, as_of=_iso(case["as_of"]), period=case.get("period"),
-                                ruleset=ruleset)
+                _ingest(store, batch, f"{source}.{n}")
+            return evaluate(deployment, store, as_of=_iso(case["as_of"]), period=case.get("period"),
+                            ruleset=ruleset, rules=named)
         finally:
             store.close()
+
+
+def _run_case(deployment, ruleset, file: str, index: int, case: dict) -> TestResult:
+    result = TestResult(file, str(case.get("name", f"test {index + 1}")))
+    verdicts = case_verdicts(deployment, ruleset, case, f"{file}#{index}")
     for exp in case.get("expect") or []:
         got = verdicts[(verdicts["rule"] == exp["rule"]) & (verdicts["unit"] == exp["unit"])]
         if got.empty:
-            result.failures.append(f"{exp['rule']} {exp['unit']}: no verdict (rules judged: {', '.join(sorted(set(verdicts['rule'])))})")
+            judged = sorted(set(verdicts.loc[verdicts["rule"] == exp["rule"], "unit"]))
+            why = f"units judged: {', '.join(judged)}" if judged else ("no such rule" if exp["rule"] not in ruleset.ids else "rule not judged at this period")
+            result.failures.append(f"{exp['rule']} {exp['unit']}: no verdict ({why})")
             continue
         row = got.iloc[0]
         for key in _FIELDS:
