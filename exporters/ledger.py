@@ -1,10 +1,12 @@
 """The notification ledger and outbox: one SQLite file next to the store (``notify.db``).
 
-Three tables. ``verdict_state`` keeps the last status seen per verdict key, so that only a change of
+Four tables. ``verdict_state`` keeps the last status seen per verdict key, so that only a change of
 state notifies, across restarts. ``outbox`` holds every message with its delivery progress (parts sent,
 failed attempts, next attempt, last error, result). ``decision`` records why each message exists: which
-verdict, with which value and status change, triggered it, for whom, on which channel, and when.
-State changes, decisions and new outbox rows are written in one transaction.
+verdict, with which value and status change, triggered it, for whom, on which channel, and when
+(``kind`` says whether it was a leader's digest or a late-report reminder). ``reminded`` names each
+late report a contact (联络人) was reminded of, so that each is reminded once, across restarts.
+State changes, decisions, reminded items and new outbox rows are written in one transaction.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ CREATE TABLE IF NOT EXISTS decision (
     indicator TEXT NOT NULL, period TEXT NOT NULL, old_status TEXT, new_status TEXT NOT NULL,
     value REAL, target REAL, gap REAL, leader TEXT, outbox_id INTEGER REFERENCES outbox(id), note TEXT
 );
+CREATE TABLE IF NOT EXISTS reminded (
+    person TEXT NOT NULL, indicator TEXT NOT NULL, unit TEXT NOT NULL, period TEXT NOT NULL,
+    reminder_key TEXT NOT NULL, reminded_at REAL NOT NULL,
+    PRIMARY KEY (person, indicator, unit, period)
+) WITHOUT ROWID;
 """
 
 KEY = ["rule", "unit", "indicator", "period"]
@@ -59,6 +66,9 @@ class Ledger:
         columns = {row[1] for row in self.con.execute("PRAGMA table_info(outbox)")}
         if "attempts" in columns:  # ledgers written before the column was named for what it counts
             self.con.execute("ALTER TABLE outbox RENAME COLUMN attempts TO failures")
+        if "kind" not in {row[1] for row in self.con.execute("PRAGMA table_info(decision)")}:
+            # What a decision is about: a leader's digest, or a late-report reminder to a contact (联络人).
+            self.con.execute("ALTER TABLE decision ADD COLUMN kind TEXT NOT NULL DEFAULT 'digest'")
 
     def close(self) -> None:
         """Close the database."""
@@ -72,10 +82,12 @@ class Ledger:
         with self.lock:
             return pd.read_sql_query("SELECT rule, unit, indicator, period, status AS old_status FROM verdict_state", self.con)
 
-    def record(self, changes: pd.DataFrame, messages: list[dict], decisions: list[dict]) -> list[int]:
-        """In one transaction: store the new states, add the outbox rows, add the decisions.
+    def record(self, changes: pd.DataFrame, messages: list[dict], decisions: list[dict], reminded: list[dict] | None = None) -> list[int]:
+        """In one transaction: store the new states, add the outbox rows, add the decisions, mark ``reminded`` items.
 
-        A decision's ``message`` is an index into ``messages`` (or None); it becomes the outbox id.
+        A decision's ``message`` is an index into ``messages`` (or None); it becomes the outbox id. Its
+        optional ``kind`` is "digest" (the default) or "late_reminder". ``reminded`` rows (person,
+        indicator, unit, period, key) are late reports their contact has been reminded of, once.
         """
         now = self.clock()
         with self.lock:
@@ -95,17 +107,27 @@ class Ledger:
                     )
                     ids.append(cur.lastrowid)
                 cur.executemany(
-                    "INSERT INTO decision(decided_at, rule, unit, indicator, period, old_status, new_status, value, target, gap, leader, outbox_id, note) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO decision(decided_at, rule, unit, indicator, period, old_status, new_status, value, target, gap, leader, outbox_id, note, kind) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [(now, d["rule"], d["unit"], d["indicator"], d["period"], d["old_status"], d["new_status"], _float(d["value"]),
-                      _float(d["target"]), _float(d["gap"]), d["leader"], None if d["message"] is None else ids[d["message"]], d["note"])
+                      _float(d["target"]), _float(d["gap"]), d["leader"], None if d["message"] is None else ids[d["message"]], d["note"],
+                      d.get("kind", "digest"))
                      for d in decisions],
+                )
+                cur.executemany(
+                    "INSERT OR IGNORE INTO reminded(person, indicator, unit, period, reminder_key, reminded_at) VALUES (?,?,?,?,?,?)",
+                    [(r["person"], r["indicator"], r["unit"], r["period"], r["key"], now) for r in reminded or []],
                 )
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
         return ids
+
+    def reminded(self) -> pd.DataFrame:
+        """The late reports each contact has been reminded of: person, indicator, unit, period (2025-09)."""
+        with self.lock:
+            return pd.read_sql_query("SELECT person, indicator, unit, period FROM reminded", self.con)
 
     # -- outbox --------------------------------------------------------------------------------------
 
@@ -150,7 +172,7 @@ class Ledger:
         sql = (
             "SELECT datetime(d.decided_at, 'unixepoch') AS decided_at, d.leader, d.period, d.rule, d.unit, d.indicator, "
             "d.old_status, d.new_status, d.value, d.target, d.gap, o.id AS message, o.channel, o.recipient, "
-            "o.result, o.failures, datetime(o.sent_at, 'unixepoch') AS sent_at, o.last_error, d.note "
+            "o.result, o.failures, datetime(o.sent_at, 'unixepoch') AS sent_at, o.last_error, d.note, d.kind "
             "FROM decision d LEFT JOIN outbox o ON o.id = d.outbox_id ORDER BY d.id"
         )
         with self.lock:

@@ -2,7 +2,8 @@
 
 :class:`Service` is a library object. :meth:`Service.evaluate_and_notify` does one cycle: evaluate the
 rules, hand the verdicts to the /metrics collector, record state changes and queue digests in the
-ledger, deliver the outbox, and push to Alertmanager when configured. :meth:`Service.run` serves HTTP
+ledger, queue late-report reminders to the contacts (联络人, :mod:`exporters.reminders`), deliver the
+outbox, and push to Alertmanager when configured. :meth:`Service.run` serves HTTP
 in a thread and runs the cycle in the calling thread, the only one that touches the store, every
 ``interval`` seconds, or at once when :meth:`Service.request_evaluation` is called (for example by the
 collection scheduler after a collection). SIGTERM and SIGINT stop it cleanly.
@@ -30,6 +31,7 @@ from exporters.exposition import render
 from exporters.ledger import Ledger, ledger_path
 from exporters.notify import Delivery, Notifications
 from exporters.owners import rule_catalogue
+from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
 from targetwatch.store import Store, open_store
 
@@ -47,6 +49,7 @@ class Cycle:
     queued: int
     delivery: Delivery
     pushed: bool | None
+    reminders: int = 0
 
 
 def _collector_runs(settings) -> Callable[[], pd.DataFrame]:
@@ -74,6 +77,7 @@ class Service:
         self.host, self.port = host or settings.listen_host, port if port is not None else settings.listen_port
         self.state = ExporterState()
         self.notifications = Notifications(deployment, self.ledger, self.config, settings.dashboard_url)
+        self.reminders = LateReminders(deployment, self.ledger, self.config)
         self.pusher = (AlertmanagerPusher(settings.alertmanager_url, deployment, self.config.push_resolve_seconds,
                                           settings.dashboard_url.rstrip("/") + self.config.dashboard_path)
                        if settings.alertmanager_url else None)
@@ -103,15 +107,28 @@ class Service:
         return verdicts, seconds
 
     def evaluate_and_notify(self) -> Cycle:
-        """Evaluate, expose, record changes, queue and deliver digests, push alerts. Thread-safe."""
+        """Evaluate, expose, record changes, queue digests and late-report reminders, deliver, push alerts. Thread-safe."""
         with self._lock:
             verdicts, seconds = self.evaluate()
             queued = self.notifications.plan(verdicts)
+            reminded = self.plan_reminders()
             delivery = self.notifications.deliver()
             pushed = self.pusher.push(verdicts) if self.pusher else None
-            log.info("evaluated %d verdicts in %.2f s; %d digest(s) queued, %d sent, %d failed",
-                     len(verdicts), seconds, queued, delivery.sent, delivery.failed)
-            return Cycle(len(verdicts), seconds, queued, delivery, pushed)
+            log.info("evaluated %d verdicts in %.2f s; %d digest(s) and %d reminder(s) queued, %d sent, %d failed",
+                     len(verdicts), seconds, queued, reminded, delivery.sent, delivery.failed)
+            return Cycle(len(verdicts), seconds, queued, delivery, pushed, reminded)
+
+    def plan_reminders(self) -> int:
+        """Queue the late-report reminders owed to contacts; a failure is logged and leaves digests and delivery alone."""
+        store, owned = self._open_store()
+        try:
+            return self.reminders.plan(store, self.as_of)
+        except Exception:  # the next cycle tries again; nothing was recorded (one transaction)
+            log.exception("late-report reminders failed this cycle")
+            return 0
+        finally:
+            if owned:
+                store.close()
 
     def _run_evaluate(self, store: Store) -> pd.DataFrame:
         evaluate = self._evaluate
