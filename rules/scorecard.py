@@ -1,8 +1,9 @@
 """Weighted scorecards (计分): points per rule, 未破零记零分, a composite score, a band and a rank.
 
 Each item rule is judged for every member of the scorecard's group at the same period. An item scores
-its points when on track (``pass_fail``) or points × value/target capped at 1 (``proportional``); a
-zero value scores nothing where ``zero_unless_broken``. A unit with any item unreported gets no score:
+its points when on track (``pass_fail``), points × value/target capped at 1 (``proportional``), or by
+the unit's rank among the members that reported (``rank``: a ``rank_points`` table, or
+points × (n − rank + 1)/n); a zero value scores nothing where ``zero_unless_broken``. A unit with any item unreported gets no score:
 it is ``no_data`` or ``late`` like any missing report, and it is left out of the rank.
 """
 
@@ -37,6 +38,8 @@ def score(doc, ruleset, dep, obs, as_of_day, period) -> pd.DataFrame:
         if item.scoring == "proportional":
             ratio = (rows["value"] / rows["target"].where(rows["target"] > 0)).clip(0, 1)
             got = item.points * ratio.where(rows["value"].notna(), np.nan).fillna(on.astype(float))
+        elif item.scoring == "rank":
+            got = rank_points(item, rows["value"], j.direction, j.ind.decimals).reindex(rows.index).fillna(0.0)
         else:
             got = item.points * on.astype(float)
         if item.zero_unless_broken:
@@ -76,6 +79,19 @@ def score(doc, ruleset, dep, obs, as_of_day, period) -> pd.DataFrame:
     })
     out["severity"] = verdict.severities(out["status"], spec.severity.value if spec.severity else None)
     return out[out["unit"].isin(units)]
+
+
+def rank_points(item, values: pd.Series, direction: Direction, decimals: int) -> pd.Series:
+    """按排名计分: the points of each unit that reported, by its competition rank among them."""
+    table = rank_table(values, direction, decimals)
+    ranks = table["rank"].to_numpy(np.int64)
+    if item.rank_points is not None:
+        by_rank = np.asarray([*item.rank_points, 0.0], dtype=np.float64)
+        got = by_rank[np.minimum(ranks, len(item.rank_points) + 1) - 1]
+    else:
+        n = len(table)
+        got = item.points * (n - ranks + 1) / n if n else np.zeros(0)
+    return pd.Series(got, index=table.index, dtype=np.float64)
 
 
 def _payout(bands, s: float) -> float:

@@ -70,9 +70,21 @@ A scorecard (seed 003 item 10: 按项目总数排名及年度目标完成进度�
       period: {from: 2023-01, to: 2023-12, frequency: monthly}
       items:
         - {rule: dept_projects_pacing, points: 60, scoring: proportional, zero_unless_broken: true}
-        - {rule: dept_projects_rank, points: 40, scoring: pass_fail}
+        - {rule: dept_projects_count, points: 40, scoring: rank, zero_unless_broken: true}
       bands: [{min: 90, payout: 100}, {min: 80, payout: 80}, {min: 60, payout: 50}, {min: 0, payout: 0}]
       floor: 60          # a composite below 60 is behind
+
+How an item scores (``scoring``):
+
+- ``pass_fail`` (default): all its points when the rule is on track, none otherwise.
+- ``proportional``: points × value/target, capped at the points (完成进度计分).
+- ``rank`` (按排名计分): the rule's value is ranked among the group's units that reported it (1 = best,
+  the indicator's direction or the rank target's ``order``; equal values share a rank). With ``n`` units
+  ranked, rank ``r`` scores ``points × (n − r + 1)/n``: the first all the points, the last ``points/n``.
+  A declared table replaces the formula: ``rank_points: [40, 35, 30, 25]`` gives rank 1 forty points,
+  rank 4 twenty-five, and any rank past the table nothing.
+
+``zero_unless_broken`` (未破零记零分) then sets a zero value's points to nothing, whatever the scoring.
 """
 
 from __future__ import annotations
@@ -199,10 +211,26 @@ class ScoreItem(Strict):
 
     rule: Id
     points: float = Field(gt=0)
-    scoring: Literal["pass_fail", "proportional"] = Field(
-        "pass_fail", description="pass_fail: all points when on track; proportional: points × value/target, capped"
+    scoring: Literal["pass_fail", "proportional", "rank"] = Field(
+        "pass_fail",
+        description="pass_fail: all points when on track; proportional: points × value/target, capped; "
+                    "rank: by the rule's value ranked among the group's units that reported "
+                    "(rank_points, or points × (n − rank + 1)/n)",
+    )
+    rank_points: list[float] | None = Field(
+        None, description="scoring rank: the points of rank 1, 2, 3, …; a rank past the list scores 0 (tied units share a rank)"
     )
     zero_unless_broken: bool = Field(False, description="未破零记零分: a value of zero scores nothing")
+
+    @model_validator(mode="after")
+    def _rank_table(self) -> ScoreItem:
+        if self.rank_points is None:
+            return self
+        if self.scoring != "rank":
+            raise ValueError("rank_points only applies to scoring: rank")
+        if not self.rank_points or any(not 0 <= p <= self.points for p in self.rank_points):
+            raise ValueError(f"rank_points must be a non-empty list of points between 0 and points ({self.points:g})")
+        return self
 
 
 class Band(Strict):

@@ -336,3 +336,44 @@ def test_never_event_seen_in_an_earlier_cumulative_report_is_behind(mini, dep, s
     rows = [("accidents", "daxiang", "2023-03", 1, "ytd"), ("accidents", "daxiang", "2023-04", 1, "ytd")]
     v = _evaluate(mini, dep, store, text, rows)
     assert v.loc[("never", "daxiang"), ["status", "value"]].tolist() == ["behind", 1.0]
+
+
+_RANK_CARD = """
+---
+apiVersion: targetwatch/v1
+kind: Scorecard
+metadata: {{id: {card}, title: 新增企业数量排名计分}}
+spec:
+  group: shaoyang_counties
+  items:
+    - {{rule: firms, points: 40, scoring: rank, zero_unless_broken: true{table}}}
+"""
+
+
+def test_scorecard_gives_points_by_rank_in_the_peer_group(mini, dep, store):
+    # 003:L248 ② 新增营业收入1亿元以上规模工业企业…按新增企业数量排名计分，未破零的记零分
+    text = _rule("firms", "  indicator: projects\n  group: shaoyang_counties\n  target: {kind: break_zero}") + _RANK_CARD.format(
+        card="by_formula", table="") + _RANK_CARD.format(card="by_table", table=", rank_points: [40, 30, 20]")
+    counts = {"daxiang": 5, "beita": 3, "shaodong": 3, "wugang": 1, "shuangqing": 0}
+    v = _evaluate(mini, dep, store, text, [("projects", u, "2023-06", n) for u, n in counts.items()])
+    # five ranked: 1, 2, 2, 4, 5 → 40 × (5 − r + 1)/5 = 40, 32, 32, 16; 双清区 is last but has not broken zero
+    formula = {u: v.loc[("by_formula", u), "value"] for u in counts}
+    assert formula == {"daxiang": 40.0, "beita": 32.0, "shaodong": 32.0, "wugang": 16.0, "shuangqing": 0.0}
+    # the declared table: rank 1 → 40, the two tied second → 30 each, rank 4 is past the table → 0
+    table = {u: v.loc[("by_table", u), "value"] for u in counts}
+    assert table == {"daxiang": 40.0, "beita": 30.0, "shaodong": 30.0, "wugang": 0.0, "shuangqing": 0.0}
+    assert v.loc[("by_formula", "beita"), "rank"] == 2
+
+
+def test_rank_points_are_checked_and_in_the_schema():
+    from pydantic import ValidationError
+
+    from rules.spec import ScoreItem, json_schema
+
+    with pytest.raises(ValidationError, match="rank_points only applies to scoring: rank"):
+        ScoreItem(rule="a", points=40, rank_points=[40, 30])
+    with pytest.raises(ValidationError, match=r"between 0 and points \(40\)"):
+        ScoreItem(rule="a", points=40, scoring="rank", rank_points=[50, 30])
+    item = json_schema()["$defs"]["ScoreItem"]["properties"]
+    assert item["scoring"]["enum"] == ["pass_fail", "proportional", "rank"]
+    assert "rank_points" in item
