@@ -8,6 +8,8 @@ Real SQLite store and ledger, real local webhook receivers. retail_sales of 2025
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -21,6 +23,7 @@ from targetwatch.deployment import load_deployment
 from tests.collectors.schedule_helpers import at
 from tests.conftest import free_port
 from tests.exporters.receivers import Receiver
+from tests.exporters.test_notifiers import smtp_server  # noqa: F401  (aiosmtpd with STARTTLS and AUTH)
 
 ROWS = """unit,indicator,period,value
 大祥区,retail_sales,2025-07,70
@@ -75,7 +78,7 @@ def ingest(dep, store, folder, name, rows, when):
     assert ingest_file(dep, store, path, collectors=[], reported_at=when).ok
 
 
-def service(dep, store, receivers, verdicts, as_of, clock=None, contacts_channel=True):
+def service(dep, store, receivers, verdicts, as_of, clock=None, contacts_channel=True, **loop):
     """The service with fixed leader verdicts (``verdicts``: wu_yi behind, xia_danbo at risk) over the real store."""
     contacts, leaders = receivers
     channels = [Channel(id="leaders_hook", kind="webhook", options={"url": leaders.url}),
@@ -84,7 +87,7 @@ def service(dep, store, receivers, verdicts, as_of, clock=None, contacts_channel
     config = NotifierConfig(channels=channels, recipients={"liu_yifan": mine, "xia_debao": mine, "liu_weiyun": mine, "*": ["leaders_hook"]},
                             retry=Retry(base_seconds=30, max_seconds=600))
     ledger = Ledger(ledger_path(dep.settings), clock=clock or Clock())
-    return Service(dep, store, evaluate=fixed(verdicts), as_of=as_of, notifier_config=config, ledger=ledger, port=0)
+    return Service(dep, store, evaluate=fixed(verdicts), as_of=as_of, notifier_config=config, ledger=ledger, port=0, **loop)
 
 
 def reminders_of(receiver):
@@ -202,3 +205,43 @@ def test_a_ledger_written_before_reminders_gains_the_kind_and_keeps_its_digests(
     assert ledger.notifications()[["rule", "leader", "kind"]].values.tolist() == [["r", "wu_yi", "digest"]]
     assert ledger.reminded().empty
     ledger.close()
+
+
+def test_a_contact_reached_by_email_gets_the_reminder_at_their_registry_address(reported, store, verdicts, smtp_server,
+                                                                                  monkeypatch, caplog):
+    port, ca, mails = smtp_server
+    monkeypatch.setenv("TARGETWATCH_SMTP_PASSWORD", "pw-s3cret")
+    mail = Channel(id="contacts_mail", kind="email", options={"host": "127.0.0.1", "port": port, "ca_file": ca, "username": "targetwatch"})
+    config = NotifierConfig(channels=[mail], recipients={"liu_yifan": ["contacts_mail"]})
+    svc = Service(reported, store, evaluate=fixed(verdicts.iloc[0:0]), as_of=at(2025, 10, 22, 9), notifier_config=config,
+                  ledger=Ledger(ledger_path(reported.settings)), port=0)
+    with caplog.at_level("DEBUG"):
+        cycle = svc.evaluate_and_notify()
+    assert (cycle.reminders, cycle.delivery.sent) == (1, 1)  # xia_debao has no channel: recorded, not sent
+    [(to, message)] = mails
+    assert to == ["liu_yifan@example.gov.cn"] and message["Subject"] == "【数据报送提醒】1项数据逾期未报"
+    assert message.get_content().rstrip("\n") == "【数据报送提醒】1项数据逾期未报\n\n" + TEXT
+    assert "pw-s3cret" not in svc.ledger.notifications().to_csv() + svc.ledger.outbox().to_csv() + caplog.text
+    svc.ledger.close()
+
+
+def test_the_serve_loop_reminds_with_a_store_opened_per_cycle(reported, store, receivers, verdicts, tmp_path):
+    from targetwatch.store.sqlite import SQLiteStore
+
+    contacts, leaders = receivers
+    # A store factory, as `targetwatch serve` uses: each cycle opens the store in the loop's thread.
+    svc = service(reported, lambda: SQLiteStore(tmp_path / "test.db"), receivers, verdicts, at(2025, 10, 22, 9),
+                  interval=0.05, retry_tick=0.02)
+    loop = threading.Thread(target=svc.run)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(contacts.received) < 2 or len(leaders.received) < 2:
+            assert time.monotonic() < deadline, "timed out"
+            time.sleep(0.02)
+        time.sleep(0.3)  # several more cycles
+    finally:
+        svc.stop()
+        loop.join(timeout=10)
+    assert not loop.is_alive()
+    assert [m["recipient"] for m in contacts.received] == ["liu_yifan", "xia_debao"] and len(leaders.received) == 2
