@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from rules.derive import Observations, yoy
+from rules.derive import ADDITIVE, Observations, year_periods, yoy
 from rules.load import RuleDoc
 from targetwatch import periods
 from targetwatch.model import Basis, Direction, Indicator, IndicatorKind
@@ -93,7 +93,20 @@ class Judgement:
         inds = {self.ind.id}
         if self.target.kind == "share" and self.target.of.indicator:
             inds.add(self.target.of.indicator)
-        return {c: set(inds) for c in codes}
+        out: dict[int, set[str]] = {}
+        for ind_id in inds:
+            for code in codes:
+                for c in self._source_codes(self.dep.indicators[ind_id], code):
+                    out.setdefault(c, set()).add(ind_id)
+        return out
+
+    def _source_codes(self, ind: Indicator, code: int) -> list[int]:
+        """The periods a value at ``code`` is read from: itself, or what 当月⇄累计 derivation needs
+        (read up front, so that the evaluator reads each period once for every rule, not per indicator)."""
+        if ind.kind not in ADDITIVE or self.basis is ind.basis:
+            return [code]
+        year = year_periods(code, ind)
+        return year if self.basis is Basis.ytd else year[-2:]
 
     @property
     def _reported_growth(self) -> bool:

@@ -78,7 +78,9 @@ class Observations:
         out = self._pivot(indicator, basis.value, codes)
         ind = self.dep.indicators[indicator]
         if ind.kind in ADDITIVE and self._incomplete(out, indicator, basis, codes):
-            out = out.combine_first(self._derived(ind, basis, codes))
+            derived = self._derived(ind, basis, codes)
+            if len(derived.columns):
+                out = out.combine_first(derived)
         return out.reindex(columns=codes)
 
     def _incomplete(self, wide: pd.DataFrame, indicator: str, basis: Basis, codes: list[int]) -> bool:
@@ -115,6 +117,11 @@ class Observations:
         other = Basis.period if basis is Basis.ytd else Basis.ytd
         cols = {}
         for code in codes:
+            # Either way the other basis is needed at the period itself: without it nothing can be
+            # derived, and the year need not be read (an indicator nobody reported costs no reads).
+            here = self._long.get((ind.id, code))
+            if here is None or not (here["basis"] == other.value).to_numpy(bool).any():
+                continue
             year_codes = year_periods(code, ind)
             if basis is Basis.ytd:  # running sum of a complete year of 当月 values
                 self.prefetch({c: {ind.id} for c in year_codes})

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import rules
 from conftest import ingest, write_rules
 from rules.verdict import STATUSES, VERDICT_COLUMNS, worst_first
+from targetwatch import periods
 from targetwatch.cli import app
 
 FLOOR = """
@@ -237,3 +238,58 @@ def test_period_all_judges_every_period_of_the_window_ended_by_then(mini, dep, s
     assert daxiang.index.tolist() == [f"2023-{m:02d}" for m in range(1, 9)]
     assert daxiang["target"].tolist() == [6.5] * 6 + [7.0] * 2  # version 2 from July
     assert daxiang["status"].tolist() == ["behind"] * 4 + ["on_track"] * 2 + ["behind"] * 2
+
+
+class CountingStore:
+    """The real SQLite store, counting its reads: the evaluator should read each period once for all rules."""
+
+    def __init__(self, store):
+        self.store, self.reads = store, []
+
+    def read(self, **kw):
+        self.reads.append((kw["start"], tuple(kw["indicators"])))
+        return self.store.read(**kw)
+
+
+NEVER_TWO = """
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: no_accidents, title: 全年不发生较大及以上安全事故}
+spec: {indicator: accidents, units: [daxiang], target: {kind: never}}
+---
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: no_backlog_cases, title: 全年不新增信访积案}
+spec: {indicator: backlog, units: [daxiang], target: {kind: never}}
+"""
+
+
+def test_the_year_a_monthly_count_is_summed_from_is_read_once_per_period_for_every_rule(mini, dep, store):
+    # Two never-rules on 当月 counts: the year's six months are read in six store calls, not twelve.
+    write_rules(mini, NEVER_TWO)
+    rows = [(ind, "daxiang", f"2023-{m:02d}", 0, "period") for ind in ("accidents", "backlog") for m in range(1, 7)]
+    ingest(store, rows, "2023-07-03")
+    counting = CountingStore(store)
+    v = rules.evaluate(dep, counting, as_of="2023-07-20")
+    assert v["status"].tolist() == ["on_track", "on_track"]
+    assert sorted(counting.reads) == [(periods.parse(f"2023-{m:02d}").code, ("accidents", "backlog")) for m in range(1, 7)]
+
+
+def test_a_cumulative_count_nobody_reported_is_read_at_its_period_only(mini, dep, store):
+    # 累计 counts with no report at June: there are no 当月 values at June either, so nothing can be
+    # derived and January to May are not read.
+    write_rules(mini, """
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: projects_break_zero, title: 新引进项目破零}
+spec: {indicator: projects, units: [daxiang], target: {kind: break_zero}}
+---
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: jobs_pacing, title: 城镇新增就业时间过半任务过半}
+spec: {indicator: jobs, units: [daxiang], target: {kind: pacing, annual: 1000}}
+""")
+    counting = CountingStore(store)
+    v = rules.evaluate(dep, counting, as_of="2023-07-20")
+    assert v["status"].tolist() == ["late", "late"]
+    assert counting.reads == [(periods.parse("2023-06").code, ("jobs", "projects"))]
