@@ -52,6 +52,26 @@ def reminder_message(reminder: compliance.Reminder, as_of: datetime) -> Message:
                          "as_of": as_of.astimezone(periods.TZ).date().isoformat(), "items": reminder.items})
 
 
+def rule_contacts(deployment) -> dict[tuple[str, str], list[str]]:
+    """(indicator, unit) → the 联络人 the rules name for that target.
+
+    Task lists (seed 003) name a contact per task, not per unit or indicator, so a late report whose unit
+    and indicator registries name nobody is reminded to the contact of the rule that judges it.
+    """
+    from rules import load_rules
+
+    out: dict[tuple[str, str], list[str]] = {}
+    for rule in load_rules(deployment.root).rules:
+        spec = rule.doc.spec
+        contacts = list(spec.owners.contacts) if spec.owners else []
+        if not contacts:
+            continue
+        units = spec.units or (deployment.group_members(spec.group) if spec.group else [])
+        for unit in units:
+            out.setdefault((spec.indicator, unit), contacts)
+    return out
+
+
 class LateReminders:
     """Plans the late-report reminders of one deployment into a :class:`Ledger`'s outbox."""
 
@@ -59,11 +79,17 @@ class LateReminders:
         self.deployment = deployment
         self.ledger = ledger
         self.config = config
+        self._rule_contacts: dict[tuple[str, str], list[str]] | None = None
 
     def plan(self, store: Store, as_of=None) -> int:
         """Queue the reminders owed as of ``as_of`` (a date, YYYY-MM-DD, a datetime or None for now); return how many."""
         instant = periods.as_of_instant(as_of)
         late = compliance.late_reports(self.deployment, store, as_of=instant)
+        if not late.empty:
+            if self._rule_contacts is None:  # rules do not change while the service runs: read them once
+                self._rule_contacts = rule_contacts(self.deployment)
+            late["contacts"] = [c or self._rule_contacts.get((i, u), [])
+                                for c, i, u in zip(late["contacts"], late["indicator"], late["unit"])]
         owed = pending_reminders(self.deployment, late, self.ledger.reminded(), instant)
         messages: list[dict] = []
         decisions: list[dict] = []

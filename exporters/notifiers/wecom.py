@@ -38,7 +38,9 @@ class WeComRobot(Notifier):
         chunks = split_utf8(content, self.options.limit_bytes)
         parts = [{"msgtype": "markdown", "markdown": {"content": c}} for c in chunks]
         if who.mobile and not who.wecom_userid:
-            parts.append({"msgtype": "text", "text": {"content": f"请{who.name}同志查阅上方目标预警。", "mentioned_mobile_list": [who.mobile]}})
+            # Markdown cannot @ a mobile number, so a short text message carries the mention.
+            what = "报送提醒" if message.data.get("kind") == "late_reminder" else "目标预警"
+            parts.append({"msgtype": "text", "text": {"content": f"请{who.name}同志查阅上方{what}。", "mentioned_mobile_list": [who.mobile]}})
         return parts
 
     def send_part(self, part: dict) -> None:

@@ -245,3 +245,12 @@ def test_the_serve_loop_reminds_with_a_store_opened_per_cycle(reported, store, r
         loop.join(timeout=10)
     assert not loop.is_alive()
     assert [m["recipient"] for m in contacts.received] == ["liu_yifan", "xia_debao"] and len(leaders.received) == 2
+
+
+def test_a_late_report_is_reminded_to_the_contact_the_rule_names_when_the_registry_names_none(deployment):
+    from exporters.reminders import rule_contacts
+
+    contacts = rule_contacts(deployment)
+    # seed 003: 规模工业增加值 of 大祥区 — 联络人 夏得宝; 社会消费品零售总额 — 陈尧栩
+    assert contacts[("industrial_va_growth", "daxiang")] == ["xia_debao"]
+    assert contacts[("retail_sales_growth", "daxiang")] == ["chen_yaoxu"]
