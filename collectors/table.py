@@ -113,7 +113,8 @@ def to_raw(
     for col, value in layout.where.items():
         keep &= by_unique(data[need(col, "filter")], _clean) == _clean(value)
     unit_text = by_unique(data[unit_idx], _clean)
-    keep &= ~unit_text.isin([_clean(u) for u in layout.skip_units]) & (unit_text != "")
+    not_units = {_clean(u) for u in layout.skip_units} | {""}
+    keep &= ~by_unique(unit_text, lambda u: u in not_units).fillna(True).astype(bool)
     skipped = int((~keep).sum())
     data, rows, unit_text = data[keep], rows[keep.to_numpy()], unit_text[keep]
 
@@ -128,7 +129,7 @@ def to_raw(
         period_col_name = {"sheet": f"sheet name {sheet!r}", "cell": f"cell {layout.period.cell}"}.get(layout.period.source, "period")
 
     n = len(data)
-    common = {"row": rows, "sheet": constant(sheet_label, n), "unit": unit_text.to_numpy(dtype=object),
+    common = {"row": rows, "sheet": constant(sheet_label, n), "unit": unit_text.reset_index(drop=True),
               "unit_col": constant(headers[unit_idx], n)}
     if layout.shape == "long":
         ind_idx = need("indicator", "indicator")
@@ -137,8 +138,10 @@ def to_raw(
         raw = pd.DataFrame(
             {
                 **common,
-                "indicator": data[ind_idx].to_numpy(),
-                "period": period_values.to_numpy(),
+                # Series, not arrays: a Series keeps its dtype (categorical or object), where an object
+                # array of strings would be converted to Arrow strings by pandas 3, row by row.
+                "indicator": data[ind_idx].reset_index(drop=True),
+                "period": period_values.reset_index(drop=True),
                 "value": data[val_idx].to_numpy(),
                 "basis": data[opt["basis"]].to_numpy() if opt["basis"] is not None else constant(None, n),
                 "measure": data[opt["measure"]].to_numpy() if opt["measure"] is not None else constant(None, n),

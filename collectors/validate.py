@@ -142,16 +142,18 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
 
     bad = (reasons != "") & keep
     good = (reasons == "") & keep
+    # Explicit object Series: pandas 3 would otherwise convert every string column to Arrow strings.
+    text = lambda series: pd.Series(series[good].to_numpy(dtype=object), dtype=object)  # noqa: E731
     good_frame = pd.DataFrame(
         {
-            "indicator": ind_ids[good].to_numpy(dtype=object),
-            "unit": unit_ids[good].to_numpy(dtype=object),
+            "indicator": text(ind_ids),
+            "unit": text(unit_ids),
             "period": codes[good].astype("int64").to_numpy(),
-            "basis": basis[good].to_numpy(dtype=object),
+            "basis": text(basis),
             "value": (values[good] * factors[good]).to_numpy(dtype="float64"),
             "row": raw["row"][good].to_numpy(dtype="int64"),
-            "sheet": raw["sheet"][good].to_numpy(dtype=object),
-            "column": raw["value_col"][good].to_numpy(dtype=object),
+            "sheet": text(raw["sheet"]),
+            "column": text(raw["value_col"]),
         }
     )
     bad_frame = pd.DataFrame(
@@ -168,17 +170,11 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
 
 
 def _frequency_matches(codes: pd.Series, ind_ids: pd.Series, dep: Deployment) -> pd.Series:
-    freq_of = {i.id: i.frequency for i in dep.indicators.values()}
-    wanted = lookup(ind_ids, freq_of)
-    c = codes.fillna(0).astype("int64").to_numpy()
-    first, last = c // 100 % 100, c % 100
-    actual = np.select(
-        [(first == last) | ((first == 1) & (last == 2)), (last - first == 2) & (first % 3 == 1),
-         ((first == 1) & (last == 6)) | ((first == 7) & (last == 12)), (first == 1) & (last == 12)],
-        [periods.MONTHLY, periods.QUARTERLY, periods.HALF_YEARLY, periods.YEARLY],
-        default="",
-    )
-    return pd.Series((actual == wanted.to_numpy(dtype=object)) | wanted.isna().to_numpy() | codes.isna().to_numpy(), index=codes.index)
+    """Whether each row's period is of its indicator's frequency (rows lacking either pass: flagged elsewhere)."""
+    wanted = lookup(ind_ids, {i.id: i.frequency for i in dep.indicators.values()})
+    actual = by_unique(codes, lambda c: periods.Period.from_code(int(c)).frequency)
+    ok = (actual.to_numpy(dtype=object) == wanted.to_numpy(dtype=object)) | wanted.isna().to_numpy() | codes.isna().to_numpy()
+    return pd.Series(ok, index=codes.index)
 
 
 def _scale(measure: pd.Series | None, ind_ids: pd.Series, dep: Deployment) -> tuple[pd.Series, pd.Series]:

@@ -239,6 +239,11 @@ class SQLiteStore:
 
     def _merge(self, batch_id: int, reported: int, result: BatchResult) -> None:
         staged = self.con.execute("SELECT count(*) FROM stage").fetchone()[0]
+        # Only a file seen before can reassert an old value; for a new file skip that check per row.
+        seen_before = self.con.execute(
+            "SELECT EXISTS (SELECT 1 FROM batch WHERE id != ? AND content_hash = (SELECT content_hash FROM batch WHERE id = ?))",
+            (batch_id, batch_id),
+        ).fetchone()[0]
         cur = self.con.execute(
             """
             INSERT INTO observation(key, revision, value, reported_at, batch)
@@ -248,12 +253,12 @@ class SQLiteStore:
               ON l.key = s.key AND l.revision = (SELECT max(m.revision) FROM observation m WHERE m.key = s.key)
             WHERE (l.revision IS NULL OR l.value IS NOT s.value)
               -- The same file again never reasserts a value that a later correction replaced.
-              AND NOT EXISTS (
+              AND (NOT ? OR NOT EXISTS (
                 SELECT 1 FROM observation o JOIN batch b ON b.id = o.batch
                 WHERE o.key = s.key AND o.value IS s.value AND o.batch != ?
-                  AND b.content_hash = (SELECT content_hash FROM batch WHERE id = ?))
+                  AND b.content_hash = (SELECT content_hash FROM batch WHERE id = ?)))
             """,
-            (reported, batch_id, batch_id, batch_id),
+            (reported, batch_id, seen_before, batch_id, batch_id),
         )
         result.revisions_added = cur.rowcount
         result.unchanged = staged - cur.rowcount
