@@ -86,9 +86,9 @@ def _fill_store(path: Path, units: list[str]) -> None:
     store = SQLiteStore(path)
     con = store.con
     con.execute("PRAGMA synchronous=OFF")
-    con.execute("BEGIN")
-    ind_ids = store._dim_ids("indicator", [f"i{i:03d}" for i in range(N_INDICATORS)])
+    ind_ids = store._dim_ids("indicator", [f"i{i:03d}" for i in range(N_INDICATORS)])  # commits on its own
     unit_ids = store._dim_ids("unit", units)
+    con.execute("BEGIN")
     con.execute("INSERT INTO batch(id, source, content_hash, reported_at, ingested_at) VALUES (1, 'bench', 'bench', 0, 0)")
     months = [periods.Period(FIRST_YEAR + y, m, m) for y in range(YEARS) for m in range(1, 13)]
     rng = np.random.default_rng(7)
