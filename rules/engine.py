@@ -44,7 +44,9 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
         for code, inds in j.needs().items():
             needs.setdefault(code, set()).update(inds)
     obs.prefetch(needs)
-    frames = [judge(j) for j in judgements]
+    # One frame for every rule's rows, built once from their columns: a frame per rule would cost
+    # more than judging it.
+    frames = [as_frame([verdict_columns(j) for j in judgements])] if judgements else []
     from rules.scorecard import score
 
     for doc_id in wanted:
@@ -146,6 +148,22 @@ def version_in_force(versions: list[RuleDoc], day: date) -> RuleDoc | None:
 
 def judge(j: Judgement) -> pd.DataFrame:
     """The verdict rows of one judgement (contract columns plus a few the explainer uses)."""
+    return as_frame([verdict_columns(j)])
+
+
+def as_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """Verdict rows from the columns of one or more judgements, in order."""
+    columns = {}
+    for name, first in parts[0].items():
+        values = np.concatenate([part[name] for part in parts]) if len(parts) > 1 else first
+        # Object columns, built as such: letting pandas infer its str dtype for every column of every
+        # rule (and converting back in conform) would double the evaluation time.
+        columns[name] = pd.Series(values, dtype=object) if values.dtype == object else values
+    return pd.DataFrame(columns)
+
+
+def verdict_columns(j: Judgement) -> dict[str, np.ndarray]:
+    """The columns of one judgement's verdict rows, as arrays."""
     frame = JUDGES[j.target.kind](j)
     # A kind may know better than the raw value whether a unit has reported enough to be judged.
     reported = frame["has_report"].astype(bool) if "has_report" in frame else j.on_units(j.raw()).notna()
@@ -164,10 +182,14 @@ def judge(j: Judgement) -> pd.DataFrame:
     owners = owners_of(j, units)
     missing = ~reported.to_numpy(bool)
 
-    def text(values) -> pd.Series:
-        # Object columns, built as such: letting pandas infer its str dtype for every column of every
-        # rule (and converting back in conform) would double the evaluation time.
-        return pd.Series(np.full(n, values, dtype=object) if np.ndim(values) == 0 else np.asarray(values, dtype=object), dtype=object)
+    def text(values) -> np.ndarray:
+        if np.ndim(values) == 0:
+            return np.full(n, values, dtype=object)
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            return values
+        out = np.empty(n, dtype=object)  # element by element: a list of dicts must not become a 2-D array
+        out[:] = list(values)
+        return out
 
     def number(col: str) -> np.ndarray:
         return frame[col].to_numpy(np.float64) if col in frame else np.full(n, np.nan)
@@ -176,7 +198,7 @@ def judge(j: Judgement) -> pd.DataFrame:
     stretch = np.where(missing | pd.isna(stretch), None, stretch)
     status_text = status.to_numpy(dtype=object)
     measure = "%" if j.metric == "yoy" or j.target.kind in ("decline", "share") else ("位" if j.target.kind == "rank" else j.ind.measure)
-    out = pd.DataFrame({
+    return {
         "rule": text(meta.id), "unit": text(units), "indicator": text(j.ind.id), "period": text(str(j.judged_period)),
         "as_of": text(j.as_of_day.isoformat()), "status": text(status_text), "stretch_met": text(stretch),
         "value": np.where(missing, np.nan, number("value")), "target": number("target"),
@@ -190,8 +212,7 @@ def judge(j: Judgement) -> pd.DataFrame:
         "measure": text(measure), "leader": text([o["leader"] for o in owners]),
         "lead_department": text([o["lead_department"][0] if o["lead_department"] else None for o in owners]),
         "deadline": text(due.isoformat()),
-    })
-    return out
+    }
 
 
 def owners_of(j: Judgement, units) -> list[dict]:
