@@ -34,7 +34,7 @@ from collectors.triggers import WorkingDayTrigger, describe, trigger_for  # noqa
 from targetwatch.deployment import Deployment
 from targetwatch.errors import ConfigError, TargetwatchError
 from targetwatch.periods import TZ
-from targetwatch.store import Store, open_store
+from targetwatch.store import Store, store_for
 
 log = logging.getLogger("targetwatch.collectors")
 _ACTIVE: dict[str, CollectionScheduler] = {}
@@ -138,11 +138,7 @@ class CollectionScheduler:
     # -- running ------------------------------------------------------------------------------------
 
     def _open_store(self) -> tuple[Store, bool]:
-        if self._store is None:
-            return open_store(self.deployment.settings, self.deployment.root), True
-        if callable(self._store) and not isinstance(self._store, Store):
-            return self._store(), True
-        return self._store, False
+        return store_for(self._store, self.deployment.settings)
 
     def run_collector(self, name: str, scheduled_for: datetime | None = None) -> CollectionResult | None:
         """Collect now, retrying with backoff; ``None`` when every attempt failed (then ``on_failed`` ran)."""

@@ -33,7 +33,7 @@ from exporters.notify import Delivery, Notifications
 from exporters.owners import rule_catalogue
 from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
-from targetwatch.store import Store, open_store
+from targetwatch.store import Store, store_for
 
 log = logging.getLogger("targetwatch.serve")
 # The classic text format, which every Prometheus 2.x reads (the exposition uses legacy names only).
@@ -139,11 +139,7 @@ class Service:
         return evaluate(self.deployment, store, as_of=self.as_of, period=self.period)
 
     def _open_store(self) -> tuple[Store, bool]:
-        if self._store is None:
-            return open_store(self.deployment.settings, self.deployment.root), True
-        if callable(self._store) and not isinstance(self._store, Store):
-            return self._store(), True
-        return self._store, False
+        return store_for(self._store, self.deployment.settings)
 
     def scrape(self) -> bytes:
         """One /metrics body, as Prometheus would receive it."""

@@ -66,6 +66,17 @@ def wait_http(url: str, timeout: float = 15.0, ok=(200, 204)) -> None:
     raise TimeoutError(f"{url} did not become ready in {timeout}s: {last}")
 
 
+def wait_until(condition, timeout: float, what: str):
+    """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 def stop(proc: subprocess.Popen) -> None:
     """Stop a started service by its PID: SIGTERM, then SIGKILL."""
     if proc.poll() is None:

@@ -84,6 +84,19 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def store_for(source, settings) -> tuple[Store, bool]:
+    """The store to use now, and whether the caller owns (and must close) it.
+
+    ``source`` is a store, a factory returning one (a thread opens its own SQLite connection), or
+    ``None`` for the store the settings name.
+    """
+    if source is None:
+        return open_store(settings), True
+    if callable(source) and not isinstance(source, Store):
+        return source(), True
+    return source, False
+
+
 def open_store(settings, deployment_root=None) -> Store:
     """The store a deployment's settings name."""
     if settings.store == "sqlite":

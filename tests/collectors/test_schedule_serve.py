@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from collectors import runs
 from targetwatch.deployment import load_deployment
 from targetwatch.store.sqlite import SQLiteStore
-from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, stop, wait_http
+from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, stop, wait_http, wait_until
 from tests.exporters.receivers import Receiver
 
 pytestmark = pytest.mark.services
@@ -39,14 +38,6 @@ def scrape(port: int) -> str:
         return resp.read().decode()
 
 
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_a_dropped_workbook_reaches_store_verdicts_metrics_and_the_leaders_digest(deployment_dir, tmp_path):
@@ -72,18 +63,18 @@ def test_a_dropped_workbook_reaches_store_verdicts_metrics_and_the_leaders_diges
                              env={**os.environ, "TARGETWATCH_LOG_LEVEL": "INFO"})
     try:
         wait_http(f"http://127.0.0.1:{port}/-/healthy", timeout=30)
-        before = wait_for(lambda: status_of(scrape(port)), 30, "the first evaluation")
+        before = wait_until(lambda: status_of(scrape(port)), 30, "the first evaluation")
         assert before in ("late", "no_data")
 
         shutil.copy(WORKBOOK, deployment_dir / "drop" / WORKBOOK.name)
-        wait_for(lambda: (deployment_dir / "drop" / "archive" / WORKBOOK.name).exists(), 30, "the workbook to be archived")
+        wait_until(lambda: (deployment_dir / "drop" / "archive" / WORKBOOK.name).exists(), 30, "the workbook to be archived")
         store = SQLiteStore(dep.settings.sqlite_path)
         try:
             frame = store.read(indicators=["fiscal_revenue_growth"], units=[UNIT, "shaoyang"])
             assert sorted(frame.loc[frame.period == 20230606, "unit"]) == ["daxiang", "shaoyang"]
         finally:
             store.close()
-        assert wait_for(lambda: status_of(scrape(port)) == "behind", 30, "the verdict to turn behind on /metrics")
+        assert wait_until(lambda: status_of(scrape(port)) == "behind", 30, "the verdict to turn behind on /metrics")
 
         behind = ("【落后】地方一般公共预算收入增速高于全市平均水平（大祥区）：大祥区2023年6月地方一般公共预算收入增速为3.2%，"
                   "目标高于全市平均水平（3.8%），差0.6个百分点")
@@ -91,7 +82,7 @@ def test_a_dropped_workbook_reaches_store_verdicts_metrics_and_the_leaders_diges
         def digests_with_the_new_verdict():
             return [(body["recipient"], body["subject"]) for path, body in list(hook.requests)
                     if path.endswith("/digest") and behind in body["markdown"]]
-        assert wait_for(digests_with_the_new_verdict, 30, "the leader's digest") == [(LEADER, "目标预警｜2023-06｜夏向阳同志分管事项")]
+        assert wait_until(digests_with_the_new_verdict, 30, "the leader's digest") == [(LEADER, "目标预警｜2023-06｜夏向阳同志分管事项")]
         history = runs.run_history(runs.jobs_db_path(dep.settings))
         ok = history[(history.status == "ok") & (history.batches > 0)]
         assert ok[["collector", "batches", "quarantined"]].values.tolist() == [["shaoyang-monthly", 1, 0]]

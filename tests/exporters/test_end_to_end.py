@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.parse
 from datetime import datetime, timezone
 
@@ -25,7 +24,7 @@ from targetwatch import periods
 from targetwatch.deployment import load_deployment
 from targetwatch.store import StagedChunk
 from targetwatch.store.sqlite import SQLiteStore
-from tests.conftest import ROOT, free_port, require_binary, stop, wait_http
+from tests.conftest import ROOT, free_port, require_binary, stop, wait_http, wait_until
 from tests.exporters.receivers import Receiver
 
 pytestmark = pytest.mark.services
@@ -45,14 +44,6 @@ alertmanager:
 """
 
 
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture
@@ -131,7 +122,7 @@ def test_prometheus_and_alertmanager_deliver_each_leaders_alerts_and_resolve_the
         want.setdefault(where, set()).add((r.leader if isinstance(r.leader, str) else None, r.rule, r.unit, r.status))
     assert CORRECTED[:2] + ("behind",) in {(k[1], k[2], k[3]) for k in want[f"/leader?leader={CORRECTED[3]}"]}
 
-    wait_for(lambda: firing_by_receiver(hook) == want, 90, "every leader's alerts at that leader's receiver")
+    wait_until(lambda: firing_by_receiver(hook) == want, 90, "every leader's alerts at that leader's receiver")
     for path, body in hook.requests:  # no notification ever carried another leader's alert
         if path.startswith("/leader?leader="):
             assert {a["labels"]["leader"] for a in body["alerts"]} == {path.split("=", 1)[1]}
@@ -152,9 +143,9 @@ def test_prometheus_and_alertmanager_deliver_each_leaders_alerts_and_resolve_the
         return [a for path, body in hook.requests if path == f"/leader?leader={CORRECTED[3]}"
                 for a in body["alerts"] if a["labels"]["rule"] == CORRECTED[0] and a["status"] == "resolved"]
 
-    [alert] = wait_for(resolved, 90, "the corrected unit's alert to resolve")
+    [alert] = wait_until(resolved, 90, "the corrected unit's alert to resolve")
     assert alert["labels"]["alertname"] == "TargetBehind" and alert["labels"]["unit"] == "daxiang"
-    recovery = wait_for(lambda: [b for p, b in hook.requests if p == "/digest" and "已改善" in b["markdown"]], 30, "a recovery digest")
+    recovery = wait_until(lambda: [b for p, b in hook.requests if p == "/digest" and "已改善" in b["markdown"]], 30, "a recovery digest")
     assert [d["recipient"] for d in recovery] == [CORRECTED[3]]
     assert "\n已改善：地方一般公共预算收入增速高于全市平均水平（大祥区）。\n" in recovery[0]["markdown"]
     assert (CORRECTED[0], CORRECTED[1]) not in {(i["rule"], i["unit"]) for i in recovery[0]["data"]["items"]}
