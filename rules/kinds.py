@@ -19,11 +19,11 @@ _HIGHER = (">=", ">")
 
 
 def _frame(j: Judgement, value, target, gap, met, **extra) -> pd.DataFrame:
-    out = pd.DataFrame({"value": value, "target": target, "gap": gap}, index=j.index)
-    out["met"] = pd.Series(met, index=out.index).where(out["gap"].notna())
-    for key, col in extra.items():
-        out[key] = col
-    return out
+    # One constructor call: adding the columns one by one cost more than most judgements.
+    index = j.index
+    gap = gap.reindex(index) if isinstance(gap, pd.Series) else pd.Series(gap, index=index, dtype=np.float64)
+    met = pd.Series(met, index=index).where(gap.notna())
+    return pd.DataFrame({"value": value, "target": target, "gap": gap, "met": met, **extra}, index=index)
 
 
 def _compare(value: pd.Series, limit: pd.Series, op: str) -> tuple[pd.Series, pd.Series]:
