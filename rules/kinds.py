@@ -3,7 +3,9 @@
 Every judge returns a frame indexed by unit with ``value, target, gap`` (gap < 0 means short),
 ``met`` (bool, NaN where undecidable), ``soft`` (True where a miss is only at_risk), ``stretch_met``,
 and where they apply ``rank, group_size, reported, reference, required_run_rate``. Whether the unit
-reported at all is decided by the caller, from the raw observation.
+reported at all is decided by the caller, from the raw observation, unless the kind returns
+``has_report`` (``never``: an event in a reported month is judged although another month is missing;
+``partial`` marks those rows for the message).
 """
 
 from __future__ import annotations
