@@ -25,6 +25,7 @@ import pandas as pd
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from sqlalchemy import create_engine
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from collectors import runs, sources
@@ -77,7 +78,10 @@ class CollectionScheduler:
         self.jobs_db.parent.mkdir(parents=True, exist_ok=True)
         self.scheduler = BackgroundScheduler(
             timezone=TZ,
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{self.jobs_db}")},
+            # The run history writes to the same file; wait for its lock as long as it waits (30 s), not
+            # SQLAlchemy's default 5 s, so a busy machine does not turn into "database is locked".
+            jobstores={"default": SQLAlchemyJobStore(
+                engine=create_engine(f"sqlite:///{self.jobs_db}", connect_args={"timeout": 30}))},
             executors={"default": ThreadPoolExecutor(max_workers)},
             job_defaults={"coalesce": True, "max_instances": 1},
         )
