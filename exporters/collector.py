@@ -9,6 +9,8 @@ history, so every counter survives a restart.
 
 from __future__ import annotations
 
+import logging
+
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -22,6 +24,8 @@ from exporters.exposition import LabelBlock, VerdictFamily
 from exporters.verdicts import GAUGES, LABELS, STATUSES, label_frame
 
 PREFIX = "targetwatch"
+
+log = logging.getLogger("targetwatch.exporters")
 
 
 @dataclass
@@ -67,25 +71,47 @@ class TargetwatchCollector(Collector):
         self.batches = batches
         self.notifications = notifications
 
+    def _read(self, name: str, source: Callable | None, fallback):
+        """One optional source; a failure (a briefly locked SQLite file, say) is logged and shown as
+        ``targetwatch_scrape_source_up{source} 0`` instead of failing the whole scrape."""
+        if source is None:
+            return fallback
+        try:
+            value = source()
+            self._up[name] = 1
+            return value
+        except Exception as exc:  # noqa: BLE001 - any source error must leave the scrape standing
+            log.warning("scrape: %s unavailable: %s", name, exc)
+            self._up[name] = 0
+            return fallback
+
     def collect(self) -> Iterator[Metric]:
         with self.state.lock:
             verdicts = self.state.verdicts
             seconds = self.state.evaluation_seconds
+        self._up: dict[str, int] = {}
         yield from verdict_families(verdicts)
         if self.deployment is not None:
-            yield from info_families(self.deployment, self.rule_infos() if self.rule_infos else [])
-        yield from run_families(self.runs() if self.runs else pd.DataFrame(columns=["collector", "status"]))
+            yield from info_families(self.deployment, self._read("rule_infos", self.rule_infos, []))
+        yield from run_families(self._read("runs", self.runs, pd.DataFrame(columns=["collector", "status"])))
         if self.batches is not None:
-            yield from ingest_families(self.batches())
+            batches = self._read("batches", self.batches, None)
+            if batches is not None:
+                yield from ingest_families(batches)
         duration = Metric(f"{PREFIX}_evaluation_duration_seconds", "Duration of the last rule evaluation.", "gauge")
         if seconds is not None:
             duration.add_sample(duration.name, {}, seconds)
         yield duration
         if self.notifications is not None:
-            counts, pending = self.notifications()
-            rows = (((r.channel, r.result), r.count) for r in counts.itertuples())
-            yield _family("notifications_total", "Notification deliveries by channel and result (sent, failed).", "counter", ["channel", "result"], rows)
-            yield _family("notifications_pending", "Messages waiting in the outbox.", "gauge", [], [((), pending)])
+            read = self._read("notifications", self.notifications, None)
+            if read is not None:
+                counts, pending = read
+                rows = (((r.channel, r.result), r.count) for r in counts.itertuples())
+                yield _family("notifications_total", "Notification deliveries by channel and result (sent, failed).", "counter", ["channel", "result"], rows)
+                yield _family("notifications_pending", "Messages waiting in the outbox.", "gauge", [], [((), pending)])
+        if self._up:
+            yield _family("scrape_source_up", "Whether each optional source of this scrape could be read (1) or not (0).", "gauge",
+                          ["source"], (((name,), up) for name, up in sorted(self._up.items())))
 
 
 def verdict_families(verdicts: pd.DataFrame) -> Iterator[Metric]:

@@ -94,3 +94,20 @@ def test_ingest_and_run_counters_come_from_what_is_on_disk(store, tmp_path):
     assert got[("targetwatch_collector_failures_total", (("collector", "retail_xlsx"),))] == 0
     landed = store.batches()["ingested_at"].iloc[0].timestamp()
     assert got[("targetwatch_last_successful_ingest_timestamp_seconds", (("source", "inbox/gdp.csv"),))] == landed
+
+
+def test_a_source_that_cannot_be_read_leaves_the_scrape_standing_and_says_so(verdicts):
+    import sqlite3
+
+    def locked():
+        raise sqlite3.OperationalError("database is locked")
+
+    def history():
+        return pd.DataFrame({"collector": ["shaoyang-monthly"], "status": ["ok"]})
+
+    collector = TargetwatchCollector(ExporterState(verdicts=verdicts), runs=history, batches=locked, notifications=locked)
+    got = samples(render(collector))
+    assert got[("targetwatch_scrape_source_up", (("source", "batches"),))] == 0
+    assert got[("targetwatch_scrape_source_up", (("source", "notifications"),))] == 0
+    assert got[("targetwatch_scrape_source_up", (("source", "runs"),))] == 1
+    assert any(name == "targetwatch_verdict_value" for name, _ in got)
