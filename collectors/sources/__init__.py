@@ -9,6 +9,8 @@ writes nothing, and the store keeps its previous data.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import importlib
 import logging
 from dataclasses import dataclass, field
@@ -73,7 +75,7 @@ class CollectionResult:
         return text + "".join(f", {n} {k}" for k, n in sorted(by_outcome.items()))
 
 
-class SourceKind:
+class SourceKind(ABC):
     """Base of a source kind: ``Options`` checks the collector's ``source:`` keys, ``collect`` runs it."""
 
     Options: type[BaseModel]
@@ -83,8 +85,9 @@ class SourceKind:
         self.collector = collector
         self.deployment = deployment
 
+    @abstractmethod
     def collect(self, store: Store, reported_at: datetime) -> CollectionResult:
-        raise NotImplementedError
+        ...
 
 
 def register_source(name: str) -> Callable[[type[SourceKind]], type[SourceKind]]:

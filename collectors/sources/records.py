@@ -7,6 +7,8 @@ records, so an unchanged response adds nothing.
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import hashlib
 from datetime import datetime
 
@@ -52,9 +54,10 @@ def records_hash(records: pd.DataFrame) -> str:
 class RecordSource(SourceKind):
     """A source whose ``fetch`` returns every record at once; ``collect`` validates and lands them."""
 
+    @abstractmethod
     def fetch(self) -> tuple[pd.DataFrame, str]:
         """All records, and the source label stored with the batch (never containing a secret)."""
-        raise NotImplementedError
+        ...
 
     def collect(self, store: Store, reported_at: datetime) -> CollectionResult:
         mapping = self.collector.spec.mapping

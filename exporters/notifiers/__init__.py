@@ -7,6 +7,8 @@ Every error it raises is a :class:`DeliveryError` whose text has had the channel
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import json
 import urllib.error
 import urllib.request
@@ -64,7 +66,7 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Notifier:
+class Notifier(ABC):
     """A channel kind. Subclasses set ``kind`` and ``Options`` and implement ``parts`` and ``send_part``."""
 
     kind: ClassVar[str]
@@ -85,13 +87,15 @@ class Notifier:
         """Every secret value this channel uses, to be scrubbed from error texts."""
         return []
 
+    @abstractmethod
     def parts(self, message: Message) -> list[dict]:
         """The requests (or e-mails) that deliver ``message``, in order; each is sent and recorded alone."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def send_part(self, part: dict) -> None:
         """Deliver one part; raise DeliveryError (with secrets removed) when the channel refuses it."""
-        raise NotImplementedError
+        ...
 
     def redact(self, text: str) -> str:
         """``text`` with every secret of this channel replaced by ********."""

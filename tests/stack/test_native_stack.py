@@ -14,7 +14,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
@@ -30,7 +29,7 @@ from rules.verdict import conform
 from targetwatch.deployment import load_deployment
 from targetwatch.store import StagedChunk
 from targetwatch.store.influx import InfluxStore
-from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, require_binary, stop, wait_http
+from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, require_binary, stop, wait_http, wait_until
 from tests.store.test_influx_write import FAST, VictoriaMetrics
 
 PROVISIONING = ROOT / "config" / "provisioning"
@@ -40,16 +39,6 @@ VARIABLES = {"${group}": ".+", "${unit}": ".+", "${indicator}": ".+", "${period}
 def get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=5) as resp:
         return json.loads(resp.read())
-
-
-def poll(fn, timeout=40.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = fn()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise TimeoutError(f"nothing after {timeout}s")
 
 
 def verdicts() -> pd.DataFrame:
@@ -134,9 +123,11 @@ def test_data_and_alerts_arrive_through_the_native_stack(stack):
     assert len(vm.export("verdict_status_code")) == 2
 
     # Prometheus scrapes targetwatch, evaluates the rules, and Alertmanager receives the alert.
-    series = poll(lambda: query(prom, 'targetwatch_verdict_status{status="behind"} == 1')["data"]["result"])
+    series = wait_until(lambda: query(prom, 'targetwatch_verdict_status{status="behind"} == 1')["data"]["result"], 40,
+                        "Prometheus to scrape a behind verdict")
     assert [s["metric"]["unit"] for s in series] == ["daxiang"]
-    alerts = poll(lambda: [a for a in get_json(f"{am}/api/v2/alerts") if a["labels"].get("alertname") == "TargetBehind"])
+    alerts = wait_until(lambda: [a for a in get_json(f"{am}/api/v2/alerts") if a["labels"].get("alertname") == "TargetBehind"], 40,
+                        "the TargetBehind alert in Alertmanager")
     assert [(a["labels"]["unit"], a["labels"]["leader"], a["labels"]["period"]) for a in alerts] == [("daxiang", "xia_xiangyang", "2023-06")]
     assert "/d/tw-alerts/?var-leader=xia_xiangyang" in alerts[0]["annotations"]["dashboard"]
 
