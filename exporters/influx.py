@@ -94,5 +94,4 @@ def write_verdicts(
 def write_verdicts_for(frame: pd.DataFrame, settings) -> tuple[int, int]:
     """:func:`write_verdicts` with a deployment's InfluxDB settings (the verdict bucket)."""
     s = settings.influx
-    token = s.token.get_secret_value() if s.token is not None else None
-    return write_verdicts(frame, url=s.url, org=s.org, bucket=s.verdict_bucket, token=token, spool_dir=s.spool_dir)
+    return write_verdicts(frame, url=s.url, org=s.org, bucket=s.verdict_bucket, token=s.token_value(), spool_dir=s.spool_dir)

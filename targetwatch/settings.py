@@ -28,6 +28,10 @@ class InfluxSettings(BaseModel):
     token: SecretStr | None = Field(None, description="API token; set TARGETWATCH_INFLUX__TOKEN")
     spool_dir: str = Field(".targetwatch/spool", description="where writes wait while InfluxDB is unreachable")
 
+    def token_value(self) -> str | None:
+        """The API token for the client, unwrapped only here, at the point of use."""
+        return self.token.get_secret_value() if self.token is not None else None
+
 
 class Settings(BaseSettings):
     """Every setting of a deployment."""

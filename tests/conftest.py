@@ -105,6 +105,16 @@ def deployment(deployment_dir: Path):
 
 
 @pytest.fixture
+def db(deployment):
+    """The embedded store the example deployment's settings name (inside the temporary folder)."""
+    from targetwatch.store.sqlite import SQLiteStore
+
+    s = SQLiteStore(deployment.settings.sqlite_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def store(tmp_path: Path):
     from targetwatch.store.sqlite import SQLiteStore
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -102,8 +102,7 @@ class InfluxStore:
     @classmethod
     def from_settings(cls, settings) -> InfluxStore:
         s = settings.influx
-        token = s.token.get_secret_value() if s.token is not None else None
-        return cls(s.url, s.org, s.bucket, token, s.spool_dir)
+        return cls(s.url, s.org, s.bucket, s.token_value(), s.spool_dir)
 
     # -- writing -------------------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ from typer.testing import CliRunner
 
 from collectors.ingest import ingest_file
 from targetwatch.cli import app
-from targetwatch.store.sqlite import SQLiteStore
 
 HEADER = "unit,indicator,period,value\n"
 
@@ -16,12 +15,6 @@ def write(path: Path, text: str, encoding="utf-8") -> Path:
     path.write_bytes(text.encode(encoding))
     return path
 
-
-@pytest.fixture
-def db(deployment):
-    store = SQLiteStore(deployment.settings.sqlite_path)
-    yield store
-    store.close()
 
 
 def test_a_good_long_file_lands_every_row(tmp_path, deployment, db):

@@ -17,7 +17,6 @@ from collectors.ingest import due_files, ingest_file
 from collectors.layout import load_collectors
 from targetwatch import periods
 from targetwatch.cli import app
-from targetwatch.store.sqlite import SQLiteStore
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 
 GENERATOR = ROOT / "bench" / "make_examples.py"
@@ -33,12 +32,6 @@ def generator():
     spec.loader.exec_module(module)
     return module
 
-
-@pytest.fixture
-def db(deployment):
-    store = SQLiteStore(deployment.settings.sqlite_path)
-    yield store
-    store.close()
 
 
 def report_time(path: Path) -> datetime:

@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 
 from collectors.ingest import ingest_file
 from targetwatch.cli import app
-from targetwatch.store.sqlite import SQLiteStore
 
 MAPPING = """\
 apiVersion: targetwatch/v1
@@ -85,12 +84,6 @@ def drop(deployment_dir: Path) -> Path:
     (deployment_dir / "collectors" / "zz-test.yaml").write_text(MAPPING, encoding="utf-8")
     return deployment_dir / "drop"
 
-
-@pytest.fixture
-def db(deployment):
-    store = SQLiteStore(deployment.settings.sqlite_path)
-    yield store
-    store.close()
 
 
 def landed(db) -> dict:
