@@ -178,18 +178,25 @@ def _frequency_matches(codes: pd.Series, ind_ids: pd.Series, dep: Deployment) ->
 
 
 def _scale(measure: pd.Series | None, ind_ids: pd.Series, dep: Deployment) -> tuple[pd.Series, pd.Series]:
+    """Per row, the factor from the written measure to the indicator's, and an error where they do not convert.
+
+    Each distinct (measure, indicator) pair is looked up once; rows share the result through pair codes."""
     ones = pd.Series(1.0, index=ind_ids.index)
     none = pd.Series(pd.NA, index=ind_ids.index, dtype="object")
     if measure is None or measure.isna().all():
         return ones, none
-    pairs = pd.DataFrame({"m": _normalise(measure), "i": ind_ids})
-    factors, errors = {}, {}
-    for m, i in pairs.drop_duplicates().itertuples(index=False):
-        if pd.isna(m) or m == "" or pd.isna(i):
-            continue
+    m_codes, measures = pd.factorize(_normalise(measure))
+    i_codes, indicators = pd.factorize(ind_ids)
+    pair_codes, pairs = pd.factorize(m_codes.astype(np.int64) * (len(indicators) + 1) + i_codes)
+    factors = np.ones(len(pairs))
+    errors = np.full(len(pairs), None, dtype=object)
+    for j, pair in enumerate(pairs):
+        mc, ic = divmod(int(pair), len(indicators) + 1)
+        if mc < 0 or ic < 0 or ic >= len(indicators) or measures[mc] == "":
+            continue  # no measure written, or no indicator (flagged elsewhere): nothing to scale
+        m, i = measures[mc], indicators[ic]
         try:
-            factors[(m, i)] = scale_factor(m, dep.indicators[i].measure)
+            factors[j] = scale_factor(m, dep.indicators[i].measure)
         except ValueError as exc:
-            errors[(m, i)] = f"measure {m!r}: {exc}"
-    keys = pd.Series(list(zip(pairs["m"], pairs["i"])), index=ind_ids.index)
-    return keys.map(factors).fillna(1.0).astype("float64"), keys.map(errors)
+            errors[j] = f"measure {m!r}: {exc}"
+    return pd.Series(factors[pair_codes], index=ind_ids.index), pd.Series(errors[pair_codes], index=ind_ids.index, dtype=object)
