@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
-from collectors.ingest import IngestResult, ingest, summary_line
+from collectors.ingest import IngestResult, ingest
 from targetwatch import console, periods
 
 

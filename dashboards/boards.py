@@ -7,7 +7,6 @@ Panel ids are fixed so that deep links (``/d/<uid>/?viewPanel=<id>``) stay valid
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import bargauge, dashboard, stat, table
-from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -456,7 +456,3 @@ class Scratch:
 
 def _empty_read() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("period", "revision", "batch") else "float64" if c == "value" else object) for c in READ_COLUMNS})
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)

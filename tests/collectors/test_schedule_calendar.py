@@ -16,7 +16,7 @@ from targetwatch import workdays
 from collectors.layout import ScheduleSpec
 from collectors.triggers import WorkingDayTrigger, trigger_for
 from targetwatch.model import Deadline
-from targetwatch.periods import TZ, Period
+from targetwatch.periods import TZ
 
 
 def at(y, m, d, hh=0, mm=0) -> datetime:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from tests.conftest import EXAMPLE_CONFIG, ROOT, require
 from typer.testing import CliRunner
