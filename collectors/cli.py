@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import List, Optional
 
@@ -33,8 +32,7 @@ def ingest_command(
 ) -> None:
     """Ingest files into the store; exits 1 when any row or file was quarantined."""
     ctx = console.Context(config)
-    when = periods.as_of_instant(reported_at) if reported_at and len(reported_at) == 10 else (
-        datetime.fromisoformat(reported_at) if reported_at else None)
+    when = periods.as_of_instant(reported_at) if reported_at else None
     try:
         results = run_ingest(ctx, files, when)
     finally:

@@ -275,14 +275,14 @@ def end_instants_utc_seconds(codes: np.ndarray) -> np.ndarray:
 
 
 def as_of_instant(day: date | str | None) -> datetime:
-    """The end of an as-of day in Asia/Shanghai; ``None`` means now."""
+    """The end of an as-of day in Asia/Shanghai, or an ISO date and time as given; ``None`` means now."""
     if day is None:
         return datetime.now(TZ)
     if isinstance(day, str):
         try:
-            day = date.fromisoformat(day)
+            day = date.fromisoformat(day) if len(day) == 10 else datetime.fromisoformat(day)
         except ValueError as exc:
-            raise PeriodError(f"cannot read as-of date {day!r}: write YYYY-MM-DD") from exc
+            raise PeriodError(f"cannot read date {day!r}: write YYYY-MM-DD or an ISO date and time") from exc
     if isinstance(day, datetime):
         return day if day.tzinfo else day.replace(tzinfo=TZ)
     return datetime.combine(day, time.max, tzinfo=TZ)

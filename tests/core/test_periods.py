@@ -70,3 +70,10 @@ def test_period_end_is_the_end_of_the_last_day_in_shanghai():
 def test_periods_between_lists_every_month_with_a_combined_jan_feb():
     got = periods.periods_between(periods.parse("2023-01/02"), periods.parse("2023-04"), periods.MONTHLY, jan_feb_combined=True)
     assert [str(p) for p in got] == ["2023-01/02", "2023-03", "2023-04"]
+
+
+def test_an_as_of_takes_a_day_or_a_date_and_time():
+    assert periods.as_of_instant("2023-06-21").isoformat().startswith("2023-06-21T23:59:59")
+    assert periods.as_of_instant("2023-06-21T09:30:00+08:00").isoformat() == "2023-06-21T09:30:00+08:00"
+    with pytest.raises(PeriodError):
+        periods.as_of_instant("June")
