@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# Worst first: the order in which leaders read them.
-STATUSES = ("behind", "late", "at_risk", "no_data", "on_track")
+from rules.vocabulary import STATUSES, WORDS
 
 VERDICT_COLUMNS = [
     "rule", "unit", "indicator", "period", "as_of", "status", "stretch_met",
@@ -20,7 +19,7 @@ VERDICT_COLUMNS = [
     "severity", "rule_title", "group", "reported", "measure", "leader", "lead_department", "deadline",
 ]
 
-SEVERITY_DEFAULT = {"behind": "critical", "late": "warning", "at_risk": "warning", "no_data": "none", "on_track": "none"}
+SEVERITY_DEFAULT = {status: words.severity for status, words in WORDS.items()}
 
 
 def empty() -> pd.DataFrame:
