@@ -14,6 +14,8 @@ from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
+from rules.vocabulary import WORDS
+
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="targetwatch-prometheus")
 INFLUX = DataSourceRef(type_val="influxdb", uid="targetwatch-influxdb")
 ALERTMANAGER = DataSourceRef(type_val="alertmanager", uid="targetwatch-alertmanager")
@@ -27,15 +29,6 @@ UIDS = {
     "trends": "tw-trends",
     "freshness": "tw-freshness",
     "alerts": "tw-alerts",  # exporters.promrules and exporters.digest link leaders here
-}
-
-# Status → (Chinese label, colour): the traffic lights, worst first as in rules.verdict.STATUSES.
-STATUS_LIGHTS = {
-    "behind": ("落后", "red"),
-    "late": ("迟报", "orange"),
-    "at_risk": ("预警", "yellow"),
-    "no_data": ("未报", "text"),
-    "on_track": ("达标", "green"),
 }
 
 
@@ -135,9 +128,9 @@ def panel_url(key: str, panel_id: int | None = None, **variables: str) -> str:
 
 
 def status_mappings() -> list:
-    """Value mappings that turn a status id into its Chinese label and traffic-light colour."""
+    """Value mappings that turn a status id into its Chinese label and traffic-light colour (``rules.vocabulary``)."""
     return [
-        model.ValueMap(options={s: model.ValueMappingResult(text=t, color=c, index=i) for i, (s, (t, c)) in enumerate(STATUS_LIGHTS.items())})
+        model.ValueMap(options={s: model.ValueMappingResult(text=w.label, color=w.colour, index=i) for i, (s, w) in enumerate(WORDS.items())})
     ]
 
 

@@ -8,7 +8,8 @@ from grafana_foundation_sdk.builders import stat, table, timeseries
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
-from dashboards.common import PROMETHEUS, SELECT, STATUS_LIGHTS, promql, status_mappings, with_names
+from dashboards.common import PROMETHEUS, SELECT, promql, status_mappings, with_names
+from rules.vocabulary import WORDS
 
 
 def _transform(kind: str, options: dict) -> model.DataTransformerConfig:
@@ -25,12 +26,12 @@ def _colour_cells() -> list[model.DynamicConfigValue]:
 def status_counts(panel_id: int, x: int, selector: str = SELECT) -> list[stat.Panel]:
     """One stat per status: how many verdicts are in it now (a traffic light each)."""
     panels = []
-    for i, (status, (label, colour)) in enumerate(STATUS_LIGHTS.items()):
+    for i, (status, words) in enumerate(WORDS.items()):
         expr = f'count(targetwatch_verdict_status{{status="{status}", {selector}}} == 1) or vector(0)'
         panels.append(
-            stat.Panel().id(panel_id + i).title(label).datasource(PROMETHEUS).with_target(promql("A", expr, instant=True))
+            stat.Panel().id(panel_id + i).title(words.label).datasource(PROMETHEUS).with_target(promql("A", expr, instant=True))
             .color_mode(common.BigValueColorMode.BACKGROUND).graph_mode(common.BigValueGraphMode.NONE)
-            .color_scheme(dashboard_builders.FieldColor().mode(model.FieldColorModeId.FIXED).fixed_color(colour))
+            .color_scheme(dashboard_builders.FieldColor().mode(model.FieldColorModeId.FIXED).fixed_color(words.colour))
             .height(4).span(4 if i < 4 else 8)
         )
     return panels

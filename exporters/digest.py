@@ -12,8 +12,7 @@ import pandas as pd
 
 from exporters.notifiers import Message, Recipient
 from exporters.verdicts import DIGEST_STATUSES, status_rank
-
-STATUS_ZH = {"behind": "落后", "late": "逾期未报", "at_risk": "有风险", "no_data": "未报送", "on_track": "达标"}
+from rules.vocabulary import label
 
 
 def recipient(deployment, person_id: str) -> Recipient:
@@ -36,7 +35,7 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
     mine = mine.assign(_rank=status_rank(mine["status"]).to_numpy(), _gap=mine["gap"].fillna(0).to_numpy())
     mine = mine.sort_values(["_rank", "_gap", "rule", "unit"], kind="stable")
     counts = mine["status"].value_counts()
-    summary = "，".join(f"{STATUS_ZH[s]}{int(counts[s])}项" for s in DIGEST_STATUSES if s in counts)
+    summary = "，".join(f"{label(s)}{int(counts[s])}项" for s in DIGEST_STATUSES if s in counts)
     day = as_of or (str(verdicts["as_of"].iloc[0]) if len(verdicts) and "as_of" in verdicts else "")
     title = f"目标预警｜{period}｜{who.name}同志分管事项"
     head = f"截至{day}，" if day else ""
@@ -44,7 +43,7 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
     items = []
     for i, row in enumerate(mine.itertuples(index=False), 1):
         unit = deployment.units[row.unit].name if row.unit in deployment.units else row.unit
-        lines.append(f"{i}. 【{STATUS_ZH[row.status]}】{row.rule_title}（{unit}）：{row.message}")
+        lines.append(f"{i}. 【{label(row.status)}】{row.rule_title}（{unit}）：{row.message}")
         items.append({"rule": row.rule, "unit": row.unit, "indicator": row.indicator, "status": row.status,
                       "value": _num(row.value), "target": _num(row.target), "gap": _num(row.gap)})
     if recovered is not None and len(recovered):
@@ -53,7 +52,7 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
                            ("不再预警", recovered[recovered["status"] != "on_track"])):
             if len(rows):
                 names = "、".join(f"{r.rule_title}（{deployment.units[r.unit].name if r.unit in deployment.units else r.unit}）"
-                                 f"{'' if r.status == 'on_track' else '，现为' + STATUS_ZH.get(r.status, r.status)}"
+                                 f"{'' if r.status == 'on_track' else '，现为' + label(r.status)}"
                                  for r in rows.itertuples(index=False))
                 lines.append(f"{head}：{names}。")
     link = dashboard_link(dashboard_url, leader, period)

@@ -11,6 +11,7 @@ data for 40 days, and the service itself down for 5 minutes.
 from __future__ import annotations
 
 from exporters.owners import RuleInfo, rule_catalogue
+from rules.vocabulary import WORDS
 
 PERIOD, NEXT = "2023-06", "2023-07"
 
@@ -71,14 +72,15 @@ def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard
             "description": description, "dashboard": link}}
 
     unknown = f"实际-，目标-，差距-。牵头领导：{leader_name}。"
+    behind_words, no_data_words = WORDS["behind"].alert, WORDS["no_data"].alert
     tests = [
         {"eval_time": "5m", "alertname": "TargetBehind", "exp_alerts": [
-            alert({**behind, "status": "behind"}, "落后于目标", f"实际5.1，目标7，差距-1.9。牵头领导：{leader_name}。"),
-            alert({**recovering, "status": "behind"}, "落后于目标", unknown)]},
+            alert({**behind, "status": "behind"}, behind_words, f"实际5.1，目标7，差距-1.9。牵头领导：{leader_name}。"),
+            alert({**recovering, "status": "behind"}, behind_words, unknown)]},
         {"eval_time": "20m", "alertname": "TargetBehind", "exp_alerts": [
-            alert({**behind, "status": "behind"}, "落后于目标", f"实际5.1，目标7，差距-1.9。牵头领导：{leader_name}。")]},
+            alert({**behind, "status": "behind"}, behind_words, f"实际5.1，目标7，差距-1.9。牵头领导：{leader_name}。")]},
         {"eval_time": "5m", "alertname": "TargetNoData", "exp_alerts": [
-            alert({**missing, "status": "no_data"}, "尚未报送数据", unknown)]},
+            alert({**missing, "status": "no_data"}, no_data_words, unknown)]},
         {"eval_time": "5m", "alertname": "TargetLate", "exp_alerts": []},
         {"eval_time": "5m", "alertname": "TargetAtRisk", "exp_alerts": []},
         {"eval_time": "30m", "alertname": "TargetwatchNotificationsStuck", "exp_alerts": []},

@@ -18,12 +18,11 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from exporters.promrules import STATUS_ALERTS
+from exporters.promrules import ALERT_NAMES
 from exporters.verdicts import LABELS, label_frame
+from rules.vocabulary import WORDS
 
 log = logging.getLogger("targetwatch.push")
-ALERTNAME = {status: alert for alert, status, _ in STATUS_ALERTS}
-WORDING = {status: wording for _, status, wording in STATUS_ALERTS}
 
 
 def _iso(seconds: float) -> str:
@@ -50,7 +49,7 @@ class AlertmanagerPusher:
 
     def alerts(self, verdicts: pd.DataFrame) -> dict[tuple, dict]:
         """The alerts the verdicts call for, keyed by their label values."""
-        alerting = verdicts["status"].isin(list(ALERTNAME)) & ((verdicts["status"] == "no_data") | (verdicts["severity"] != "none"))
+        alerting = verdicts["status"].isin(list(ALERT_NAMES)) & ((verdicts["status"] == "no_data") | (verdicts["severity"] != "none"))
         chosen = verdicts[alerting]
         labels = label_frame(chosen)
         out = {}
@@ -58,10 +57,10 @@ class AlertmanagerPusher:
         for row, (status, title, message) in zip(labels.itertuples(index=False),
                                                  zip(chosen["status"], chosen["rule_title"], chosen["message"])):
             lab = {k: v for k, v in zip(LABELS, row) if v}
-            lab.update(alertname=ALERTNAME[status], status=status)
+            lab.update(alertname=ALERT_NAMES[status], status=status)
             unit = units[lab["unit"]].name if lab["unit"] in units else lab["unit"]
             out[tuple(sorted(lab.items()))] = {"labels": lab, "annotations": {
-                "summary": f"{unit}「{title}」{lab['period']}{WORDING[status]}", "description": str(message or ""),
+                "summary": f"{unit}「{title}」{lab['period']}{WORDS[status].alert}", "description": str(message or ""),
                 "dashboard": f"{self.dashboard_url}?var-leader={lab.get('leader', '')}&var-period={lab['period']}"}}
         return out
 

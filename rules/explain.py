@@ -8,6 +8,7 @@ from rules.derive import Observations, deadlines
 from rules.engine import judge, plan
 from rules.kinds import rank_table
 from rules.load import RuleSet, load_rules
+from rules.vocabulary import label
 from targetwatch import periods
 from targetwatch.errors import ConfigError
 
@@ -64,7 +65,7 @@ def explain(deployment, store, rule_id: str, unit: str, *, period=None, as_of=No
         if unreported:
             lines.append(f"   未报送：{'、'.join(unreported)}")
     v = rows.loc[unit]
-    lines.append(f"6. 结论：{v['status']}；值 {_num(v['value'])}，目标 {_num(v['target'])}，差距 {_num(v['gap'])}，排名 {_num(v['rank'])}")
+    lines.append(f"6. 结论：{_status(v['status'])}；值 {_num(v['value'])}，目标 {_num(v['target'])}，差距 {_num(v['gap'])}，排名 {_num(v['rank'])}")
     lines.append(f"   {v['message']}")
     return lines
 
@@ -84,13 +85,18 @@ def _explain_scorecard(ruleset, card_id, unit, deployment, obs, as_of_day, perio
             continue
         row = judge(j).set_index("unit").loc[unit]
         lines.append(f"   {item.rule}（{item.points:g}分，{item.scoring}{'，未破零记零分' if item.zero_unless_broken else ''}）："
-                     f"{row['status']}，值 {_num(row['value'])}，目标 {_num(row['target'])} — {row['message']}")
+                     f"{_status(row['status'])}，值 {_num(row['value'])}，目标 {_num(row['target'])} — {row['message']}")
     card = score(doc, ruleset, deployment, obs, as_of_day, period).set_index("unit")
     if unit in card.index:
         v = card.loc[unit]
-        lines.append(f"3. 结论：{v['status']}；总分 {_num(v['value'])}，排名 {_num(v['rank'])}/{_num(v['reported'])}")
+        lines.append(f"3. 结论：{_status(v['status'])}；总分 {_num(v['value'])}，排名 {_num(v['rank'])}/{_num(v['reported'])}")
         lines.append(f"   {v['message']}")
     return lines
+
+
+def _status(status: str) -> str:
+    """The status as a leader reads it, with the id that rules and tests use: 达标（on_track）."""
+    return f"{label(status)}（{status}）"
 
 
 def _num(value) -> str:

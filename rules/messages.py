@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-STATUS_ZH = {"behind": "落后", "late": "逾期未报", "at_risk": "有风险", "no_data": "尚未报送", "on_track": "达标"}
+from rules.vocabulary import WORDS
+
 METRIC_ZH = {"value": "", "yoy": "同比增速", "pp_change": "同比变动", "change": "同比增量", "prev_change": "较上期变动"}
 
 
@@ -27,6 +28,12 @@ def cat(*parts) -> np.ndarray:
     for part in parts[1:]:
         out = np.strings.add(out, np.asarray(part, dtype=str))
     return out
+
+
+def sentence_words(status) -> np.ndarray:
+    """The word that ends a verdict sentence, per status id (``rules.vocabulary.WORDS``)."""
+    words = {s: w.sentence for s, w in WORDS.items()}
+    return np.array([words[s] for s in np.asarray(status, dtype=object).tolist()], dtype=str)
 
 
 def _trim(text: str) -> str:
@@ -102,13 +109,13 @@ def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: s
     if "partial" in frame:  # a never-event judged on the months reported so far
         extra = cat(extra, np.where(frame["partial"].to_numpy(bool), "（部分月份未报送，按已报送数计）", ""))
     status_arr = status.to_numpy(dtype=object)
-    status_zh = np.array([STATUS_ZH[s] for s in status_arr.tolist()], dtype=str)
+    status_zh = sentence_words(status_arr)
     if "not_due" in frame:  # a milestone not reached yet but not due yet either
         short = (gap < 0) & (status_arr == "on_track")
         status_zh = np.where(short, "尚未到期", status_zh)
     body = cat(head, "为", fmt(frame["value"], d), measure, "，目标", target_phrase(j, frame, measure), gap_text, extra, "，", status_zh)
     missing = cat(names, j.judged_period.label_zh() + ind.name + "数据",
-                  np.where(status_arr == "late", f"逾期未报（截止{deadline}）", f"尚未报送（截止{deadline}）"))
+                  sentence_words(np.where(status_arr == "late", "late", "no_data")), f"（截止{deadline}）")
     no_base = cat(head, "无法计算（缺少对比数据）")
     unreported = ~frame["value_reported"].to_numpy(bool)
     undecided = np.isnan(frame["value"].to_numpy(np.float64)) | np.isnan(gap)

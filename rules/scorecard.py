@@ -61,7 +61,7 @@ def score(doc, ruleset, dep, obs, as_of_day, period) -> pd.DataFrame:
     names = [dep.units[u].name for u in members]
     group = dep.groups[spec.group].name
     cat, fmt = messages.cat, messages.fmt
-    status_zh = [messages.STATUS_ZH[s] for s in status.tolist()]
+    status_zh = messages.sentence_words(status)
     body = cat(names, p.label_zh() + meta.title + "得分", fmt(composite, 1), f"分，在{group}{len(table)}个已计分单位中排第",
                fmt(table["rank"].reindex(members), 0), "位")
     body = cat(body, np.where(payout.notna().to_numpy(), cat("，按", fmt(payout, 0), "%兑现"), ""))

@@ -40,8 +40,8 @@ def config_show(config: str = console.ConfigOption) -> None:
     console.emit(pd.DataFrame(rows), "table", title=f"settings of {dep.root}")
 
 
-_STATUS_STYLE = {"behind": "bold red", "late": "magenta", "at_risk": "yellow", "no_data": "dim", "on_track": "green"}
-_STATUS_ZH = {"behind": "落后", "late": "逾期未报", "at_risk": "有风险", "no_data": "未报送", "on_track": "正常"}
+# Grafana colour names of rules.vocabulary that a terminal calls otherwise.
+_TERMINAL_COLOUR = {"orange": "dark_orange"}
 
 
 @app.command("run")
@@ -55,6 +55,7 @@ def run_command(
     from rich.table import Table
 
     from collectors.cli import print_summary
+    from rules.vocabulary import STATUSES, WORDS
     from targetwatch.job import by_leader, run
 
     ctx = console.Context(config)
@@ -72,9 +73,11 @@ def run_command(
             table.add_column(col, overflow="fold")
         for v in group.itertuples(index=False):
             unit = ctx.deployment.units[v.unit].name if v.unit in ctx.deployment.units else v.unit
-            table.add_row(f"[{_STATUS_STYLE[v.status]}]{_STATUS_ZH[v.status]}[/]", str(v.rule_title or v.rule), unit, str(v.period), str(v.message))
+            words = WORDS[v.status]
+            table.add_row(f"[{_TERMINAL_COLOUR.get(words.colour, words.colour)}]{words.label}[/]", str(v.rule_title or v.rule), unit,
+                          str(v.period), str(v.message))
         console.out.print(table)
-    summary = "，".join(f"{_STATUS_ZH[s]} {counts.get(s, 0)}" for s in _STATUS_ZH)
+    summary = "，".join(f"{WORDS[s].label} {counts.get(s, 0)}" for s in STATUSES)
     as_of_text = verdicts["as_of"].iloc[0] if not verdicts.empty else (as_of or ctx.deployment.settings.as_of or "today")
     console.out.print(f"截至 {as_of_text}：共 {len(verdicts)} 项判定 —— {summary}")
     if not result.ok:

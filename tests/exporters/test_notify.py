@@ -191,4 +191,4 @@ def test_a_verdict_that_leaves_the_digest_without_reaching_the_target_is_not_cal
     assert n.plan(withdrawn) == 1
     n.deliver()
     last = robot.received[-2]["markdown"]["content"]
-    assert "不再预警：规模工业增加值增速增长7%以上（大祥区），现为未报送。" in last and "已改善" not in last
+    assert "不再预警：规模工业增加值增速增长7%以上（大祥区），现为待报送。" in last and "已改善" not in last
