@@ -13,6 +13,7 @@ import pandas as pd
 from collectors.layout import SheetLayout
 from collectors.validate import RAW_COLUMNS, by_unique
 from targetwatch import periods
+from targetwatch.deployment import normalise_name
 from targetwatch.errors import Location, PeriodError, SourceError
 
 
@@ -21,7 +22,7 @@ def _clean(text) -> str:
         return ""
     if isinstance(text, float) and text.is_integer():
         text = int(text)
-    return re.sub(r"\s+", "", str(text)).replace("\u3000", "")
+    return normalise_name(text)
 
 
 def constant(value, n: int):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from targetwatch import periods
-from targetwatch.deployment import Deployment
+from targetwatch.deployment import Deployment, normalise_name
 from targetwatch.errors import PeriodError
 from targetwatch.model import Basis, scale_factor
 from targetwatch.store import STAGED_COLUMNS, StagedChunk
@@ -53,12 +53,8 @@ def lookup(series: pd.Series, mapping: dict) -> pd.Series:
     return by_unique(series, mapping.get)
 
 
-def _strip_spaces(value) -> str:
-    return "".join(str(value).split())  # also removes full-width spaces (大  祥, 刘\u3000剑)
-
-
 def _normalise(series: pd.Series) -> pd.Series:
-    return by_unique(series, _strip_spaces)
+    return by_unique(series, normalise_name)
 
 
 def _period_codes(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -113,8 +109,8 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
     keep = ~missing
     counts.not_reported += int(missing.sum())
 
-    unit_ids = by_unique(raw["unit"], lambda u: dep.unit_lookup.get(_strip_spaces(u)))
-    ind_ids = by_unique(raw["indicator"], lambda i: dep.indicator_lookup.get(_strip_spaces(i)))
+    unit_ids = by_unique(raw["unit"], lambda u: dep.unit_lookup.get(normalise_name(u)))
+    ind_ids = by_unique(raw["indicator"], lambda i: dep.indicator_lookup.get(normalise_name(i)))
     codes, label_ytd, period_err = _period_codes(raw["period"])
 
     flag(unit_ids.isna().to_numpy(), lambda i: f"unknown unit {raw['unit'].iat[i]!r}", raw["unit_col"])
@@ -125,7 +121,7 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
 
     # Basis: an explicit column wins, then a year-to-date label (1-6月), then the indicator's own basis.
     ind_basis = lookup(ind_ids, {i.id: i.basis.value for i in dep.indicators.values()})
-    basis_text = by_unique(raw["basis"], lambda b: _strip_spaces(b).lower())
+    basis_text = by_unique(raw["basis"], lambda b: normalise_name(b).lower())
     basis = lookup(basis_text, _BASIS_WORDS)
     unknown_basis = basis_text.notna() & basis.isna()
     flag(unknown_basis.to_numpy(), lambda i: f"unknown basis {raw['basis'].iat[i]!r}: write 当月/period or 累计/ytd", raw["value_col"])

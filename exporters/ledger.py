@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from rules.verdict import KEY as VERDICT_KEY
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdict_state (
     rule TEXT NOT NULL, unit TEXT NOT NULL, indicator TEXT NOT NULL, period TEXT NOT NULL,
@@ -43,7 +45,8 @@ CREATE TABLE IF NOT EXISTS reminded (
 ) WITHOUT ROWID;
 """
 
-KEY = ["rule", "unit", "indicator", "period"]
+# The verdict key (rules.verdict.KEY), as a list for pandas.
+KEY = list(VERDICT_KEY)
 
 
 def ledger_path(settings) -> Path:

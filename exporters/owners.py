@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rules import RuleSet, load_valid_rules
+from rules.owners import owner_chain
+
 
 @dataclass(frozen=True)
 class RuleInfo:
-    """One rule (its latest version): id, Chinese title, source document, and its leader."""
+    """One rule (its latest version): id, Chinese title, source document, and its owners for an example unit.
+
+    ``leader`` and ``lead_department`` are the owner chain's (:mod:`rules.owners`) for ``unit``, the first
+    unit the rule judges; ``leaders`` are the chain's leaders over all the units it judges."""
 
     id: str
     title: str
@@ -16,40 +22,35 @@ class RuleInfo:
     unit: str | None = None  # the first unit the rule judges (an example for generated tests)
     indicator: str | None = None
     lead_department: str = ""
+    leaders: tuple[str, ...] = ()
 
 
-def rule_catalogue(deployment) -> list[RuleInfo]:
-    """Every rule and scorecard of the deployment, in file order; empty when it has no ``rules/`` folder."""
-    if not (deployment.root / "rules").is_dir():
-        return []
-    from rules import load_rules
-
+def rule_catalogue(deployment, ruleset: RuleSet | None = None) -> list[RuleInfo]:
+    """Every rule and scorecard of the deployment (default: its valid rule files), in file order."""
+    if ruleset is None:
+        ruleset = load_valid_rules(deployment.root, deployment) if (deployment.root / "rules").is_dir() else RuleSet()
     latest: dict[str, object] = {}
-    for doc in load_rules(deployment.root, deployment).docs:
+    for doc in ruleset.docs:
         if doc.id not in latest or doc.version > latest[doc.id].version:
             latest[doc.id] = doc
     out = []
     for doc in latest.values():
         spec = doc.doc.spec
-        owners = spec.owners
         indicator = deployment.indicators.get(getattr(spec, "indicator", None) or "")
-        if indicator is not None and indicator.owners is not None:
-            owners = owners.merged_over(indicator.owners) if owners else indicator.owners
-        source = getattr(spec, "source", None)
         units = list(getattr(spec, "units", None) or [])
         group = getattr(spec, "group", None)
         if not units and group in deployment.groups:
             units = deployment.group_members(group)
+        chains = [owner_chain(spec.owners, indicator.owners if indicator else None,
+                              deployment.units[u].owners if u in deployment.units else None) for u in units or [None]]
+        source = getattr(spec, "source", None)
         out.append(RuleInfo(doc.id, doc.doc.metadata.title, (source.document or "") if source else "",
-                            owners.leader if owners else None, units[0] if units else None,
-                            getattr(spec, "indicator", None), ",".join(owners.lead_department) if owners else ""))
+                            chains[0].leader, units[0] if units else None, getattr(spec, "indicator", None),
+                            ",".join(chains[0].lead_department), tuple(dict.fromkeys(c.leader for c in chains if c.leader))))
     return out
 
 
 def leaders(deployment, catalogue: list[RuleInfo] | None = None) -> list[str]:
-    """Person ids that lead a rule, an indicator or a unit, in registry order."""
-    ids = {r.leader for r in (catalogue if catalogue is not None else rule_catalogue(deployment)) if r.leader}
-    for owned in (*deployment.units.values(), *deployment.indicators.values()):
-        if owned.owners is not None and owned.owners.leader:
-            ids.add(owned.owners.leader)
+    """Person ids that lead a verdict (the owner chain of some rule and unit), in registry order."""
+    ids = {p for r in (catalogue if catalogue is not None else rule_catalogue(deployment)) for p in r.leaders}
     return [p for p in deployment.people if p in ids]

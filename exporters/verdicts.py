@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules.verdict import STATUSES  # worst first: sorts digests, and is the StateSet's order
+from rules.verdict import KEY, STATUSES  # STATUSES: worst first, sorts digests and is the StateSet's order
 
 __all__ = ["STATUSES", "DIGEST_STATUSES", "LABELS", "KEY", "GAUGES", "label_frame", "status_rank"]
 # Statuses a leader is told about in a digest (no_data is not yet a fault: the deadline has not passed).
 DIGEST_STATUSES = ("behind", "late", "at_risk")
 # Label columns of every per-verdict metric, in exposition order.
 LABELS = ("rule", "unit", "indicator", "period", "leader", "lead_department", "severity")
-# The identity of a verdict: one state per key is kept in the notification ledger.
-KEY = ("rule", "unit", "indicator", "period")
 # Gauges exposed per verdict: (metric suffix, column, help).
 GAUGES = (
     ("value", "value", "Reported value the verdict judged, in the indicator's unit of measure."),

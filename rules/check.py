@@ -1,8 +1,10 @@
 """``rules check``: every problem of every rule file, located at file:line:column, errors apart from warnings.
 
-Structural problems come from loading (``rules.load``); this module adds the checks that need the
+Structural problems come from parsing (``rules.load``); this module adds the checks that need the
 registry: unknown indicators, units, groups and people, empty groups, an incompatible period or
-frequency, duplicate ids, overlapping versions, and allocations that do not add up.
+frequency, duplicate ids, overlapping versions, and allocations that do not add up. It also loads the
+rules for evaluation: :func:`load_valid_rules` leaves out each file with an error and keeps every other
+one, as Prometheus keeps serving its good rules; :func:`load_rules` refuses any error.
 """
 
 from __future__ import annotations
@@ -11,17 +13,51 @@ from datetime import date
 from pathlib import Path
 
 from rules.load import Diagnostic, RuleDoc, RuleSet, parse_documents, rule_files
+from rules.owners import owner_chain
 from targetwatch import periods
-from targetwatch.errors import PeriodError
+from targetwatch.errors import ConfigError, PeriodError
 from targetwatch.model import Basis, IndicatorKind
-
-_COARSENESS = {periods.MONTHLY: 1, periods.QUARTERLY: 3, periods.HALF_YEARLY: 6, periods.YEARLY: 12}
 
 
 def check(config: str | Path, deployment) -> list[Diagnostic]:
     """Every diagnostic for the rule files of a deployment folder (empty when all is well)."""
     ruleset = parse_documents(rule_files(config))
     return [*ruleset.problems, *semantic_problems(ruleset, deployment)]
+
+
+def load_valid_rules(config: str | Path, deployment) -> RuleSet:
+    """The rules to evaluate: every document of every rule file without an error.
+
+    A file with an error (structural, or against the registry) is left out whole and named in
+    ``invalid_files``; ``problems`` keeps every located diagnostic. Leaving a file out can break another
+    (a scorecard whose item rule it held), so the checks run again until no more files drop out.
+    """
+    ruleset = parse_documents(rule_files(config))
+    problems = list(ruleset.problems)
+    while True:
+        problems.extend(p for p in semantic_problems(ruleset, deployment) if p not in problems)
+        invalid = {p.location.file for p in problems if p.level == "error"}
+        kept = [d for d in ruleset.docs if d.file not in invalid]
+        if len(kept) == len(ruleset.docs):
+            break
+        ruleset.docs = kept
+    return RuleSet(ruleset.docs, problems, sorted(str(f) for f in invalid))
+
+
+def load_rules(config: str | Path, deployment=None) -> RuleSet:
+    """The rules of a deployment folder; raise one located ConfigError listing every error found.
+
+    With a ``deployment`` the checks against the registry run too.
+    """
+    ruleset = parse_documents(rule_files(config))
+    if deployment is not None:
+        ruleset.problems.extend(semantic_problems(ruleset, deployment))
+    errors = [p for p in ruleset.problems if p.level == "error"]
+    if errors:
+        raise ConfigError(
+            f"{len(errors)} error(s) in the rule files:\n" + "\n".join(str(p) for p in errors), errors[0].location
+        )
+    return ruleset
 
 
 def semantic_problems(ruleset: RuleSet, dep) -> list[Diagnostic]:
@@ -104,11 +140,11 @@ def _check_owners(doc, dep, owners) -> list[Diagnostic]:
 def _check_period(doc, window, ind) -> list[Diagnostic]:
     out = []
     freq = window.frequency or ind.frequency
-    if freq not in _COARSENESS:
+    if freq not in periods.MONTHS:
         return [_error(doc, ("spec", "period", "frequency"), f"unknown frequency {freq!r}; use {', '.join(periods.FREQUENCIES)}")]
-    if _COARSENESS[freq] < _COARSENESS[ind.frequency]:
+    if periods.MONTHS[freq] < periods.MONTHS[ind.frequency]:
         out.append(_error(doc, ("spec", "period", "frequency"), f"frequency {freq} is finer than indicator {ind.id!r}, reported {ind.frequency}"))
-    elif _COARSENESS[freq] > _COARSENESS[ind.frequency] and (doc.doc.spec.basis or ind.basis) is Basis.period:
+    elif periods.MONTHS[freq] > periods.MONTHS[ind.frequency] and (doc.doc.spec.basis or ind.basis) is Basis.period:
         out.append(_error(doc, ("spec", "period", "frequency"), f"a {freq} rule on {ind.id!r} needs a year-to-date (basis: ytd) figure: {ind.frequency} 当期 values are not summed into a {freq} one"))
     for key, text in (("from", window.from_), ("to", window.to)):
         if text is None:
@@ -155,10 +191,10 @@ def _check_membership(doc, dep) -> list[Diagnostic]:
 def _check_leader(doc, dep, ind) -> list[Diagnostic]:
     """A warning when nobody leads the rule: its verdicts would reach no leader's digest."""
     spec = doc.doc.spec
-    if (spec.owners and spec.owners.leader) or (ind is not None and ind.owners and ind.owners.leader):
-        return []
+    indicator = ind.owners if ind is not None else None
     units = spec.units or (dep.group_members(spec.group) if spec.group in dep.groups else [])
-    if units and all(u in dep.units and dep.units[u].owners and dep.units[u].owners.leader for u in units):
+    unit_owners = [dep.units[u].owners if u in dep.units else None for u in units] or [None]
+    if all(owner_chain(spec.owners, indicator, owners).leader for owners in unit_owners):
         return []
     return [_error(doc, ("spec",), "no leader: set spec.owners.leader (or the indicator's or unit's owners) so the verdicts reach someone", "warning")]
 

@@ -141,7 +141,7 @@ def year_periods(code: int, ind: Indicator) -> list[int]:
     p = periods.Period.from_code(code)
     freq = p.frequency
     jan_feb = ind.jan_feb_combined and freq == periods.MONTHLY
-    step = {periods.MONTHLY: 2 if jan_feb else 1, periods.QUARTERLY: 3, periods.HALF_YEARLY: 6, periods.YEARLY: 12}[freq]
+    step = 2 if jan_feb else periods.MONTHS[freq]
     if p.is_jan_feb:
         return [code]
     first = periods.Period(p.year, 1, step)
@@ -152,6 +152,13 @@ def yoy(current: pd.Series, last_year: pd.Series) -> pd.Series:
     """Year-on-year growth in %, NaN where last year is missing or zero (never divide by a zero base)."""
     base = last_year.reindex(current.index)
     return (current / base.where(base != 0) - 1.0) * 100.0
+
+
+def report_status(code: int, ind: Indicator, as_of_day: date) -> tuple[str, date]:
+    """Lateness, decided once for every channel: a missing report of period ``code`` is ``no_data`` up to
+    and including its due day, ``late`` after it. Returns the status of a missing report and the due day."""
+    due = deadlines([code], ind)[code]
+    return ("late" if as_of_day > due else "no_data"), due
 
 
 def deadlines(codes, ind: Indicator) -> dict[int, date]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from rules.derive import Observations, deadlines
-from rules.engine import judge, plan
+from rules.check import load_valid_rules
+from rules.judge import judge, plan
 from rules.kinds import rank_table
-from rules.load import RuleSet, load_rules
+from rules.load import RuleSet
+from rules.scorecard import score
 from rules.vocabulary import label
 from targetwatch import periods
 from targetwatch.errors import ConfigError
@@ -15,7 +17,7 @@ from targetwatch.errors import ConfigError
 
 def explain(deployment, store, rule_id: str, unit: str, *, period=None, as_of=None, ruleset: RuleSet | None = None) -> list[str]:
     """Lines that walk through one verdict: version, period, observations and revisions, group, rank table."""
-    ruleset = ruleset or load_rules(deployment.root, deployment)
+    ruleset = ruleset or load_valid_rules(deployment.root, deployment)
     if rule_id not in ruleset.ids:
         raise ConfigError(f"unknown rule {rule_id!r}; known: {', '.join(ruleset.ids)}")
     if unit not in deployment.units:
@@ -71,8 +73,6 @@ def explain(deployment, store, rule_id: str, unit: str, *, period=None, as_of=No
 
 
 def _explain_scorecard(ruleset, card_id, unit, deployment, obs, as_of_day, period) -> list[str]:
-    from rules.scorecard import score
-
     doc = ruleset.versions(card_id)[-1]
     spec = doc.doc.spec
     members = deployment.group_members(spec.group)

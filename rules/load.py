@@ -1,7 +1,7 @@
 """Read rule files (``config/rules/*.yaml``, several documents per file allowed) into located documents.
 
-Loading gathers every structural problem of every file before it fails, as ``rules check`` needs; each
-problem points at file:line:column.
+Parsing gathers every structural problem of every file, as ``rules check`` needs; each problem points
+at file:line:column. The checks against the registry, and loading for evaluation, are :mod:`rules.check`'s.
 """
 
 from __future__ import annotations
@@ -63,10 +63,13 @@ class RuleDoc:
 
 @dataclass
 class RuleSet:
-    """Every rule and scorecard document of a deployment, with the problems found while loading."""
+    """Every rule and scorecard document of a deployment, with the problems found while loading.
+
+    ``invalid_files`` are the files left out because of an error (see :func:`rules.check.load_valid_rules`)."""
 
     docs: list[RuleDoc] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
+    invalid_files: list[str] = field(default_factory=list)
 
     @property
     def rules(self) -> list[RuleDoc]:
@@ -128,21 +131,3 @@ def _parse_one(raw, file: str, out: RuleSet) -> None:
             out.problems.append(Diagnostic("error", loc, msg))
         return
     out.docs.append(RuleDoc(doc, raw, file))
-
-
-def load_rules(config: str | Path, deployment=None) -> RuleSet:
-    """The rules of a deployment folder; raise one located ConfigError listing every error found.
-
-    With a ``deployment`` the semantic checks (``rules.check``) run too.
-    """
-    ruleset = parse_documents(rule_files(config))
-    if deployment is not None:
-        from rules.check import semantic_problems
-
-        ruleset.problems.extend(semantic_problems(ruleset, deployment))
-    errors = [p for p in ruleset.problems if p.level == "error"]
-    if errors:
-        raise ConfigError(
-            f"{len(errors)} error(s) in the rule files:\n" + "\n".join(str(p) for p in errors), errors[0].location
-        )
-    return ruleset

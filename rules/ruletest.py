@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from rules.check import semantic_problems
 from rules.engine import evaluate
 from rules.load import RuleSet, parse_documents, rule_files
-from rules.check import semantic_problems
 from targetwatch import periods, yamlio
 from targetwatch.errors import ConfigError, Location
 from targetwatch.store import StagedChunk

@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 
 from rules import messages, verdict
+from rules.judge import judge, plan
 from rules.kinds import rank_table
+from rules.owners import owners_of_units
 from targetwatch import periods
-from targetwatch.model import Direction, Owners
+from targetwatch.model import Direction
 
 
 def score(doc, ruleset, dep, obs, as_of_day, period) -> pd.DataFrame:
     """The verdict rows of one scorecard: value = composite score, target = its floor, rank across units."""
-    from rules.engine import judge, plan
-
     spec, meta = doc.doc.spec, doc.doc.metadata
     members = dep.group_members(spec.group)
     units = list(spec.units) or members
@@ -57,7 +57,6 @@ def score(doc, ruleset, dep, obs, as_of_day, period) -> pd.DataFrame:
     status = pd.Series(status, index=members)
     payout = composite.map(lambda s: _payout(spec.bands, s)) if spec.bands else pd.Series(np.nan, index=members)
     p = periods.Period.from_code(code)
-    owners = (spec.owners or Owners()).model_dump()
     names = [dep.units[u].name for u in members]
     group = dep.groups[spec.group].name
     cat, fmt = messages.cat, messages.fmt
@@ -67,17 +66,15 @@ def score(doc, ruleset, dep, obs, as_of_day, period) -> pd.DataFrame:
     body = cat(body, np.where(payout.notna().to_numpy(), cat("，按", fmt(payout, 0), "%兑现"), ""))
     body = cat(body, f"，目标{floor:g}分以上" if floor is not None else "", "，", status_zh)
     text = np.where(composite.isna().to_numpy(), cat(names, p.label_zh() + meta.title + "无法计分（有指标", status_zh, "）"), body)
-    out = pd.DataFrame({
-        "rule": meta.id, "unit": members, "indicator": "score", "period": str(p), "as_of": as_of_day.isoformat(),
-        "status": status.to_numpy(), "stretch_met": None, "value": composite.to_numpy(), "target": floor if floor is not None else np.nan,
-        "gap": (composite - floor).to_numpy() if floor is not None else np.nan, "rank": table["rank"].reindex(members).to_numpy(),
-        "group_size": len(members), "reference": np.nan, "required_run_rate": np.nan,
-        "target_version": f"v{meta.version}", "owners": [owners] * len(members), "message": cat(text, "。").astype(object),
-        "rule_title": meta.title, "group": spec.group, "reported": len(table), "measure": "分",
-        "leader": owners["leader"], "lead_department": owners["lead_department"][0] if owners["lead_department"] else None,
-        "deadline": None,
-    })
-    out["severity"] = verdict.severities(out["status"], spec.severity.value if spec.severity else None)
+    rank = table["rank"].reindex(members).to_numpy(np.float64)
+    out = verdict.as_frame([verdict.rows(
+        rule=meta.id, unit=members, indicator="score", period=str(p), as_of=as_of_day.isoformat(), status=status.to_numpy(dtype=object),
+        value=composite.to_numpy(np.float64), target=np.nan if floor is None else floor,
+        gap=np.nan if floor is None else (composite - floor).to_numpy(np.float64), rank=rank, group_size=len(members),
+        reported=len(table), target_version=f"v{meta.version}", owners=owners_of_units(dep, spec.owners, None, members),
+        message=cat(text, "。").astype(object), severity=spec.severity.value if spec.severity else None,
+        rule_title=meta.title, group=spec.group, measure="分", deadline=None,
+    )])
     return out[out["unit"].isin(units)]
 
 

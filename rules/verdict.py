@@ -19,7 +19,8 @@ VERDICT_COLUMNS = [
     "severity", "rule_title", "group", "reported", "measure", "leader", "lead_department", "deadline",
 ]
 
-SEVERITY_DEFAULT = {status: words.severity for status, words in WORDS.items()}
+# The identity of a verdict: one state per key in the notification ledger, one series per key on /metrics.
+KEY = ("rule", "unit", "indicator", "period")
 
 
 def empty() -> pd.DataFrame:
@@ -44,9 +45,69 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, owners: list[dict], message,
+         rule_title: str, group, measure, target_version: str, deadline, severity: str | None = None,
+         stretch_met=None, **figures) -> dict[str, np.ndarray]:
+    """The verdict rows of one rule at one period, as columns: the one place a verdict row is made.
+
+    ``unit``, ``status``, ``owners`` and ``message`` are per row; the other fields may be one value for
+    every row. ``figures`` are the numeric columns (value, target, gap, rank, group_size, reference,
+    required_run_rate, reported); a missing one is NaN. ``severity`` is the rule's override of the
+    status's default severity. ``leader`` and ``lead_department`` come from ``owners``.
+    """
+    units = np.asarray(unit, dtype=object)
+    n = len(units)
+    unknown = set(figures) - set(_FIGURES)
+    if unknown:
+        raise TypeError(f"not verdict figures: {sorted(unknown)}")
+
+    def text(values) -> np.ndarray:
+        if np.ndim(values) == 0:
+            return np.full(n, values, dtype=object)
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            return values
+        out = np.empty(n, dtype=object)  # element by element: a list of dicts must not become a 2-D array
+        out[:] = list(values)
+        return out
+
+    def number(values) -> np.ndarray:
+        if values is None:
+            return np.full(n, np.nan)
+        return np.broadcast_to(np.asarray(values, dtype=np.float64), (n,)).copy()
+
+    status = pd.Series(text(status))
+    owners = text(owners)
+    return {
+        "rule": text(rule), "unit": units, "indicator": text(indicator), "period": text(period), "as_of": text(as_of),
+        "status": status.to_numpy(dtype=object), "stretch_met": text(stretch_met),
+        **{name: number(figures.get(name)) for name in _FIGURES if name != "reported"},
+        "target_version": text(target_version), "owners": owners, "message": text(message),
+        "severity": text(severities(status, severity)), "rule_title": text(rule_title), "group": text(group),
+        "reported": number(figures.get("reported")), "measure": text(measure),
+        "leader": text([o["leader"] for o in owners]),
+        "lead_department": text([o["lead_department"][0] if o["lead_department"] else None for o in owners]),
+        "deadline": text(deadline),
+    }
+
+
+_FIGURES = ("value", "target", "gap", "rank", "group_size", "reference", "required_run_rate", "reported")
+
+
+def as_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """Verdict rows from the columns of one or more :func:`rows` calls, in order."""
+    columns = {}
+    for name, first in parts[0].items():
+        values = np.concatenate([part[name] for part in parts]) if len(parts) > 1 else first
+        # Object columns, built as such: letting pandas infer its str dtype for every column of every
+        # rule (and converting back in conform) would double the evaluation time.
+        columns[name] = pd.Series(values, dtype=object) if values.dtype == object else values
+    return pd.DataFrame(columns)
+
+
 def severities(status: pd.Series, override: str | None) -> np.ndarray:
     """critical for behind, warning for late and at_risk, none otherwise; a rule may override."""
-    sev = np.array([SEVERITY_DEFAULT[s] for s in status.tolist()], dtype=object)
+    default = {s: words.severity for s, words in WORDS.items()}
+    sev = np.array([default[s] for s in status.tolist()], dtype=object)
     if override is not None:
         sev = np.where(status.to_numpy() == "behind", override, sev)
         if override == "none":

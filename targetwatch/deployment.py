@@ -43,19 +43,19 @@ class Deployment:
     def __post_init__(self) -> None:
         for unit in self.units.values():
             for name in (unit.id, unit.name, *unit.aliases):
-                self._unit_names.setdefault(_norm(name), unit.id)
+                self._unit_names.setdefault(normalise_name(name), unit.id)
         for ind in self.indicators.values():
             for name in (ind.id, ind.name, *ind.aliases):
-                self._indicator_names.setdefault(_norm(name), ind.id)
+                self._indicator_names.setdefault(normalise_name(name), ind.id)
 
     # -- lookups ------------------------------------------------------------------------------------
 
     def unit_id(self, name: str) -> str | None:
         """The unit id for an id, a Chinese name or an alias, as written in a source file."""
-        return self._unit_names.get(_norm(name))
+        return self._unit_names.get(normalise_name(name))
 
     def indicator_id(self, name: str) -> str | None:
-        return self._indicator_names.get(_norm(name))
+        return self._indicator_names.get(normalise_name(name))
 
     @property
     def unit_lookup(self) -> dict[str, str]:
@@ -79,9 +79,10 @@ class Deployment:
         return p if p.is_absolute() else self.root / p
 
 
-def _norm(name: str) -> str:
-    # Source files pad names with full-width and ordinary spaces (刘  剑); compare without them.
-    return "".join(str(name).split()).replace("\u3000", "")
+def normalise_name(name) -> str:
+    """A name as compared with the registry: without any whitespace, which source files pad names with
+    (大  祥, 刘\u3000剑; ``str.split`` also splits on the full-width space)."""
+    return "".join(str(name).split())
 
 
 def _load_list(path: Path, key: str, model: type, required: bool = True) -> dict[str, Any]:

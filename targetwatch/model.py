@@ -1,4 +1,4 @@
-"""The domain model every stage shares: units, peer groups, people and owner roles, indicators, observations.
+"""The domain model every stage shares: units, peer groups, people and owner roles, indicators, units of measure.
 
 Identifiers are stable English ids; Chinese belongs in ``name`` and ``aliases``, which is what the
 departments write in their files.
@@ -6,7 +6,6 @@ departments write in their files.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -136,25 +135,6 @@ class Indicator(Strict):
         if value not in periods.FREQUENCIES:
             raise ValueError(f"frequency must be one of {', '.join(periods.FREQUENCIES)}")
         return value
-
-
-class Observation(BaseModel):
-    """One reported value: an indicator, for one unit and one period, with its provenance."""
-
-    model_config = ConfigDict(frozen=True)
-
-    indicator: str
-    unit: str
-    period: str
-    value: float
-    basis: Basis = Basis.ytd
-    source: str = ""
-    reported_at: datetime | None = None
-    revision: int = 1
-
-
-# Columns of an observation frame, the form in which stages exchange observations.
-OBSERVATION_COLUMNS = ["indicator", "unit", "period", "basis", "value", "source", "reported_at", "revision"]
 
 
 # ---- units of measure -----------------------------------------------------------------------------

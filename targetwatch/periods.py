@@ -30,6 +30,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 MONTHLY, QUARTERLY, HALF_YEARLY, YEARLY = "monthly", "quarterly", "half_yearly", "yearly"
 FREQUENCIES = (MONTHLY, QUARTERLY, HALF_YEARLY, YEARLY)
+# How many months a period of each frequency spans (a Jan–Feb release is a monthly period of two).
+MONTHS = {MONTHLY: 1, QUARTERLY: 3, HALF_YEARLY: 6, YEARLY: 12}
 
 _CANONICAL = re.compile(
     r"^(?P<year>\d{4})(?:"
@@ -290,7 +292,7 @@ def as_of_instant(day: date | str | None) -> datetime:
 
 def periods_between(start: Period, end: Period, frequency: str, jan_feb_combined: bool = False) -> list[Period]:
     """Every period of one frequency from ``start`` to ``end`` inclusive."""
-    step = {MONTHLY: 1, QUARTERLY: 3, HALF_YEARLY: 6, YEARLY: 12}[frequency]
+    step = MONTHS[frequency]
     out: list[Period] = []
     y, m = start.year, start.last_month
     while (y, m) <= (end.year, end.last_month):

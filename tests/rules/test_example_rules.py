@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import rules
 from rules.check import check
-from rules.load import load_rules
+from rules.check import load_rules
 from rules.ruletest import run_rule_tests
 from targetwatch import yamlio
 from targetwatch.cli import app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import write_rules
-from rules.load import load_rules
+from rules.check import load_rules
 from rules.ruletest import case_verdicts, run_rule_tests
 
 RULES = """

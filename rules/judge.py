@@ -1,0 +1,149 @@
+"""Judging one rule at one period: the period and rule version in force, then every unit at once.
+
+Per rule (never per unit): pick the period and the version in force, judge every unit with the kind's
+column arithmetic, then decide the status. A unit the rule expects (its ``units``, else its group's
+members) that has not reported is ``no_data`` before the reporting deadline and ``late`` after it
+(:func:`rules.derive.report_status`); it is never ``behind``, and it never counts in ranks or means.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from rules import messages, verdict
+from rules.context import Judgement
+from rules.derive import Observations, report_status
+from rules.kinds import JUDGES
+from rules.load import RuleDoc, RuleSet
+from rules.owners import owners_of_units
+from targetwatch import periods
+
+
+def periods_judged(ruleset: RuleSet, rule_id: str, dep, as_of_day: date, period) -> list:
+    """The ``period`` arguments to plan a rule with: the one given, or each period for ``"all"``."""
+    if period != "all":
+        return [period]
+    versions = ruleset.versions(rule_id)
+    if versions[0].is_scorecard:
+        return []
+    spec = versions[-1].doc.spec
+    ind = dep.indicators[spec.indicator]
+    freq = spec.period.frequency or ind.frequency
+    last = judged_period(freq, as_of_day, ind.jan_feb_combined, spec.period)
+    if last is None:
+        return []
+    end = periods.Period.from_code(last)
+    start = periods.parse(str(spec.period.from_)) if spec.period.from_ else None
+    if start is None or start.year < end.year - 1:
+        start = periods.Period(end.year, 1, periods.MONTHS[freq] if not (freq == periods.MONTHLY and ind.jan_feb_combined) else 2)
+    return [str(p) for p in periods.periods_between(start, end, freq, ind.jan_feb_combined and freq == periods.MONTHLY)]
+
+
+def plan(ruleset: RuleSet, rule_id: str, dep, obs: Observations, as_of_day: date, period=None, units=None) -> Judgement | None:
+    """The judgement of one rule: its period (given, or the latest ended by as-of) and the version then in force."""
+    versions = ruleset.versions(rule_id)
+    if not versions or versions[0].is_scorecard:
+        return None
+    ind = dep.indicators[versions[-1].doc.spec.indicator]
+    window = versions[-1].doc.spec.period
+    freq = window.frequency or ind.frequency
+    code = judged_period(freq, as_of_day, ind.jan_feb_combined, window, period)
+    if code is None:
+        return None
+    doc = version_in_force(versions, periods.Period.from_code(code).end)
+    if doc is None:
+        return None
+    ind = dep.indicators[doc.doc.spec.indicator]
+    data_code = data_period(code, ind)
+    j = Judgement(doc, ind, dep, obs, data_code, as_of_day, judged=code if data_code != code else None)
+    if units is not None:
+        j.units = [u for u in units]
+    return j
+
+
+def judged_period(freq: str, as_of_day: date, jan_feb: bool, window, period=None) -> int | None:
+    """The period code judged: ``period`` if given, else the latest of ``freq`` ended by as-of, kept in the window."""
+    if period is not None:
+        p = periods.parse(str(period)) if not isinstance(period, periods.Period) else period
+        if p.frequency != freq and not (freq == periods.MONTHLY and p.is_jan_feb):
+            return None
+    else:
+        month = as_of_day.month if as_of_day == periods.Period(as_of_day.year, as_of_day.month, as_of_day.month).end else as_of_day.month - 1
+        year, step = as_of_day.year, periods.MONTHS[freq]
+        last = month // step * step
+        if freq == periods.MONTHLY and jan_feb and last == 1:
+            last = 0
+        if last == 0:
+            year, last = year - 1, 12
+        p = periods.Period(year, 1, 2) if (freq == periods.MONTHLY and jan_feb and last == 2) else periods.Period(year, last - step + 1, last)
+        if window.to is not None and p > periods.parse(str(window.to)):
+            p = periods.parse(str(window.to))
+    if window.from_ is not None and p < periods.parse(str(window.from_)):
+        return None
+    if window.to is not None and p > periods.parse(str(window.to)):
+        return None
+    return p.code
+
+
+def data_period(code: int, ind) -> int:
+    """The indicator's own period that answers for a coarser rule period: the one ending in the same month.
+
+    A year-to-date figure at June is the first half's; a 当期 figure of a coarser period is not stored, and
+    ``rules check`` rejects such a rule unless the indicator is additive (then 累计 differences give it).
+    """
+    p = periods.Period.from_code(code)
+    if p.frequency == ind.frequency:
+        return code
+    step = periods.MONTHS[ind.frequency]
+    if ind.frequency == periods.MONTHLY and ind.jan_feb_combined and p.last_month == 2:
+        return periods.Period(p.year, 1, 2).code
+    return periods.Period(p.year, p.last_month - step + 1, p.last_month).code
+
+
+def version_in_force(versions: list[RuleDoc], day: date) -> RuleDoc | None:
+    """The version whose effective range holds ``day``; a later effective_from supersedes an earlier one."""
+    live = [d for d in versions if d.covers(day)]
+    return max(live, key=lambda d: (d.doc.metadata.effective_from or date.min, d.version)) if live else None
+
+
+def judge(j: Judgement) -> pd.DataFrame:
+    """The verdict rows of one judgement (contract columns plus a few the explainer uses)."""
+    return verdict.as_frame([verdict_columns(j)])
+
+
+def verdict_columns(j: Judgement) -> dict[str, np.ndarray]:
+    """The columns of one judgement's verdict rows, as arrays."""
+    frame = JUDGES[j.target.kind](j)
+    # A kind may know better than the raw value whether a unit has reported enough to be judged.
+    reported = frame["has_report"].astype(bool) if "has_report" in frame else j.on_units(j.raw()).notna()
+    frame["value_reported"] = reported
+    missing_status, due = report_status(j.code, j.ind, j.as_of_day)
+    met = frame["met"]
+    soft = pd.Series(frame.get("soft", False), index=frame.index).fillna(False).astype(bool)
+    status = np.where(~reported, missing_status, np.where(met.isna(), "no_data",
+                      np.where(met.fillna(False).astype(bool), "on_track", np.where(soft, "at_risk", "behind"))))
+    status = pd.Series(status, index=frame.index)
+    spec, meta = j.spec, j.doc.doc.metadata
+    units = frame.index.to_numpy(dtype=object)
+    missing = ~reported.to_numpy(bool)
+
+    def number(col: str) -> np.ndarray | None:
+        return frame[col].to_numpy(np.float64) if col in frame else None
+
+    stretch = frame["stretch_met"].to_numpy(dtype=object) if "stretch_met" in frame else np.full(len(units), None, dtype=object)
+    measure = "%" if j.metric == "yoy" or j.target.kind in ("decline", "share") else ("位" if j.target.kind == "rank" else j.ind.measure)
+    return verdict.rows(
+        rule=meta.id, unit=units, indicator=j.ind.id, period=str(j.judged_period), as_of=j.as_of_day.isoformat(),
+        status=status.to_numpy(dtype=object), stretch_met=np.where(missing | pd.isna(stretch), None, stretch),
+        value=np.where(missing, np.nan, number("value")), target=number("target"),
+        gap=np.where(missing, np.nan, number("gap")), rank=number("rank"), group_size=number("group_size"),
+        reference=number("reference"), required_run_rate=number("required_run_rate"), reported=number("reported"),
+        target_version=f"v{meta.version}" + (f" ({meta.effective_from})" if meta.effective_from else ""),
+        owners=owners_of_units(j.dep, spec.owners, j.ind.owners, units),
+        message=messages.sentences(j, frame, j.obs.unit_names(units), status, due.isoformat()),
+        severity=spec.severity.value if spec.severity else None,
+        rule_title=meta.title, group=spec.group, measure=measure, deadline=due.isoformat(),
+    )
