@@ -1,6 +1,6 @@
-"""Benchmark of the record sources: a SQL query of N rows through mapping, validation and one SQLite batch,
-and ``late_reports`` on the resulting store. Prints rows per second for each size, so that linear growth
-shows.
+"""Benchmark of the record sources: a SQL query of N rows through mapping, validation and one SQLite batch.
+Prints rows per second for each size, so that linear growth shows. (Late reports are verdicts now:
+``bench/evaluate.py`` measures them.)
 
     .venv/bin/python bench/sources.py                     # 50k, 100k and 200k rows
     .venv/bin/python bench/sources.py --sizes 400000
@@ -21,15 +21,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collectors.compliance import late_reports  # noqa: E402
 from collectors.layout import load_collectors  # noqa: E402
 from collectors.sources import collect  # noqa: E402
 from targetwatch.deployment import load_deployment  # noqa: E402
-from targetwatch.periods import TZ  # noqa: E402
 from targetwatch.store.sqlite import SQLiteStore  # noqa: E402
 
 
-def run(rows: int, work: Path) -> tuple[float, float]:
+def run(rows: int, work: Path) -> float:
     config = work / "config"
     shutil.copytree(ROOT / "config", config)
     (config / "settings.yaml").write_text(f"sqlite_path: {work / 'store.db'}\n", encoding="utf-8")
@@ -55,14 +53,9 @@ def run(rows: int, work: Path) -> tuple[float, float]:
         result = collect(dep, store, load_collectors(config)[0])
         collect_s = time.perf_counter() - started
         assert result.quarantined == 0 and result.rows == len(pick), result.summary()
-        from datetime import datetime
-
-        started = time.perf_counter()
-        late_reports(dep, store, as_of=datetime(2025, 12, 20, tzinfo=TZ))
-        late_s = time.perf_counter() - started
     finally:
         store.close()
-    return collect_s, late_s
+    return collect_s
 
 
 def main() -> None:
@@ -71,8 +64,8 @@ def main() -> None:
     args = parser.parse_args()
     for rows in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            collect_s, late_s = run(rows, Path(tmp))
-        print(f"{rows:>9,} rows: sql collect {collect_s:6.2f} s ({rows / collect_s:,.0f} rows/s); late_reports {late_s:5.2f} s")
+            collect_s = run(rows, Path(tmp))
+        print(f"{rows:>9,} rows: sql collect {collect_s:6.2f} s ({rows / collect_s:,.0f} rows/s)")
 
 
 if __name__ == "__main__":

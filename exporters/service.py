@@ -111,24 +111,20 @@ class Service:
         with self._lock:
             verdicts, seconds = self.evaluate()
             queued = self.notifications.plan(verdicts)
-            reminded = self.plan_reminders()
+            reminded = self.plan_reminders(verdicts)
             delivery = self.notifications.deliver()
             pushed = self.pusher.push(verdicts) if self.pusher else None
             log.info("evaluated %d verdicts in %.2f s; %d digest(s) and %d reminder(s) queued, %d sent, %d failed",
                      len(verdicts), seconds, queued, reminded, delivery.sent, delivery.failed)
             return Cycle(len(verdicts), seconds, queued, delivery, pushed, reminded)
 
-    def plan_reminders(self) -> int:
-        """Queue the late-report reminders owed to contacts; a failure is logged and leaves digests and delivery alone."""
-        store, owned = self._open_store()
+    def plan_reminders(self, verdicts: pd.DataFrame) -> int:
+        """Queue the reminders the late verdicts owe to contacts; a failure is logged and leaves digests and delivery alone."""
         try:
-            return self.reminders.plan(store, self.as_of)
+            return self.reminders.plan(verdicts, self.as_of)
         except Exception:  # the next cycle tries again; nothing was recorded (one transaction)
             log.exception("late-report reminders failed this cycle")
             return 0
-        finally:
-            if owned:
-                store.close()
 
     def _run_evaluate(self, store: Store) -> pd.DataFrame:
         evaluate = self._evaluate

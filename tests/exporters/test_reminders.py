@@ -1,8 +1,11 @@
 """Late-report reminders to the contacts (联络人) through the service's outbox, beside the leaders' digests.
 
-Real SQLite store and ledger, real local webhook receivers. retail_sales of 2025-09 is due on 21 Oct
-2025 (10 Chinese working days after the period, National Day holiday and 调休 counted), so on 22 Oct
-双清区, which sent July and August but not September, is late; its contacts are 刘一凡 and 夏得宝.
+Real SQLite store and ledger, real local webhook receivers. A rule watches the monthly reports of
+retail_sales from 大祥区 and 双清区. retail_sales of 2025-09 is due on 21 Oct 2025 (10 Chinese working
+days after the period, National Day holiday and 调休 counted), so on 22 Oct 双清区, which sent July and
+August but not September, is late; the rule and the indicator name no contacts, so the unit's own
+contacts, 刘一凡 and 夏得宝, are reminded (the owner chain's last level). The reminders act on the
+cycle's verdicts: the leaders' fixed verdicts plus the rule's real ones.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ import json
 import threading
 import time
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
+
+import rules
 
 from collectors.ingest import ingest_file
 from exporters.channels import Channel, NotifierConfig, Retry
 from exporters.ledger import Ledger, ledger_path
+from exporters.reminders import late_items, reminders
 from exporters.service import Service
 from targetwatch.cli import app
 from targetwatch.deployment import load_deployment
@@ -47,10 +54,6 @@ class Clock:
         return self.now
 
 
-def fixed(frame):
-    return lambda deployment, store, *, as_of=None, period=None: frame
-
-
 @pytest.fixture
 def receivers():
     contacts, leaders = Receiver("webhook", free_port()).start(), Receiver("webhook", free_port()).start()
@@ -67,9 +70,27 @@ def reported(deployment_dir, store, tmp_path):
         assert anchor in text
         text = text.replace(anchor, anchor[:-1] + f", owners: {{contacts: [{contacts}]}}}}", 1)
     units.write_text(text, encoding="utf-8")
+    (deployment_dir / "rules" / "retail_reporting.yaml").write_text(REPORTING_RULE, encoding="utf-8")
     dep = load_deployment(deployment_dir)
     ingest(dep, store, tmp_path, "retail.csv", ROWS, at(2025, 10, 9, 12))
     return dep
+
+
+REPORTING_RULE = """apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: retail_reported, title: 社会消费品零售总额按月报送, version: 1}
+spec:
+  indicator: retail_sales
+  units: [daxiang, shuangqing]
+  target: {kind: threshold, op: ">=", floor: 0}
+"""
+
+
+def with_late_reports(leader_verdicts):
+    """The leaders' fixed verdicts and the real verdicts of the reporting rule, as one cycle's evaluation."""
+    def evaluate(deployment, store, *, as_of=None, period=None):
+        return pd.concat([leader_verdicts, rules.evaluate(deployment, store, as_of=as_of, rules=["retail_reported"])], ignore_index=True)
+    return evaluate
 
 
 def ingest(dep, store, folder, name, rows, when):
@@ -87,7 +108,7 @@ def service(dep, store, receivers, verdicts, as_of, clock=None, contacts_channel
     config = NotifierConfig(channels=channels, recipients={"liu_yifan": mine, "xia_debao": mine, "liu_weiyun": mine, "*": ["leaders_hook"]},
                             retry=Retry(base_seconds=30, max_seconds=600))
     ledger = Ledger(ledger_path(dep.settings), clock=clock or Clock())
-    return Service(dep, store, evaluate=fixed(verdicts), as_of=as_of, notifier_config=config, ledger=ledger, port=0, **loop)
+    return Service(dep, store, evaluate=with_late_reports(verdicts), as_of=as_of, notifier_config=config, ledger=ledger, port=0, **loop)
 
 
 def reminders_of(receiver):
@@ -164,13 +185,15 @@ def test_notifications_lists_reminders_apart_from_digests(reported, deployment_d
     result = CliRunner().invoke(app, ["notifications", "--config", str(deployment_dir), "--format", "json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert sorted(r["kind"] for r in rows) == ["digest", "digest", "late_reminder", "late_reminder"]
+    # The late verdict itself has no leader (the reporting rule names none): its decision says nobody is notified.
+    assert sorted(r["kind"] for r in rows) == ["digest", "digest", "digest", "late_reminder", "late_reminder"]
+    assert [r["note"] for r in rows if r["kind"] == "digest" and r["leader"] is None] == ["no leader owns this verdict: nobody to notify"]
     reminded = [{k: r[k] for k in ("leader", "rule", "unit", "indicator", "period", "new_status", "channel", "recipient", "result", "note")}
                 for r in rows if r["kind"] == "late_reminder"]
     assert reminded == [
         {"leader": p, "rule": "", "unit": "shuangqing", "indicator": "retail_sales", "period": "2025-09", "new_status": "late",
          "channel": "contacts_hook", "recipient": p, "result": "sent", "note": None} for p in ("liu_yifan", "xia_debao")]
-    assert {r["leader"] for r in rows if r["kind"] == "digest"} == {"wu_yi", "xia_danbo"}
+    assert {r["leader"] for r in rows if r["kind"] == "digest" and r["leader"]} == {"wu_yi", "xia_danbo"}
 
 
 def test_a_contact_without_a_channel_is_recorded_once_not_dropped(reported, store, receivers, verdicts):
@@ -213,7 +236,7 @@ def test_a_contact_reached_by_email_gets_the_reminder_at_their_registry_address(
     monkeypatch.setenv("TARGETWATCH_SMTP_PASSWORD", "pw-s3cret")
     mail = Channel(id="contacts_mail", kind="email", options={"host": "127.0.0.1", "port": port, "ca_file": ca, "username": "targetwatch"})
     config = NotifierConfig(channels=[mail], recipients={"liu_yifan": ["contacts_mail"]})
-    svc = Service(reported, store, evaluate=fixed(verdicts.iloc[0:0]), as_of=at(2025, 10, 22, 9), notifier_config=config,
+    svc = Service(reported, store, evaluate=with_late_reports(verdicts.iloc[0:0]), as_of=at(2025, 10, 22, 9), notifier_config=config,
                   ledger=Ledger(ledger_path(reported.settings)), port=0)
     with caplog.at_level("DEBUG"):
         cycle = svc.evaluate_and_notify()
@@ -247,10 +270,25 @@ def test_the_serve_loop_reminds_with_a_store_opened_per_cycle(reported, store, r
     assert [m["recipient"] for m in contacts.received] == ["liu_yifan", "xia_debao"] and len(leaders.received) == 2
 
 
-def test_a_late_report_is_reminded_to_the_contact_the_rule_names_when_the_registry_names_none(deployment):
-    from exporters.reminders import rule_contacts
+def test_a_late_report_is_reminded_to_the_contact_the_rule_names_when_the_registry_names_none(deployment, store):
+    # seed 003: 规模工业增加值 of 大祥区 — 联络人 夏得宝; 社会消费品零售总额 — 陈尧栩. Nothing reported: late after the deadline.
+    late = rules.evaluate(deployment, store, as_of="2023-08-31", rules=["dx_industrial_va_top7_no_ties", "dx_retail_sales_above_city"])
+    items = late_items(late)
+    assert items[["person", "indicator", "unit", "period"]].values.tolist() == [
+        ["chen_yaoxu", "retail_sales_growth", "daxiang", "2023-06"], ["xia_debao", "industrial_va_growth", "daxiang", "2023-06"]]
 
-    contacts = rule_contacts(deployment)
-    # seed 003: 规模工业增加值 of 大祥区 — 联络人 夏得宝; 社会消费品零售总额 — 陈尧栩
-    assert contacts[("industrial_va_growth", "daxiang")] == ["xia_debao"]
-    assert contacts[("retail_sales_growth", "daxiang")] == ["chen_yaoxu"]
+
+def test_before_the_working_day_deadline_a_missing_report_is_no_data_and_nobody_is_reminded(reported, store):
+    # retail_sales is due 10 working days after 30 Sep 2025: 9, 10, 11 (调休 Saturday), 13–17, 20, 21 Oct.
+    before = rules.evaluate(reported, store, as_of=at(2025, 10, 21, 20), rules=["retail_reported"]).set_index("unit")
+    assert before.loc["shuangqing", ["period", "deadline", "status"]].tolist() == ["2025-09", "2025-10-21", "no_data"]
+    assert late_items(before.reset_index()).empty
+    after = rules.evaluate(reported, store, as_of=at(2025, 10, 22, 9), rules=["retail_reported"])
+    assert after.set_index("unit").loc["shuangqing", "status"] == "late"
+    sent = reminders(reported, late_items(after), at(2025, 10, 22, 9))
+    assert [(r.person, r.name, r.mobile) for r in sent] == [("liu_yifan", "刘一凡", "13800000301"), ("xia_debao", "夏得宝", "13800000302")]
+    assert sent[0].subject == "【数据报送提醒】1项数据逾期未报" and sent[0].text == TEXT
+    assert sent[0].items == [{"indicator": "retail_sales", "unit": "shuangqing", "period": "2025-09", "period_label": "2025年9月",
+                              "deadline": "2025-10-21", "status": "late"}]
+    assert sent[0].key == "liu_yifan:retail_sales/shuangqing/2025-09" and sent[0].period == "2025-09"
+    json.dumps(sent[0].items)  # ready for an outbox message
