@@ -23,6 +23,7 @@ import pandas as pd
 
 from collectors import csv as csv_reader
 from collectors import excel as excel_reader
+from collectors import runs
 from collectors.layout import LONG_CSV, Collector, load_collectors
 from collectors.validate import Counts, validate
 from targetwatch.deployment import Deployment
@@ -174,6 +175,23 @@ def ingest(dep: Deployment, store: Store, paths: Iterable[str | Path], *, report
         if progress:
             progress(res)
     return out
+
+
+def record_runs(dep: Deployment, results: list[IngestResult], *, started_at: datetime, finished_at: datetime) -> None:
+    """Record what ``targetwatch run`` read as one run per collector, where ``targetwatch jobs`` and
+    /metrics read the scheduler's runs."""
+    by_collector: dict[str, list[IngestResult]] = {}
+    for r in results:
+        by_collector.setdefault(r.collector or "(no mapping)", []).append(r)
+    for name, mine in by_collector.items():
+        batches = [r.batch for r in mine if r.batch]
+        errors = [r.error for r in mine if r.error]
+        counts = {"rows": sum(b.rows_read for b in batches), "revisions": sum(b.revisions_added for b in batches),
+                  "unchanged": sum(b.unchanged for b in batches), "quarantined": sum(b.quarantined for b in batches)}
+        detail = (f"targetwatch run: {len(mine)} files, {counts['rows']} rows, {counts['revisions']} new revisions, "
+                  f"{counts['unchanged']} unchanged, {counts['quarantined']} quarantined" + "".join(f"; {e}" for e in errors))
+        runs.record_run(runs.jobs_db_path(dep.settings), name, scheduled_for=None, started_at=started_at, finished_at=finished_at,
+                        status="ok", attempts=1, batches=len(batches), detail=detail, **counts)
 
 
 def summary_line(r: IngestResult) -> str:

@@ -1,7 +1,9 @@
-"""The run history of scheduled collections, kept in the jobs database beside the store.
+"""The run history of collections, kept in the jobs database beside the store.
 
-``targetwatch jobs`` shows the last run, its result and its rows from here; the scheduler's own job
-store (APScheduler's ``apscheduler_jobs`` table) in the same file gives the next run.
+Every collection records its run here: the scheduler's, ``targetwatch collect`` and ``targetwatch run``
+(one run per collector whose files it read). ``targetwatch jobs`` shows the last run, its result and
+its rows from here, and /metrics counts runs, failures and skipped files from here; the scheduler's
+own job store (APScheduler's ``apscheduler_jobs`` table) in the same file gives the next run.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collector_run (
     id INTEGER PRIMARY KEY, collector TEXT NOT NULL, scheduled_for TEXT, started_at TEXT NOT NULL,
     finished_at TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, batches INTEGER NOT NULL,
-    rows INTEGER NOT NULL, revisions INTEGER NOT NULL, quarantined INTEGER NOT NULL, detail TEXT
+    rows INTEGER NOT NULL, revisions INTEGER NOT NULL, quarantined INTEGER NOT NULL, detail TEXT,
+    unchanged INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0
 )"""
+# rows: read; revisions: new revisions landed; unchanged: rows the store already had; skipped: files
+# not read because their content was already ingested.
 RUN_COLUMNS = ["collector", "scheduled_for", "started_at", "finished_at", "status", "attempts", "batches",
-               "rows", "revisions", "quarantined", "detail"]
+               "rows", "revisions", "quarantined", "detail", "unchanged", "skipped"]
 
 
 def jobs_db_path(settings: Settings) -> Path:
@@ -36,18 +41,22 @@ def _connect(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute(_SCHEMA)
+    present = {row[1] for row in con.execute("PRAGMA table_info(collector_run)")}
+    for column in ("unchanged", "skipped"):  # jobs databases written before these counters existed
+        if column not in present:
+            con.execute(f"ALTER TABLE collector_run ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
     return con
 
 
 def record_run(path: Path, collector: str, *, scheduled_for: datetime | None, started_at: datetime, finished_at: datetime,
                status: str, attempts: int, batches: int = 0, rows: int = 0, revisions: int = 0, quarantined: int = 0,
-               detail: str = "") -> None:
+               detail: str = "", unchanged: int = 0, skipped: int = 0) -> None:
     """Append one run: status is ok, failed or missed."""
     with closing(_connect(path)) as con:
         con.execute(
             f"INSERT INTO collector_run ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
             (collector, scheduled_for.isoformat() if scheduled_for else None, started_at.isoformat(), finished_at.isoformat(),
-             status, attempts, batches, rows, revisions, quarantined, detail[:2000]),
+             status, attempts, batches, rows, revisions, quarantined, detail[:2000], unchanged, skipped),
         )
 
 

@@ -170,7 +170,8 @@ class CollectionScheduler:
                 continue
             runs.record_run(self.jobs_db, name, scheduled_for=scheduled_for, started_at=started, finished_at=self.clock(),
                             status="ok", attempts=attempt, batches=len(result.batches), rows=result.rows,
-                            revisions=result.revisions_added, quarantined=result.quarantined, detail=result.summary())
+                            revisions=result.revisions_added, quarantined=result.quarantined, detail=result.summary(),
+                            unchanged=result.unchanged, skipped=result.skipped)
             if self.on_collected is not None and result.changed:  # an empty drop folder is no reason to re-evaluate
                 try:
                     self.on_collected(result)

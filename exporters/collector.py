@@ -98,7 +98,7 @@ class TargetwatchCollector(Collector):
             batches = self._read("batches", self.batches, None)
             if batches is not None:
                 yield from ingest_families(batches)
-        duration = Metric(f"{PREFIX}_evaluation_duration_seconds", "Duration of the last rule evaluation.", "gauge")
+        duration = Metric(f"{PREFIX}_evaluation_duration_seconds", "Seconds the last rule evaluation took.", "gauge")
         if seconds is not None:
             duration.add_sample(duration.name, {}, seconds)
         yield duration
@@ -107,8 +107,10 @@ class TargetwatchCollector(Collector):
             if read is not None:
                 counts, pending = read
                 rows = (((r.channel, r.result), r.count) for r in counts.itertuples())
-                yield _family("notifications_total", "Notification deliveries by channel and result (sent, failed).", "counter", ["channel", "result"], rows)
-                yield _family("notifications_pending", "Messages waiting in the outbox.", "gauge", [], [((), pending)])
+                yield _family("notifications_total", "Outbox messages delivered (result=sent) and failed delivery attempts (result=failed), per channel.",
+                              "counter", ["channel", "result"], rows)
+                yield _family("notifications_pending", "Outbox messages not delivered yet (waiting for their first or next attempt).",
+                              "gauge", [], [((), pending)])
         if self._up:
             yield _family("scrape_source_up", "Whether each optional source of this scrape could be read (1) or not (0).", "gauge",
                           ["source"], (((name,), up) for name, up in sorted(self._up.items())))
@@ -134,38 +136,49 @@ def verdict_families(verdicts: pd.DataFrame) -> Iterator[Metric]:
 def info_families(deployment, rules: list[tuple[str, str, str]]) -> Iterator[Metric]:
     """Info metrics that carry the Chinese display names (label values of the verdicts stay ids)."""
     units = ((u.id, u.name, u.kind, u.parent or "") for u in deployment.units.values())
-    yield _info("unit", "A unit's display name, kind and parent.", ["unit", "name", "kind", "parent"], units)
+    yield _info("unit", "1 per unit of the registry; the labels carry its display name, kind and parent.", ["unit", "name", "kind", "parent"], units)
     indicators = ((i.id, i.name, i.measure) for i in deployment.indicators.values())
-    yield _info("indicator", "An indicator's display name and unit of measure.", ["indicator", "name", "measure"], indicators)
-    yield _info("rule", "A rule's title and source document.", ["rule", "title", "document"], rules)
+    yield _info("indicator", "1 per indicator of the registry; the labels carry its display name and unit of measure.", ["indicator", "name", "measure"], indicators)
+    yield _info("rule", "1 per rule evaluated (its latest version); the labels carry its title and source document.", ["rule", "title", "document"], rules)
     people = ((p.id, p.name, p.title or "") for p in deployment.people.values())
-    yield _info("person", "A person's name and title.", ["person", "name", "title"], people)
+    yield _info("person", "1 per person of the registry; the labels carry their name and title.", ["person", "name", "title"], people)
 
 
 def run_families(history: pd.DataFrame) -> Iterator[Metric]:
-    """Collector runs and failures from the scheduler's run history (status ok, failed or missed)."""
+    """Collector runs, failures and skipped files from the jobs database's run history (status ok, failed or missed)."""
     ran = history[history["status"].isin(["ok", "failed"])]
     runs = ran.groupby("collector").size()
     failures = ran[ran["status"] == "failed"].groupby("collector").size().reindex(runs.index, fill_value=0)
-    yield _family("collector_runs_total", "Scheduled collector runs (ok or failed).", "counter", ["collector"], runs.items())
-    yield _family("collector_failures_total", "Scheduled collector runs that failed after their retries.", "counter", ["collector"], failures.items())
+    skipped = ran.groupby("collector")["skipped"].sum() if "skipped" in ran else pd.Series(dtype=float)
+    yield _family("collector_runs_total", "Collector runs that ended ok or failed: scheduled, by targetwatch collect and by targetwatch run.",
+                  "counter", ["collector"], runs.items())
+    yield _family("collector_failures_total", "Collector runs that failed after their retries.", "counter", ["collector"], failures.items())
+    yield _family("files_skipped_total", "Files a collector run did not read because their content was already ingested.",
+                  "counter", ["collector"], skipped.items())
 
 
 def ingest_families(batches: pd.DataFrame) -> Iterator[Metric]:
-    """Rows ingested and quarantined per source, and the time of the last landed batch, from the store."""
+    """Per source, from the store's batches: new revisions, rows read again unchanged, rows quarantined,
+    and the time new data last landed. Re-reading an unchanged file moves neither the rows ingested nor
+    the timestamp, so ``TargetwatchIngestStale`` fires when no new data comes, however often files are read."""
     if batches.empty:
-        ingested = quarantined = last = pd.Series(dtype=float)
+        ingested = unchanged = quarantined = last = pd.Series(dtype=float)
     else:
         frame = batches.assign(
-            # Accepted rows: a new revision, or a value the store already had (re-ingest is idempotent).
-            good=batches["revisions_added"].fillna(0) + batches["unchanged"].fillna(0),
-            bad=batches["quarantined"].fillna(0),
+            new=batches["revisions_added"].fillna(0), same=batches["unchanged"].fillna(0), bad=batches["quarantined"].fillna(0),
             at=(batches["ingested_at"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds(),
-        ).groupby("source")
-        ingested, quarantined, last = frame["good"].sum(), frame["bad"].sum(), frame["at"].max()
-    yield _family("rows_ingested_total", "Rows landed in the store per source.", "counter", ["source"], ingested.items())
-    yield _family("rows_quarantined_total", "Rows quarantined per source.", "counter", ["source"], quarantined.items())
-    yield _family("last_successful_ingest_timestamp_seconds", "When a batch of the source last landed.", "gauge", ["source"], last.items())
+        )
+        by_source = frame.groupby("source")
+        ingested, unchanged, quarantined = by_source["new"].sum(), by_source["same"].sum(), by_source["bad"].sum()
+        last = frame[frame["new"] > 0].groupby("source")["at"].max()
+    yield _family("rows_ingested_total", "New revisions landed in the store per source; a row read again with the value the store had is not counted.",
+                  "counter", ["source"], ingested.items())
+    yield _family("rows_unchanged_total", "Rows read again per source with the value the store already had (no revision added).",
+                  "counter", ["source"], unchanged.items())
+    yield _family("rows_quarantined_total", "Rows quarantined per source (kept with their location and reason, not landed).",
+                  "counter", ["source"], quarantined.items())
+    yield _family("last_successful_ingest_timestamp_seconds", "Unix time a batch of the source last added a new revision to the store.",
+                  "gauge", ["source"], last.items())
 
 
 def _family(name: str, help_text: str, kind: str, labelnames: list[str], rows) -> Metric:

@@ -6,13 +6,15 @@ It sits above the stages (like the CLI), so it may import them; the stages never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 
-from collectors.ingest import IngestResult, due_files, ingest
+from collectors.ingest import IngestResult, due_files, ingest, record_runs
 from rules import evaluate
 from rules.verdict import worst_first
 from targetwatch.deployment import Deployment
+from targetwatch.periods import TZ
 from targetwatch.store import Store
 
 
@@ -29,8 +31,11 @@ class RunResult:
 
 
 def run(dep: Deployment, store: Store, *, as_of=None, progress=None) -> RunResult:
-    """Ingest what is due, then evaluate as of a date (default: the deployment's ``as_of`` or today)."""
+    """Ingest what is due (recorded as a run of each collector), then evaluate as of a date (default: the
+    deployment's ``as_of`` or today)."""
+    started = datetime.now(TZ)
     results = ingest(dep, store, due_files(dep), progress=progress)
+    record_runs(dep, results, started_at=started, finished_at=datetime.now(TZ))
     verdicts = evaluate(dep, store, as_of=as_of or dep.settings.as_of)
     return RunResult(results, worst_first(verdicts))
 

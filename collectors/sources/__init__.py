@@ -63,6 +63,15 @@ class CollectionResult:
         return sum(b.quarantined for b in self.batches)
 
     @property
+    def unchanged(self) -> int:
+        return sum(b.unchanged for b in self.batches)
+
+    @property
+    def skipped(self) -> int:
+        """Files not read because their content was already ingested."""
+        return sum(f.outcome == "duplicate" for f in self.files)
+
+    @property
     def changed(self) -> bool:
         """Whether a new revision landed, the only thing that can change a verdict."""
         return self.revisions_added > 0

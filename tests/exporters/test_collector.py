@@ -111,3 +111,58 @@ def test_a_source_that_cannot_be_read_leaves_the_scrape_standing_and_says_so(ver
     assert got[("targetwatch_scrape_source_up", (("source", "notifications"),))] == 0
     assert got[("targetwatch_scrape_source_up", (("source", "runs"),))] == 1
     assert any(name == "targetwatch_verdict_value" for name, _ in got)
+
+
+def test_running_three_times_over_the_same_inbox_moves_neither_rows_ingested_nor_the_last_ingest_time(deployment_dir):
+    import time
+
+    from typer.testing import CliRunner
+
+    from collectors.schedule import jobs
+    from targetwatch.cli import app
+    from targetwatch.deployment import load_deployment
+    from targetwatch.store.sqlite import SQLiteStore
+
+    dep = load_deployment(deployment_dir)
+
+    def run_and_scrape() -> dict[tuple, float]:
+        result = CliRunner().invoke(app, ["run", "--config", str(deployment_dir), "--as-of", "2023-07-20"])
+        assert result.exit_code == 0, result.output
+        store = SQLiteStore(dep.settings.sqlite_path)
+        try:
+            collector = TargetwatchCollector(ExporterState(), batches=store.batches,
+                                             runs=lambda: runs.run_history(runs.jobs_db_path(dep.settings)))
+            return samples(render(collector))
+        finally:
+            store.close()
+
+    def family(got: dict, name: str) -> dict[tuple, float]:
+        return {labels: value for (metric, labels), value in got.items() if metric == name}
+
+    first = run_and_scrape()
+    time.sleep(1.1)  # ingest times are whole seconds: the later runs land in a later second
+    run_and_scrape()
+    third = run_and_scrape()
+    ingested = family(first, "targetwatch_rows_ingested_total")
+    assert ingested and all(v > 0 for v in ingested.values())
+    assert family(third, "targetwatch_rows_ingested_total") == ingested
+    assert family(third, "targetwatch_last_successful_ingest_timestamp_seconds") == family(first, "targetwatch_last_successful_ingest_timestamp_seconds")
+    # The rows read again are counted apart: every row the first run read was read unchanged twice since.
+    read_once = sum(ingested.values()) + sum(family(first, "targetwatch_rows_unchanged_total").values())
+    assert sum(family(third, "targetwatch_rows_unchanged_total").values()) == read_once * 3 - sum(ingested.values())
+    # `run` records its runs where `jobs` and /metrics read the scheduler's.
+    assert set(family(third, "targetwatch_collector_runs_total").values()) == {3.0}
+    listed = jobs(dep)
+    assert listed["last_result"].str.startswith("ok: targetwatch run:").all() and (listed["rows"] > 0).all()
+
+
+def test_a_collection_that_skips_already_ingested_files_counts_them_apart(deployment):
+    from collectors.schedule import collect
+
+    first, second = collect(deployment, "long-csv"), collect(deployment, "long-csv")
+    assert first.skipped == 0 and first.revisions_added > 0
+    assert second.skipped == len(second.files) > 0 and second.batches == []
+    collector = TargetwatchCollector(ExporterState(), runs=lambda: runs.run_history(runs.jobs_db_path(deployment.settings)))
+    got = samples(render(collector))
+    assert got[("targetwatch_files_skipped_total", (("collector", "long-csv"),))] == len(second.files)
+    assert got[("targetwatch_collector_runs_total", (("collector", "long-csv"),))] == 2
