@@ -119,6 +119,12 @@ class CollectionScheduler:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
+    def use_collectors(self, collectors: list[Collector]) -> None:
+        """Take newly loaded mappings: later runs read with them, and the jobs follow their schedules."""
+        self.collectors = {c.metadata.name: c for c in collectors}
+        if self.scheduler.running:
+            self._sync_jobs()
+
     def run_now(self, name: str) -> None:
         """Ask the running service to run a scheduled collector now (once, as the same job)."""
         self.scheduler.modify_job(name, next_run_time=datetime.now(TZ))

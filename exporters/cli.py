@@ -47,6 +47,7 @@ def serve(
             sys.stdout.buffer.write(service.scrape())
         finally:
             service.ledger.close()
+        console.report_invalid_rules(service.cycle_config.rules)
         return
     if collect:
         _attach_scheduler(service, ctx.deployment)
@@ -63,6 +64,7 @@ def _attach_scheduler(service, deployment) -> None:
 
     scheduler = CollectionScheduler(deployment, on_collected=service.request_evaluation)
     service.add_background(scheduler.start, scheduler.shutdown)
+    service.config_listeners.append(lambda config: scheduler.use_collectors(config.collectors))
 
 
 @console.command

@@ -35,16 +35,21 @@ class ExporterState:
     verdicts: pd.DataFrame = field(default_factory=pd.DataFrame)
     evaluation_seconds: float | None = None
     batches: pd.DataFrame = field(default_factory=pd.DataFrame)
+    invalid_rule_files: list[str] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def set_verdicts(self, verdicts: pd.DataFrame, seconds: float | None = None, batches: pd.DataFrame | None = None) -> None:
-        """Replace what the next scrape shows: the verdicts, the evaluation time, the store's batches."""
+    def set_verdicts(self, verdicts: pd.DataFrame, seconds: float | None = None, batches: pd.DataFrame | None = None,
+                     invalid_rule_files: list[str] | None = None) -> None:
+        """Replace what the next scrape shows: the verdicts, the evaluation time, the store's batches, and
+        the rule files the evaluation left out because of an error."""
         with self.lock:
             self.verdicts = verdicts
             if seconds is not None:
                 self.evaluation_seconds = seconds
             if batches is not None:
                 self.batches = batches
+            if invalid_rule_files is not None:
+                self.invalid_rule_files = invalid_rule_files
 
 
 class TargetwatchCollector(Collector):
@@ -89,6 +94,7 @@ class TargetwatchCollector(Collector):
         with self.state.lock:
             verdicts = self.state.verdicts
             seconds = self.state.evaluation_seconds
+            invalid = self.state.invalid_rule_files
         self._up: dict[str, int] = {}
         yield from verdict_families(verdicts)
         if self.deployment is not None:
@@ -102,6 +108,9 @@ class TargetwatchCollector(Collector):
         if seconds is not None:
             duration.add_sample(duration.name, {}, seconds)
         yield duration
+        if invalid is not None:
+            yield _family("rule_files_invalid", "Rule files left out of the last evaluation because of an error (targetwatch rules check locates it).",
+                          "gauge", [], [((), len(invalid))])
         if self.notifications is not None:
             read = self._read("notifications", self.notifications, None)
             if read is not None:

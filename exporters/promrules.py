@@ -62,6 +62,9 @@ def prometheus_rules(*, keep_firing_for: str = "10m", dashboard_url: str = "http
          "labels": {"severity": "warning"}, "annotations": {"summary": "采集任务 {{ $labels.collector }} 最近一小时运行失败"}},
         {"alert": "TargetwatchNotificationsStuck", "expr": "targetwatch_notifications_pending > 0", "for": "1h",
          "labels": {"severity": "warning"}, "annotations": {"summary": "{{ $value }} 条通知滞留在发件箱超过一小时"}},
+        {"alert": "TargetwatchRuleFilesInvalid", "expr": "targetwatch_rule_files_invalid > 0",
+         "labels": {"severity": "warning"},
+         "annotations": {"summary": "{{ $value }} 个规则文件有错误，未参与评估；其余规则照常评估。运行 targetwatch rules check 查看出错位置"}},
         {"alert": "TargetwatchIngestStale", "expr": "time() - targetwatch_last_successful_ingest_timestamp_seconds > 40 * 86400",
          "labels": {"severity": "warning"}, "annotations": {"summary": "数据源 {{ $labels.source }} 已超过40天没有新数据入库"}},
     ]

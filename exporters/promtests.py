@@ -5,7 +5,8 @@ U is behind throughout; a peer is behind with severity "none" (no alert); anothe
 three minutes and then catches up (the alert keeps firing for ``keep_firing_for``, then resolves);
 U's next period has no data yet (a severity "none" alert that exists only to inhibit). The service's
 own alerts: a message stuck in the outbox for an hour, a failed collector run, a source without new
-data for 40 days, and the service itself down for 5 minutes.
+data for 40 days, a rule file left out of the evaluation because of an error, and the service itself
+down for 5 minutes.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard
         (_series("targetwatch_last_successful_ingest_timestamp_seconds", {"source": "old.csv", "job": "targetwatch"}), "-3500000x90"),
         (_series("targetwatch_last_successful_ingest_timestamp_seconds", {"source": "new.csv", "job": "targetwatch"}), "0x90"),
         (_series("up", {"job": "targetwatch", "instance": "127.0.0.1:9464"}), "1 1 0x88"),
+        (_series("targetwatch_rule_files_invalid", {"job": "targetwatch"}), "0 0 1x88"),
     ]
 
     def alert(labels: dict, what: str, description: str) -> dict:
@@ -94,6 +96,10 @@ def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard
         {"eval_time": "5m", "alertname": "TargetwatchIngestStale", "exp_alerts": [
             {"exp_labels": {"source": "old.csv", "job": "targetwatch", "severity": "warning"},
              "exp_annotations": {"summary": "数据源 old.csv 已超过40天没有新数据入库"}}]},
+        {"eval_time": "1m", "alertname": "TargetwatchRuleFilesInvalid", "exp_alerts": []},
+        {"eval_time": "3m", "alertname": "TargetwatchRuleFilesInvalid", "exp_alerts": [
+            {"exp_labels": {"job": "targetwatch", "severity": "warning"},
+             "exp_annotations": {"summary": "1 个规则文件有错误，未参与评估；其余规则照常评估。运行 targetwatch rules check 查看出错位置"}}]},
         {"eval_time": "6m", "alertname": "TargetwatchDown", "exp_alerts": []},
         {"eval_time": "8m", "alertname": "TargetwatchDown", "exp_alerts": [
             {"exp_labels": {"job": "targetwatch", "instance": "127.0.0.1:9464", "severity": "critical"},

@@ -8,6 +8,12 @@ in a thread and runs the cycle in the calling thread, the only one that touches 
 ``interval`` seconds, or at once when :meth:`Service.request_evaluation` is called (for example by the
 collection scheduler after a collection). SIGTERM and SIGINT stop it cleanly.
 
+Each cycle starts by loading the configuration once (:class:`CycleConfig`): the rules, the notifier
+settings and the collector mappings. So an edit while the service runs changes the verdicts, the rule
+titles on /metrics and the reminder contacts together, at the next cycle. A rule file with an error is
+left out with its located errors logged and counted (``targetwatch_rule_files_invalid``), and every
+other rule is evaluated; notifier settings or collector mappings with an error keep the last good ones.
+
 Extension point: ``add_background(start, stop)`` registers something that runs beside the service
 (the collection scheduler): ``start()`` after the HTTP server is up, ``stop()`` on shutdown.
 """
@@ -19,20 +25,23 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import pandas as pd
 
+import rules
+from collectors.layout import Collector, load_collectors
 from exporters.channels import NotifierConfig, load_notifier_config
 from exporters.collector import ExporterState, TargetwatchCollector
 from exporters.exposition import render
 from exporters.ledger import Ledger, ledger_path
 from exporters.notify import Delivery, Notifications
-from exporters.owners import rule_catalogue
+from exporters.owners import RuleInfo, rule_catalogue
 from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
+from targetwatch.errors import ConfigError
 from targetwatch.store import Store, store_for
 
 log = logging.getLogger("targetwatch.serve")
@@ -50,6 +59,45 @@ class Cycle:
     delivery: Delivery
     pushed: bool | None
     reminders: int = 0
+
+
+@dataclass
+class CycleConfig:
+    """The configuration one evaluation cycle reads, loaded once at its start."""
+
+    rules: rules.RuleSet
+    notifiers: NotifierConfig
+    collectors: list[Collector] = field(default_factory=list)
+    catalogue: list[RuleInfo] = field(default_factory=list)
+
+    @property
+    def rule_errors(self) -> list:
+        """The located errors of the rule files left out of this cycle."""
+        return [p for p in self.rules.problems if p.level == "error"]
+
+
+def load_cycle_config(deployment, previous: CycleConfig | None = None, notifiers: NotifierConfig | None = None) -> CycleConfig:
+    """The deployment's rules (valid files only), notifier settings (``notifiers`` when fixed) and collector
+    mappings. Notifier settings or mappings with an error keep ``previous``'s, logged with their location."""
+    ruleset = rules.load_valid_rules(deployment.root, deployment)
+    for problem in (p for p in ruleset.problems if p.level == "error"):
+        log.warning("rule file left out of this evaluation: %s", problem)
+    if notifiers is None:
+        try:
+            notifiers = load_notifier_config(deployment.root)
+        except ConfigError as exc:
+            if previous is None:
+                raise
+            log.warning("notifiers.yaml has an error; keeping the previous notifier settings: %s", exc)
+            notifiers = previous.notifiers
+    try:
+        collectors = load_collectors(deployment.root)
+    except ConfigError as exc:
+        if previous is None:
+            raise
+        log.warning("a collector mapping has an error; keeping the previous mappings: %s", exc)
+        collectors = previous.collectors
+    return CycleConfig(ruleset, notifiers, collectors, rule_catalogue(deployment, ruleset))
 
 
 def _collector_runs(settings) -> Callable[[], pd.DataFrame]:
@@ -71,19 +119,19 @@ class Service:
         self._evaluate = evaluate
         self.as_of = as_of or getattr(settings, "as_of", None)
         self.period = period
-        self.config = notifier_config or load_notifier_config(deployment.root)
+        self._fixed_notifiers = notifier_config
+        self.cycle_config = load_cycle_config(deployment, notifiers=notifier_config)
+        self.config_listeners: list[Callable[[CycleConfig], None]] = []  # told of each cycle's configuration
         self.ledger = ledger or Ledger(ledger_path(settings))
         self.interval, self.retry_tick = interval, retry_tick
         self.host, self.port = host or settings.listen_host, port if port is not None else settings.listen_port
         self.state = ExporterState()
-        self.notifications = Notifications(deployment, self.ledger, self.config, settings.dashboard_url)
-        self.reminders = LateReminders(deployment, self.ledger, self.config)
+        self._use_notifiers(self.cycle_config.notifiers)
         self.pusher = (AlertmanagerPusher(settings.alertmanager_url, deployment, self.config.push_resolve_seconds,
                                           settings.dashboard_url.rstrip("/") + self.config.dashboard_path)
                        if settings.alertmanager_url else None)
-        infos = [(r.id, r.title, r.document) for r in rule_catalogue(deployment)]
         self.collector = TargetwatchCollector(self.state, deployment, batches=lambda: self.state.batches,
-                                              notifications=self.ledger.counts, rule_infos=lambda: infos,
+                                              notifications=self.ledger.counts, rule_infos=self._rule_infos,
                                               runs=_collector_runs(settings))
         self._backgrounds: list[tuple[Callable[[], None], Callable[[], None]]] = []
         self._wake = threading.Event()
@@ -91,16 +139,37 @@ class Service:
         self._lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
+    # -- configuration -----------------------------------------------------------------------------------
+
+    def reload(self) -> CycleConfig:
+        """Load this cycle's configuration once, and hand it to everything that reads it."""
+        config = load_cycle_config(self.deployment, self.cycle_config, self._fixed_notifiers)
+        if config.notifiers != self.cycle_config.notifiers:
+            self._use_notifiers(config.notifiers)
+        self.cycle_config = config
+        for listener in self.config_listeners:
+            listener(config)
+        return config
+
+    def _use_notifiers(self, config: NotifierConfig) -> None:
+        self.config = config
+        self.notifications = Notifications(self.deployment, self.ledger, config, self.deployment.settings.dashboard_url)
+        self.reminders = LateReminders(self.deployment, self.ledger, config)
+
+    def _rule_infos(self) -> list[tuple[str, str, str]]:
+        return [(r.id, r.title, r.document) for r in self.cycle_config.catalogue]
+
     # -- one cycle -------------------------------------------------------------------------------------
 
     def evaluate(self) -> tuple[pd.DataFrame, float]:
-        """Evaluate the rules and expose the verdicts on /metrics; notify nobody (``serve --once``)."""
+        """Load the configuration, evaluate the rules and expose the verdicts on /metrics; notify nobody (``serve --once``)."""
+        self.reload()
         store, owned = self._open_store()
         try:
             started = time.perf_counter()
             verdicts = self._run_evaluate(store)
             seconds = time.perf_counter() - started
-            self.state.set_verdicts(verdicts, seconds, store.batches())
+            self.state.set_verdicts(verdicts, seconds, store.batches(), invalid_rule_files=self.cycle_config.rules.invalid_files)
         finally:
             if owned:
                 store.close()
@@ -127,12 +196,9 @@ class Service:
             return 0
 
     def _run_evaluate(self, store: Store) -> pd.DataFrame:
-        evaluate = self._evaluate
-        if evaluate is None:
-            import rules
-
-            evaluate = rules.evaluate
-        return evaluate(self.deployment, store, as_of=self.as_of, period=self.period)
+        if self._evaluate is not None:
+            return self._evaluate(self.deployment, store, as_of=self.as_of, period=self.period)
+        return rules.evaluate(self.deployment, store, as_of=self.as_of, period=self.period, ruleset=self.cycle_config.rules)
 
     def _open_store(self) -> tuple[Store, bool]:
         return store_for(self._store, self.deployment.settings)

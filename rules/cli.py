@@ -31,13 +31,16 @@ def evaluate(
     period: Optional[str] = typer.Option(None, "--period", help="judge this period (2023-06, 2023-Q2) instead of the latest; 'all' judges every period of each rule's window"),
     fmt: str = console.FormatOption,
 ) -> None:
-    """Evaluate every rule and print the verdicts, worst first (JSON: one object per rule, unit, period)."""
+    """Evaluate every rule and print the verdicts, worst first (JSON: one object per rule, unit, period).
+
+    A rule file with an error is left out and reported at file:line:column (exit 1); the others are evaluated."""
     import rules
     from rules.verdict import to_records, worst_first
 
     ctx = console.Context(config)
     try:
-        frame = worst_first(rules.evaluate(ctx.deployment, ctx.store, as_of=as_of, period=period))
+        ruleset = rules.load_valid_rules(ctx.deployment.root, ctx.deployment)
+        frame = worst_first(rules.evaluate(ctx.deployment, ctx.store, as_of=as_of, period=period, ruleset=ruleset))
     finally:
         ctx.close()
     if fmt == "json":
@@ -49,6 +52,9 @@ def evaluate(
         out = frame.copy()
         out["owners"] = out["owners"].map(lambda o: json.dumps(o, ensure_ascii=False))
         console.emit(out, fmt)
+    console.report_invalid_rules(ruleset)
+    if ruleset.invalid_files:
+        raise typer.Exit(console.EXIT_INPUT)
 
 
 @console.command

@@ -51,7 +51,10 @@ def run_command(
     as_of: str = typer.Option(None, "--as-of", help="evaluate as of this date (YYYY-MM-DD); default: settings as_of, else today"),
     all_verdicts: bool = typer.Option(False, "--all", help="also list the verdicts that are on track"),
 ) -> None:
-    """The main job: ingest every file the collectors name, evaluate the targets, show what is behind by leader."""
+    """The main job: ingest every file the collectors name, evaluate the targets, show what is behind by leader.
+
+    A rule file with an error is left out and reported at file:line:column; every other rule is evaluated
+    (exit 1, as for quarantined rows)."""
     from rich.table import Table
 
     from collectors.cli import print_summary
@@ -80,6 +83,7 @@ def run_command(
     summary = "，".join(f"{WORDS[s].label} {counts.get(s, 0)}" for s in STATUSES)
     as_of_text = verdicts["as_of"].iloc[0] if not verdicts.empty else (as_of or ctx.deployment.settings.as_of or "today")
     console.out.print(f"截至 {as_of_text}：共 {len(verdicts)} 项判定 —— {summary}")
+    console.report_invalid_rules(result.rules)
     if not result.ok:
         raise typer.Exit(console.EXIT_INPUT)
 

@@ -73,6 +73,16 @@ def command(fn: Callable) -> Callable:
     return wrapper
 
 
+def report_invalid_rules(ruleset) -> None:
+    """On stderr: the located errors of the rule files an evaluation left out (``rules.RuleSet``)."""
+    for problem in ruleset.problems:
+        if problem.level == "error":
+            err.print(f"error: {problem}", markup=False, highlight=False)
+    if ruleset.invalid_files:
+        err.print(f"{len(ruleset.invalid_files)} rule file(s) left out because of the errors above; every other rule was evaluated",
+                  markup=False, highlight=False)
+
+
 def emit(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
     """Print a frame as a Rich table, JSON (a list of objects) or CSV."""
     if fmt == "json":

@@ -11,7 +11,7 @@ from datetime import datetime
 import pandas as pd
 
 from collectors.ingest import IngestResult, due_files, ingest, record_runs
-from rules import evaluate
+from rules import RuleSet, evaluate, load_valid_rules
 from rules.verdict import worst_first
 from targetwatch.deployment import Deployment
 from targetwatch.periods import TZ
@@ -20,14 +20,16 @@ from targetwatch.store import Store
 
 @dataclass
 class RunResult:
-    """What one run did: the files ingested and the verdicts, worst first."""
+    """What one run did: the files ingested, the rules evaluated (and the files left out), the verdicts, worst first."""
 
     ingested: list[IngestResult]
     verdicts: pd.DataFrame
+    rules: RuleSet
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.ingested)
+        """Every file landed without a quarantined row, and every rule file was evaluated."""
+        return all(r.ok for r in self.ingested) and not self.rules.invalid_files
 
 
 def run(dep: Deployment, store: Store, *, as_of=None, progress=None) -> RunResult:
@@ -36,8 +38,9 @@ def run(dep: Deployment, store: Store, *, as_of=None, progress=None) -> RunResul
     started = datetime.now(TZ)
     results = ingest(dep, store, due_files(dep), progress=progress)
     record_runs(dep, results, started_at=started, finished_at=datetime.now(TZ))
-    verdicts = evaluate(dep, store, as_of=as_of or dep.settings.as_of)
-    return RunResult(results, worst_first(verdicts))
+    ruleset = load_valid_rules(dep.root, dep)
+    verdicts = evaluate(dep, store, as_of=as_of or dep.settings.as_of, ruleset=ruleset)
+    return RunResult(results, worst_first(verdicts), ruleset)
 
 
 def by_leader(dep: Deployment, verdicts: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

@@ -40,7 +40,7 @@ def test_promtool_checks_and_tests_the_generated_rules(example, tmp_path):
     promtool = require_binary("promtool")
     export_prometheus_rules(example, tmp_path, tests=True)
     checked = run(promtool, "check", "rules", str(tmp_path / "rules.yml"))
-    assert checked.returncode == 0 and "SUCCESS: 8 rules found" in checked.stdout, checked.stdout + checked.stderr
+    assert checked.returncode == 0 and "SUCCESS: 9 rules found" in checked.stdout, checked.stdout + checked.stderr
     tested = run(promtool, "test", "rules", "rules_test.yml", cwd=tmp_path)
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
 
