@@ -377,3 +377,25 @@ def test_rank_points_are_checked_and_in_the_schema():
     item = json_schema()["$defs"]["ScoreItem"]["properties"]
     assert item["scoring"]["enum"] == ["pass_fail", "proportional", "rank"]
     assert "rank_points" in item
+
+
+def test_a_file_with_an_error_is_left_out_whole_and_a_scorecard_that_needed_it_follows(mini, dep):
+    from rules import load_valid_rules
+
+    write_rules(mini, _rule("good", "  indicator: projects\n  group: streets\n  target: {kind: pacing, annual: 12, profile: linear}"), "good.yaml")
+    write_rules(mini, _rule("also_in_broken", "  indicator: projects\n  group: streets\n  target: {kind: pacing, annual: 12, profile: linear}")
+                + _rule("typo", "  indicator: projcts\n  group: streets\n  target: {kind: pacing, annual: 12, profile: linear}"), "broken.yaml")
+    write_rules(mini, """apiVersion: targetwatch/v1
+kind: Scorecard
+metadata: {id: card, title: 项目建设计分}
+spec:
+  group: streets
+  items:
+    - {rule: also_in_broken, points: 100, scoring: pass_fail}
+""", "card.yaml")
+    ruleset = load_valid_rules(mini, dep)
+    assert ruleset.ids == ["good"]
+    assert [p.rsplit("/", 1)[-1] for p in ruleset.invalid_files] == ["broken.yaml", "card.yaml"]
+    errors = [str(p) for p in ruleset.problems if p.level == "error"]
+    assert any("broken.yaml:" in e and "unknown indicator 'projcts'" in e for e in errors)
+    assert any("card.yaml:7:" in e and "unknown rule 'also_in_broken'" in e for e in errors)
