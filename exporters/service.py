@@ -83,21 +83,20 @@ def load_cycle_config(deployment, previous: CycleConfig | None = None, notifiers
     for problem in (p for p in ruleset.problems if p.level == "error"):
         log.warning("rule file left out of this evaluation: %s", problem)
     if notifiers is None:
-        try:
-            notifiers = load_notifier_config(deployment.root)
-        except ConfigError as exc:
-            if previous is None:
-                raise
-            log.warning("notifiers.yaml has an error; keeping the previous notifier settings: %s", exc)
-            notifiers = previous.notifiers
-    try:
-        collectors = load_collectors(deployment.root)
-    except ConfigError as exc:
-        if previous is None:
-            raise
-        log.warning("a collector mapping has an error; keeping the previous mappings: %s", exc)
-        collectors = previous.collectors
+        notifiers = _or_last_good(lambda: load_notifier_config(deployment.root), previous and previous.notifiers, "notifiers.yaml")
+    collectors = _or_last_good(lambda: load_collectors(deployment.root), previous and previous.collectors, "a collector mapping")
     return CycleConfig(ruleset, notifiers, collectors, rule_catalogue(deployment, ruleset))
+
+
+def _or_last_good(load: Callable, last_good, what: str):
+    """``load()``, or ``last_good`` when it fails with a located error (logged); the first load must succeed."""
+    try:
+        return load()
+    except ConfigError as exc:
+        if last_good is None:
+            raise
+        log.warning("%s has an error; keeping the last good one: %s", what, exc)
+        return last_good
 
 
 def _collector_runs(settings) -> Callable[[], pd.DataFrame]:
