@@ -174,3 +174,24 @@ def test_a_broken_rule_file_is_left_out_and_reported_located_while_run_and_serve
     assert "targetwatch_rule_files_invalid 1.0" in svc.scrape().decode()
     once = CliRunner().invoke(app, ["serve", "--once", "--config", str(deployment_dir), "--as-of", "2025-10-22"])
     assert once.exit_code == 0 and 'rule="retail_total"' in once.stdout and where in once.stderr, once.output
+
+
+def test_notifier_settings_and_collector_mappings_are_loaded_each_cycle_and_a_broken_edit_keeps_the_last_good(owned, store, deployment_dir,
+                                                                                                                 receiver, caplog):
+    notifiers = deployment_dir / "notifiers.yaml"
+    notifiers.write_text(f"channels:\n  - {{id: hook, kind: webhook, options: {{url: '{receiver.url}'}}}}\nrecipients: {{'*': [hook]}}\n",
+                         encoding="utf-8")
+    svc = Service(owned, store, as_of=AS_OF, ledger=Ledger(ledger_path(owned.settings)), port=0)
+    seen = []
+    svc.config_listeners.append(lambda config: seen.append(sorted(c.metadata.name for c in config.collectors)))
+    svc.evaluate_and_notify()
+    assert [m["recipient"] for m in receiver.received if "leader" in m["data"]] == ["wu_yi"]
+    _replace(notifiers, "recipients: {'*': [hook]}", "recipients: {'*': [hook], liu_yifan: []}")
+    (deployment_dir / "collectors" / "long-csv.yaml").unlink()
+    svc.evaluate_and_notify()
+    assert svc.config.recipients["liu_yifan"] == [] and seen[-1] == ["shaoyang-gdp", "shaoyang-monthly", "xidongting"]
+    notifiers.write_text("channels: [oops\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="targetwatch.serve"):
+        svc.evaluate_and_notify()
+    assert svc.config.recipients["liu_yifan"] == [] and any("notifiers.yaml has an error" in r.getMessage() for r in caplog.records)
+    svc.ledger.close()

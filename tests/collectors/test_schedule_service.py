@@ -184,3 +184,21 @@ def test_a_collection_killed_mid_batch_leaves_the_store_as_it_was(deployment_dir
     proc.communicate(timeout=30)
     assert marker.read_text() == "mid-batch"
     assert _landed(tmp_path) == ([], 0)
+
+
+def test_newly_loaded_mappings_reschedule_the_running_scheduler(daily, clock, deployment_dir):
+    from collectors.layout import load_collectors
+
+    service = CollectionScheduler(daily, clock=clock)
+    service.start()
+    try:
+        assert [job.id for job in service.scheduler.get_jobs()] == ["daily"]
+        path = deployment_dir / "collectors" / "daily.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace('cron: "0 9 * * *"', 'cron: "0 11 * * *"'), encoding="utf-8")
+        service.use_collectors(load_collectors(deployment_dir))
+        assert service.scheduler.get_job("daily").next_run_time == at(2025, 9, 30, 11)
+        path.unlink()
+        service.use_collectors(load_collectors(deployment_dir))
+        assert service.scheduler.get_jobs() == [] and "daily" not in service.collectors
+    finally:
+        service.shutdown()
