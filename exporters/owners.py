@@ -27,8 +27,7 @@ class RuleInfo:
 
 def rule_catalogue(deployment, ruleset: RuleSet | None = None) -> list[RuleInfo]:
     """Every rule and scorecard of the deployment (default: its valid rule files), in file order."""
-    if ruleset is None:
-        ruleset = load_valid_rules(deployment.root, deployment) if (deployment.root / "rules").is_dir() else RuleSet()
+    ruleset = ruleset or load_valid_rules(deployment.root, deployment)
     latest: dict[str, object] = {}
     for doc in ruleset.docs:
         if doc.id not in latest or doc.version > latest[doc.id].version:

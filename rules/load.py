@@ -89,10 +89,13 @@ class RuleSet:
 
 
 def rule_files(root: str | Path) -> list[Path]:
-    """The rule files of a deployment folder (``rules/*.yaml``), or the files/folder given."""
+    """The rule files of a deployment folder (``rules/*.yaml``; none when it has no ``rules/``), or of the
+    folder or file given."""
     root = Path(root)
     if root.is_file():
         return [root]
+    if (root / "registry").is_dir() and not (root / "rules").is_dir():
+        return []  # a deployment without rules: its other YAML files are not rules
     folder = root / "rules" if (root / "rules").is_dir() else root
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
