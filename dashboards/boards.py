@@ -16,6 +16,7 @@ from dashboards.common import (
     with_names,
 )
 from dashboards.panels import flux_history, status_counts, status_matrix, verdict_table
+from rules.vocabulary import WORDS, label
 
 SCORECARD_LINK = "/d/tw-scorecard/?var-unit=${__data.fields.unit}&${__url_time_range}"
 TRENDS_LINK = "/d/tw-trends/?var-unit=${__data.fields.unit}&var-indicator=${__data.fields.indicator}&${__url_time_range}"
@@ -127,16 +128,18 @@ def trends(groups, group_names) -> dashboard.Dashboard:
 
 
 def freshness(groups, group_names) -> dashboard.Dashboard:
-    board = _board("freshness", "数据报送及时性", "迟报、未报的单位，以及各数据源最近一次成功入库的时间", groups, group_names)
+    board = _board("freshness", "数据报送及时性", f"{label('late')}、{label('no_data')}的单位，以及各数据源最近一次成功入库的时间",
+                   groups, group_names)
 
-    def by_unit(panel_id: int, status: str, title: str, colour: str) -> bargauge.Panel:
+    def by_unit(panel_id: int, status: str, note: str) -> bargauge.Panel:
+        words = WORDS[status]
         selected = "targetwatch_verdict_status{status=\"" + status + "\", " + SELECT + "} == 1"
         expr = f"sum by (unit_name) ({with_names(selected)})"
         return (
-            bargauge.Panel().id(panel_id).title(title).datasource(PROMETHEUS)
+            bargauge.Panel().id(panel_id).title(f"{words.label}（{note}）").datasource(PROMETHEUS)
             .with_target(promql("A", expr, legend="{{unit_name}}", instant=True))
             .orientation(common.VizOrientation.HORIZONTAL).display_mode(common.BarGaugeDisplayMode.BASIC)
-            .color_scheme(dashboard_builders.FieldColor().mode(model.FieldColorModeId.FIXED).fixed_color(colour))
+            .color_scheme(dashboard_builders.FieldColor().mode(model.FieldColorModeId.FIXED).fixed_color(words.colour))
             .height(10).span(12)
         )
 
@@ -151,12 +154,12 @@ def freshness(groups, group_names) -> dashboard.Dashboard:
             model.Threshold(value=35 * 86400, color="red")]))
         .height(8).span(24)
     )
-    late = verdict_table(4, "迟报与未报明细", SELECT.replace('unit=~"${unit}"', 'unit=~"${unit}", status=~"late|no_data"'),
+    late = verdict_table(4, f"{label('late')}与{label('no_data')}明细", SELECT.replace('unit=~"${unit}"', 'unit=~"${unit}", status=~"late|no_data"'),
                          "单位", SCORECARD_LINK)
     return (
         board.with_row(dashboard.Row("按单位").id(109))
-        .with_panel(by_unit(1, "late", "迟报（已过报送期限）", "orange"))
-        .with_panel(by_unit(2, "no_data", "未报（期限未到）", "blue"))
+        .with_panel(by_unit(1, "late", "已过报送期限"))
+        .with_panel(by_unit(2, "no_data", "期限未到"))
         .with_row(dashboard.Row("数据源").id(110)).with_panel(ages).with_panel(late)
     )
 
@@ -183,8 +186,9 @@ def alerts(groups, group_names) -> dashboard.Dashboard:
         .override_by_name("unit", [model.DynamicConfigValue(id_val="links", value=[{"title": "查看该单位记分卡", "url": SCORECARD_LINK}])])
         .filterable(True).height(12).span(24)
     )
-    selector = SELECT + ', leader=~"${leader}", status=~"behind|late|at_risk"'
-    behind = verdict_table(3, "需要督办的目标（落后、迟报、预警）", selector, "状态", TRENDS_LINK)
+    followed_up = ("behind", "late", "at_risk")
+    selector = SELECT + f', leader=~"${{leader}}", status=~"{"|".join(followed_up)}"'
+    behind = verdict_table(3, f"需要督办的目标（{'、'.join(label(s) for s in followed_up)}）", selector, "状态", TRENDS_LINK)
     return (
         board.with_row(dashboard.Row("告警").id(111)).with_panel(count).with_panel(listing)
         .with_row(dashboard.Row("督办清单").id(112)).with_panel(behind)
