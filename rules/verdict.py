@@ -45,21 +45,17 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, owners: list[dict], message,
-         rule_title: str, group, measure, target_version: str, deadline, severity: str | None = None,
-         stretch_met=None, **figures) -> dict[str, np.ndarray]:
+def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, owners: list[dict], message, rule_title: str,
+         group, measure, target_version: str, deadline, severity: str | None = None, stretch_met=None, value=None,
+         target=None, gap=None, rank=None, group_size=None, reference=None, required_run_rate=None, reported=None) -> dict[str, np.ndarray]:
     """The verdict rows of one rule at one period, as columns: the one place a verdict row is made.
 
-    ``unit``, ``status``, ``owners`` and ``message`` are per row; the other fields may be one value for
-    every row. ``figures`` are the numeric columns (value, target, gap, rank, group_size, reference,
-    required_run_rate, reported); a missing one is NaN. ``severity`` is the rule's override of the
-    status's default severity. ``leader`` and ``lead_department`` come from ``owners``.
+    ``unit``, ``status``, ``owners`` and ``message`` are per row; any other field may be one value for
+    every row, and a figure left out is NaN. ``severity`` is the rule's override of each status's
+    default severity; ``leader`` and ``lead_department`` come from ``owners`` (:mod:`rules.owners`).
     """
     units = np.asarray(unit, dtype=object)
     n = len(units)
-    unknown = set(figures) - set(_FIGURES)
-    if unknown:
-        raise TypeError(f"not verdict figures: {sorted(unknown)}")
 
     def text(values) -> np.ndarray:
         if np.ndim(values) == 0:
@@ -79,18 +75,15 @@ def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, ow
     owners = text(owners)
     return {
         "rule": text(rule), "unit": units, "indicator": text(indicator), "period": text(period), "as_of": text(as_of),
-        "status": status.to_numpy(dtype=object), "stretch_met": text(stretch_met),
-        **{name: number(figures.get(name)) for name in _FIGURES if name != "reported"},
+        "status": status.to_numpy(dtype=object), "stretch_met": text(stretch_met), "value": number(value),
+        "target": number(target), "gap": number(gap), "rank": number(rank), "group_size": number(group_size),
+        "reference": number(reference), "required_run_rate": number(required_run_rate),
         "target_version": text(target_version), "owners": owners, "message": text(message),
         "severity": text(severities(status, severity)), "rule_title": text(rule_title), "group": text(group),
-        "reported": number(figures.get("reported")), "measure": text(measure),
-        "leader": text([o["leader"] for o in owners]),
+        "reported": number(reported), "measure": text(measure), "leader": text([o["leader"] for o in owners]),
         "lead_department": text([o["lead_department"][0] if o["lead_department"] else None for o in owners]),
         "deadline": text(deadline),
     }
-
-
-_FIGURES = ("value", "target", "gap", "rank", "group_size", "reference", "required_run_rate", "reported")
 
 
 def as_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
