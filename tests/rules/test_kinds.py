@@ -382,9 +382,10 @@ def test_rank_points_are_checked_and_in_the_schema():
 def test_a_file_with_an_error_is_left_out_whole_and_a_scorecard_that_needed_it_follows(mini, dep):
     from rules import load_valid_rules
 
-    write_rules(mini, _rule("good", "  indicator: projects\n  group: streets\n  target: {kind: pacing, annual: 12, profile: linear}"), "good.yaml")
-    write_rules(mini, _rule("also_in_broken", "  indicator: projects\n  group: streets\n  target: {kind: pacing, annual: 12, profile: linear}")
-                + _rule("typo", "  indicator: projcts\n  group: streets\n  target: {kind: pacing, annual: 12, profile: linear}"), "broken.yaml")
+    pacing = "  indicator: INDICATOR\n  group: streets\n  target: {kind: pacing, annual: 12, profile: linear}"
+    write_rules(mini, _rule("good", pacing.replace("INDICATOR", "projects")), "good.yaml")
+    write_rules(mini, _rule("also_in_broken", pacing.replace("INDICATOR", "projects")) + _rule("typo", pacing.replace("INDICATOR", "projcts")),
+                "broken.yaml")
     write_rules(mini, """apiVersion: targetwatch/v1
 kind: Scorecard
 metadata: {id: card, title: 项目建设计分}
