@@ -99,10 +99,12 @@ def _escape(values: pd.Series) -> pd.Series:
 
 
 def _go_floats(values: np.ndarray) -> pd.Series:
-    # Few distinct values per family (0/1, ranks, targets): format each distinct value once.
-    series = pd.Series(values)
-    uniques = series.unique()
-    return series.map(dict(zip(uniques, (floatToGoString(v) for v in uniques)))).astype(object)
+    # Few distinct values per family (0/1, ranks, targets): format each distinct value once. Distinct by
+    # bit pattern, not by ==, which takes -0.0 for 0.0 although generate_latest writes them differently.
+    floats = np.ascontiguousarray(values, dtype=np.float64)
+    bits, inverse = np.unique(floats.view(np.int64), return_inverse=True)
+    text = np.array([floatToGoString(v) for v in bits.view(np.float64).tolist()], dtype=object)
+    return pd.Series(text[inverse.reshape(-1)])
 
 
 class _One:

@@ -51,7 +51,9 @@ def test_status_is_a_stateset_with_one_series_per_status(verdicts):
 
 def test_fast_rendering_equals_prometheus_client_byte_for_byte(verdicts):
     tricky = good_verdict(unit='a"b\\c\nd', rule="rule_with_run_rate", required_run_rate=1234567.5, value=-0.0001)
-    frame = pd.concat([verdicts, verdict_frame(tricky)], ignore_index=True)
+    # -0.0 and 0.0 compare equal but print differently ("-0.0", "0.0"): both must come out as written.
+    signed_zeros = [good_verdict(unit=f"zero{i}", rule="signed_zero", value=v, gap=-v) for i, v in enumerate((0.0, -0.0, 0.0))]
+    frame = pd.concat([verdicts, verdict_frame(tricky), *map(verdict_frame, signed_zeros)], ignore_index=True)
     collector = TargetwatchCollector(ExporterState(verdicts=frame))
     registry = CollectorRegistry()
     registry.register(collector)
