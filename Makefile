@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 $(BIN)/targetwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,sources,grafana]'
+	$(BIN)/pip install --quiet -e '.[test,sources,grafana,bench]'
 	touch $@
 
 setup: $(BIN)/targetwatch
