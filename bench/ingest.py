@@ -1,11 +1,13 @@
-"""Benchmark: ingest N generated observations from one long CSV into the embedded store.
+"""Benchmark: ingest N generated observations from one long CSV into the embedded store, beside DuckDB.
 
     python bench/ingest.py [--rows 5000000] [--also 1000000]
 
 Prints rows per second and peak memory (max RSS) of the ingest alone, measured in a fresh process
 per size, so that the figures show whether memory grows with the file (it should not: the reader
-streams chunks and staging spills to a temporary table on disk). The CSV is in the natural order of
-a department's export (period, then unit, then indicator). Data are synthetic.
+streams chunks and staging spills to a temporary table on disk). Beside it, as the reference, DuckDB's
+``read_csv`` of the same file into a table of a DuckDB database file, in a fresh process too (DuckDB
+comes with the ``bench`` extra). The CSV is in the natural order of a department's export (period,
+then unit, then indicator). Data are synthetic.
 """
 
 from __future__ import annotations
@@ -69,14 +71,41 @@ def measure(config: Path, csv: Path) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def measure_duckdb(csv: Path) -> dict:
+    """Run in a fresh process: DuckDB ``read_csv`` of the same file into a table on disk; time and peak memory."""
+    import duckdb
+
+    database = csv.with_suffix(".duckdb")
+    con = duckdb.connect(str(database))
+    start = time.perf_counter()
+    con.execute(
+        "CREATE TABLE observation AS SELECT * FROM read_csv(?, header = true, "
+        "columns = {'unit': 'VARCHAR', 'indicator': 'VARCHAR', 'period': 'VARCHAR', 'value': 'DOUBLE'})", [str(csv)])
+    con.execute("CHECKPOINT")  # on disk, as the store's rows are when its ingest returns
+    seconds = time.perf_counter() - start
+    rows = con.execute("SELECT count(*) FROM observation").fetchone()[0]
+    con.close()
+    database.unlink()
+    return {"rows": rows, "seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=5_000_000)
     ap.add_argument("--also", type=int, nargs="*", default=[1_000_000], help="smaller sizes, to show flat memory")
     ap.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--measure-duckdb", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
         print(json.dumps(measure(Path(args.measure[0]), Path(args.measure[1]))))
+        return
+    if args.measure_duckdb:
+        print(json.dumps(measure_duckdb(args.measure_duckdb)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config"
@@ -87,11 +116,14 @@ def main() -> None:
             make_csv(csv, rows)
             size = csv.stat().st_size / 1e6
             print(f"generated {rows:,} rows ({size:,.0f} MB) in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-            out = subprocess.run([sys.executable, __file__, "--measure", str(config), str(csv)],
-                                 check=True, capture_output=True, text=True)
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"ingest {r['rows']:>10,} rows: {r['seconds']:6.2f} s, {r['rows'] / r['seconds']:>9,.0f} rows/s, "
-                  f"peak RSS {r['peak_rss_mb']:,.0f} MB, quarantined {r['quarantined']}")
+            ours = _child("--measure", str(config), str(csv))
+            duck = _child("--measure-duckdb", str(csv))
+            for name, r in (("targetwatch", ours), ("duckdb", duck)):
+                extra = f", quarantined {r['quarantined']}" if "quarantined" in r else ""
+                print(f"{name:<11} {r['rows']:>10,} rows: {r['seconds']:6.2f} s, {r['rows'] / r['seconds']:>10,.0f} rows/s, "
+                      f"peak RSS {r['peak_rss_mb']:,.0f} MB{extra}")
+            print(f"{'ratio':<11} targetwatch takes {ours['seconds'] / duck['seconds']:.1f}× DuckDB's time, "
+                  f"{ours['peak_rss_mb'] / duck['peak_rss_mb']:.1f}× its peak memory", flush=True)
             csv.unlink()
 
 
