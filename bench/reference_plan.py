@@ -31,6 +31,7 @@ import glob
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import process_time
 from zoneinfo import ZoneInfo
 
 import adbc_driver_sqlite.dbapi as adbc
@@ -158,6 +159,9 @@ class ReferencePlan:
         docs = [d for path in sorted(glob.glob(str(workdir / "rules" / "*.yaml")))
                 for d in yaml.load_all(Path(path).read_text(encoding="utf-8"), Loader=_LOADER) if d]
         rules = [_rule_row(d, indicators) for d in docs]
+        ids = [r["rule"] for r in rules]
+        if len(set(ids)) != len(ids):
+            raise UnsupportedRule("the reference judges one version of each rule: an id appears twice")
         for ind in indicators.values():
             if ind.get("frequency", "monthly") != "monthly" or ind.get("basis", "ytd") != "ytd" or ind.get("jan_feb_combined"):
                 raise UnsupportedRule(f"indicator {ind['id']}: the reference reads monthly 累计 indicators only")
@@ -183,12 +187,18 @@ class ReferencePlan:
                 .append_column("period_label", pa.array([f"{year}-{month:02d}"] * n))
                 .append_column("missing_status", pa.array(["late" if as_of_day > d else "no_data" for d in due])))
 
-    def evaluate(self, store_path: Path, as_of: str, con=None) -> pa.Table:
-        """Every verdict (rule, unit, period, status, value, rank) as of the end of ``as_of``: one store read, one query."""
+    def evaluate(self, store_path: Path, as_of: str, con=None, timings: dict | None = None) -> pa.Table:
+        """Every verdict (rule, unit, period, status, value, rank) as of the end of ``as_of``: one store read, one query.
+
+        ``timings``, when given, receives the CPU seconds of the store read (``read_cpu``).
+        """
+        cpu = process_time()
         as_of_day = date.fromisoformat(as_of)
         rules = self.rule_table(as_of_day)
         as_of_s = int(datetime.combine(as_of_day, time.max, tzinfo=SHANGHAI).timestamp())
         dims, raw = read_store(store_path, rules, as_of_s)
+        if timings is not None:
+            timings["read_cpu"] = process_time() - cpu
         members = pa.table({"grp": [g for g, us in self.members.items() for _ in us],
                             "unit": [u for us in self.members.values() for u in us]})
         con = con or duckdb.connect()
@@ -261,9 +271,17 @@ def _rule_row(doc: dict, indicators: dict) -> dict:
     for key in ("units", "overrides", "allocation", "basis", "period"):
         if spec.get(key):
             raise UnsupportedRule(f"{rule_id}: the reference does not read spec.{key}")
-    if t.get("stretch") is not None and kind != "threshold" or t.get("profile") == "seasonal" or t.get("order") \
-            or t.get("reference", "group_figure") != "peer_mean" and kind == "compare" or (t.get("of") or {}).get("unit"):
-        raise UnsupportedRule(f"{rule_id}: a target option the reference does not read")
+    if meta.get("effective_from") or meta.get("effective_until"):
+        raise UnsupportedRule(f"{rule_id}: the reference judges one version of each rule, in force throughout")
+    unread = {
+        "stretch": t.get("stretch") is not None and kind != "threshold",  # a threshold's stretch never changes the status
+        "profile: seasonal": t.get("profile") == "seasonal",
+        "order": t.get("order") is not None,
+        "reference: group_figure": kind == "compare" and t.get("reference", "group_figure") != "peer_mean",
+        "of.unit": bool((t.get("of") or {}).get("unit")),
+    }
+    if any(unread.values()):
+        raise UnsupportedRule(f"{rule_id}: the reference does not read target {', '.join(k for k, v in unread.items() if v)}")
     ind = indicators[spec["indicator"]]
     metric = "yoy" if kind == "decline" else spec.get("metric", "value")
     if metric not in ("value", "yoy") or (metric == "yoy" and t.get("improve")):
