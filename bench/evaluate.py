@@ -11,6 +11,7 @@ same rules on the same store (one query over all rules). It prints each side's m
 
     .venv/bin/python bench/evaluate.py                 # all three sizes
     .venv/bin/python bench/evaluate.py --sizes 0.25    # only the quarter size
+    .venv/bin/python bench/evaluate.py --sizes 20 --years 2   # 40,000 units × 24 months (96 M observations)
 """
 
 from __future__ import annotations
@@ -227,6 +228,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/targetwatch-bench"))
     parser.add_argument("--sizes", type=float, nargs="+", default=[0.25, 0.5, 1.0])
+    parser.add_argument("--years", type=int, default=YEARS, help="years of monthly data ending in 2023 (7: 84 months)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each side (the minimum is printed)")
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--reference", type=Path, help=argparse.SUPPRESS)
@@ -237,11 +239,11 @@ def main() -> None:
         return
     for size in args.sizes:
         n_units = int(N_UNITS * size)
-        workdir = args.workdir / f"units{n_units}"
+        workdir = args.workdir / (f"units{n_units}" + (f"-years{args.years}" if args.years != YEARS else ""))
         t0 = time.perf_counter()
-        build(workdir, n_units)
+        build(workdir, n_units, years=args.years)
         built = time.perf_counter() - t0
-        observations = n_units * N_INDICATORS * YEARS * 12
+        observations = n_units * N_INDICATORS * args.years * 12
         print(f"{n_units:5d} units, {observations / 1e6:5.1f} M observations, 100 rules (store built in {built:.0f} s):", flush=True)
         compare(workdir, args.rounds)
 
