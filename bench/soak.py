@@ -113,7 +113,8 @@ def main() -> None:
     print(f"soak of {rows[-1][1] / 60:.1f} min: idle {rows[0][2]:.2f}% CPU; with a drop every {args.drop_every:g} s and a scrape "
           f"every {args.scrape_every:g} s, mean {mean:.2f}% CPU of one core; RSS {rss[0]:.0f} MB after the idle window, "
           f"{rss[-1]:.0f} MB at the end, peak {max(rss):.0f} MB; {scraper.count} scrapes ({scraper.failed} failed, "
-          f"slowest {scraper.slowest:.2f} s), {len(receiver.digests_since(0.0, recipient=serving.LEADER))} digests to {serving.LEADER}")
+          f"slowest {scraper.slowest:.2f} s), {len(receiver.digests_since(0.0, recipient=serving.LEADER))} digests to {serving.LEADER} "
+          f"(target: idle under 1% CPU, memory flat)")
 
 
 if __name__ == "__main__":
