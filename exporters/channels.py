@@ -51,10 +51,14 @@ class AlertmanagerReceivers(_Strict):
 
     default_kind: Literal["email", "webhook", "wechat"] = "email"
     kinds: dict[str, Literal["email", "webhook", "wechat"]] = Field(default_factory=dict, description="leader id → receiver kind")
+    targetwatch_url: str = Field("http://127.0.0.1:9464", description="where Alertmanager reaches `targetwatch serve` "
+                                 "(under compose: http://targetwatch:9464); robots are reached through its /alertmanager/webhook")
+    ops_email: str | None = Field(None, description="operators' address for alerts without a leader (instead of ops_webhook_url)")
     ops_webhook_url: str = Field("http://127.0.0.1:9099/targetwatch/ops", description="receiver of alerts without a leader")
     webhook_url: str = Field("http://127.0.0.1:9099/targetwatch/leader", description="webhook receivers; ?leader=<id> is appended")
     smtp_smarthost: str = "127.0.0.1:587"
     smtp_from: str = "targetwatch@example.gov.cn"
+    smtp_require_tls: bool = True
     smtp_auth_username: str | None = None
     smtp_auth_password_file: str | None = Field(None, description="file holding the SMTP password (never inline)")
     wechat_corp_id: str | None = None
@@ -68,6 +72,9 @@ class AlertmanagerReceivers(_Strict):
 class NotifierConfig(_Strict):
     """Everything ``notifiers.yaml`` says."""
 
+    via: Literal["builtin", "alertmanager"] = Field(
+        "builtin", description="the one notification path: targetwatch's own digests (builtin), or Alertmanager "
+                               "(generated routes, Chinese templates, robots through `serve`'s /alertmanager/webhook)")
     channels: list[Channel] = Field(default_factory=list)
     recipients: dict[str, list[str]] = Field(default_factory=dict, description='person id (or "*") → channel ids')
     retry: Retry = Field(default_factory=Retry)

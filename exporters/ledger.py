@@ -4,7 +4,10 @@ Four tables. ``verdict_state`` keeps the last status seen per verdict key, so th
 state notifies, across restarts. ``outbox`` holds every message with its delivery progress (parts sent,
 failed attempts, next attempt, last error, result). ``decision`` records why each message exists: which
 verdict, with which value and status change, triggered it, for whom, on which channel, and when
-(``kind`` says whether it was a leader's digest or a late-report reminder). ``reminded`` names each
+(``kind`` says whether it was a leader's digest, a late-report reminder, a change held back as
+``backfilled`` because its period is older than the current reporting period, or an ``alertmanager``
+notification relayed to the robots). Each outbox row has an ``idempotency_key`` that every resend of
+it carries. ``reminded`` names each
 late report a contact (联络人) was reminded of, so that each is reminded once, across restarts.
 State changes, decisions, reminded items and new outbox rows are written in one transaction.
 """
@@ -72,6 +75,10 @@ class Ledger:
         if "kind" not in {row[1] for row in self.con.execute("PRAGMA table_info(decision)")}:
             # What a decision is about: a leader's digest, or a late-report reminder to a contact (联络人).
             self.con.execute("ALTER TABLE decision ADD COLUMN kind TEXT NOT NULL DEFAULT 'digest'")
+        if "idempotency_key" not in columns:
+            # The key a receiver de-duplicates by; rows queued before it existed keep none.
+            self.con.execute("ALTER TABLE outbox ADD COLUMN idempotency_key TEXT")
+        self.con.execute("CREATE INDEX IF NOT EXISTS outbox_key ON outbox(idempotency_key)")
 
     def close(self) -> None:
         """Close the database."""
@@ -81,9 +88,10 @@ class Ledger:
     # -- state ---------------------------------------------------------------------------------------
 
     def states(self) -> pd.DataFrame:
-        """The last status per verdict key."""
+        """The last status per verdict key, and when it was recorded (``old_changed_at``)."""
         with self.lock:
-            return pd.read_sql_query("SELECT rule, unit, indicator, period, status AS old_status FROM verdict_state", self.con)
+            return pd.read_sql_query("SELECT rule, unit, indicator, period, status AS old_status, changed_at AS old_changed_at "
+                                     "FROM verdict_state", self.con)
 
     def record(self, changes: pd.DataFrame, messages: list[dict], decisions: list[dict], reminded: list[dict] | None = None) -> list[int]:
         """In one transaction: store the new states, add the outbox rows, add the decisions, mark ``reminded`` items.
@@ -105,8 +113,9 @@ class Ledger:
                 ids = []
                 for m in messages:
                     cur.execute(
-                        "INSERT INTO outbox(created_at, leader, period, channel, recipient, subject, message, next_attempt_at) VALUES (?,?,?,?,?,?,?,?)",
-                        (now, m["leader"], m["period"], m["channel"], m["recipient"], m["subject"], m["message"], now),
+                        "INSERT INTO outbox(created_at, leader, period, channel, recipient, subject, message, next_attempt_at, idempotency_key) "
+                        "VALUES (?,?,?,?,?,?,?,?,?)",
+                        (now, m["leader"], m["period"], m["channel"], m["recipient"], m["subject"], m["message"], now, m.get("key")),
                     )
                     ids.append(cur.lastrowid)
                 cur.executemany(
@@ -126,6 +135,34 @@ class Ledger:
                 cur.execute("ROLLBACK")
                 raise
         return ids
+
+    def has_key(self, key: str) -> bool:
+        """Whether a message with this idempotency key is already in the outbox (sent or not)."""
+        with self.lock:
+            return self.con.execute("SELECT 1 FROM outbox WHERE idempotency_key=? LIMIT 1", (key,)).fetchone() is not None
+
+    def held(self, since_code: int = 0) -> pd.DataFrame:
+        """Backfilled decisions not sent yet (the latest per verdict key), of periods starting at ``since_code`` or later.
+
+        ``since_code`` compares with the period's code (year·10000 + first month·100 + last month).
+        """
+        sql = ("SELECT d.id, d.rule, d.unit, d.indicator, d.period, d.new_status, d.leader FROM decision d "
+               "WHERE d.kind='backfilled' AND d.outbox_id IS NULL AND d.id = (SELECT MAX(e.id) FROM decision e "
+               "WHERE e.rule=d.rule AND e.unit=d.unit AND e.indicator=d.indicator AND e.period=d.period) ORDER BY d.id")
+        with self.lock:
+            frame = pd.read_sql_query(sql, self.con)
+        if frame.empty:
+            return frame
+        from targetwatch import periods
+
+        codes = {p: periods.parse(p).code for p in frame["period"].unique()}
+        return frame[frame["period"].map(codes) >= since_code].reset_index(drop=True)
+
+    def release(self, decision_ids: list[int], outbox_id: int | None, note: str) -> None:
+        """Mark held (backfilled) decisions as dealt with: sent as ``outbox_id``, or closed with ``note``."""
+        with self.lock:
+            self.con.executemany("UPDATE decision SET outbox_id=?, note=COALESCE(note || '; ', '') || ? WHERE id=?",
+                                 [(outbox_id, note, int(i)) for i in decision_ids])
 
     def reminded(self) -> pd.DataFrame:
         """The late reports each contact has been reminded of: person, indicator, unit, period (2025-09)."""
@@ -175,7 +212,7 @@ class Ledger:
         sql = (
             "SELECT datetime(d.decided_at, 'unixepoch') AS decided_at, d.leader, d.period, d.rule, d.unit, d.indicator, "
             "d.old_status, d.new_status, d.value, d.target, d.gap, o.id AS message, o.channel, o.recipient, "
-            "o.result, o.failures, datetime(o.sent_at, 'unixepoch') AS sent_at, o.last_error, d.note, d.kind "
+            "o.result, o.failures, datetime(o.sent_at, 'unixepoch') AS sent_at, o.last_error, d.note, d.kind, o.idempotency_key "
             "FROM decision d LEFT JOIN outbox o ON o.id = d.outbox_id ORDER BY d.id"
         )
         with self.lock:

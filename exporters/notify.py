@@ -7,11 +7,20 @@ together, so a restart neither forgets nor repeats anything. :meth:`Notification
 is due, part by part, and backs off exponentially on failure; nothing is dropped.
 
 A part is marked sent only after the channel accepted it, so a process killed between the two resends
-that one part after the restart: delivery is exactly once unless the process dies mid-request.
+that one part after the restart. Each message has an idempotency key (:func:`idempotency_key`) that
+every resend of it carries, so a receiver that got a part whose answer never arrived (a timeout) can
+tell the resend apart: exactly once as far as the receiver can tell. A redirect fails for good.
+
+Two policies keep leaders from being flooded. A change of a verdict whose period is older than the
+current reporting period (``historic``: a first start, a restart after downtime) is recorded as
+``backfilled`` and not sent; :meth:`Notifications.backfill` sends those on request. With ``via:
+alertmanager`` in ``notifiers.yaml`` the changes are recorded but Alertmanager notifies the leaders.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -21,8 +30,8 @@ import pandas as pd
 from exporters.channels import NotifierConfig
 from exporters.digest import build_digest
 from exporters.ledger import KEY, Ledger
-from exporters.notifiers import DeliveryError, Message, notifier_for
-from exporters.verdicts import DIGEST_STATUSES
+from exporters.notifiers import DeliveryError, Message, PermanentDeliveryError, notifier_for
+from exporters.verdicts import DIGEST_STATUSES, HISTORIC
 from targetwatch import settings as settings_mod
 from targetwatch.errors import ConfigError
 
@@ -61,23 +70,71 @@ class Notifications:
         messages: list[dict] = []
         decisions: list[dict] = []
         leaders = triggers["leader"].where(triggers["leader"].notna(), None)
+        held = (triggers[HISTORIC] == "true") if HISTORIC in triggers else pd.Series(False, index=triggers.index)
         for row in triggers[leaders.isna()].itertuples(index=False):
             decisions.append(_decision(row, None, "no leader owns this verdict: nobody to notify"))
-        for (leader, period), group in triggers[leaders.notna()].groupby(["leader", "period"], sort=True):
+        for row in triggers[leaders.notna() & held].itertuples(index=False):
+            decisions.append(_decision(row, None, f"backfilled: {row.period} is older than the current reporting period; "
+                                                  "`targetwatch notifications backfill --since DATE` sends it", kind="backfilled"))
+        current = triggers[leaders.notna() & ~held]
+        if self.config.via == "alertmanager":
+            decisions.extend(_decision(r, None, "via alertmanager (notifiers.yaml): Alertmanager notifies the leader")
+                             for r in current.itertuples(index=False))
+            current = current.iloc[0:0]
+        for (leader, period), group in current.groupby(["leader", "period"], sort=True):
             own = frame[(frame["leader"] == leader) & (frame["period"] == period)]
             recovered = group[~group["status"].isin(DIGEST_STATUSES)]
             digest = build_digest(self.deployment, leader, period, own, recovered, self.dashboard_url)
-            channels = self.config.channels_of(leader)
-            if not channels:
-                decisions.extend(_decision(r, None, "no channel configured for this leader in notifiers.yaml") for r in group.itertuples(index=False))
-            for channel in channels:
-                messages.append({"leader": leader, "period": period, "channel": channel, "recipient": digest.recipient.id,
-                                 "subject": digest.subject, "message": digest.to_json()})
-                decisions.extend(_decision(r, len(messages) - 1, None) for r in group.itertuples(index=False))
+            change = sorted((r.rule, r.unit, r.indicator, _text(r.old_status), _text(r.old_changed_at), r.status)
+                            for r in group.itertuples(index=False))
+            self._queue(leader, period, digest, change, messages, decisions, group)
         self.ledger.record(changed[KEY + ["status", "value"]], messages, decisions)
         if messages:
             log.info("queued %d digest(s) for %d state change(s)", len(messages), len(triggers))
         return len(messages)
+
+    def _queue(self, leader: str, period: str, digest: Message, change, messages: list[dict], decisions: list[dict],
+               rows: pd.DataFrame, note: str | None = None, channels: list[str] | None = None, kind: str = "digest") -> None:
+        """Add the digest to ``messages`` once per channel of the leader, each with its key, and its decisions."""
+        channels = self.config.channels_of(leader) if channels is None else channels
+        if not channels:
+            decisions.extend(_decision(r, None, "no channel configured for this leader in notifiers.yaml", kind=kind)
+                             for r in rows.itertuples(index=False))
+        for channel in channels:
+            key = idempotency_key(leader, period, change, channel)
+            message = Message(**{**digest.__dict__, "key": key})
+            messages.append({"leader": leader, "period": period, "channel": channel, "recipient": digest.recipient.id,
+                             "subject": digest.subject, "message": message.to_json(), "key": key})
+            decisions.extend(_decision(r, len(messages) - 1, note, kind=kind) for r in rows.itertuples(index=False))
+
+    def backfill(self, verdicts_of, since_code: int = 0) -> int:
+        """Queue digests of the backfilled (held) changes of periods from ``since_code`` on; return how many.
+
+        ``verdicts_of(period)`` gives the verdict frame of one period (re-evaluated now, so the digest
+        says what is true today). A held change whose verdict is no longer alerting is closed unsent.
+        """
+        held = self.ledger.held(since_code)
+        queued = 0
+        for period, of_period in held.groupby("period", sort=True):
+            frame = verdicts_of(period)
+            frame = frame[frame["period"] == period] if len(frame) else frame
+            for leader, rows in of_period.groupby("leader", sort=True):
+                own = frame[frame["leader"] == leader] if len(frame) else frame
+                still = own.merge(rows[KEY], on=KEY)
+                alerting = still[still["status"].isin(DIGEST_STATUSES)]
+                if alerting.empty:
+                    self.ledger.release(rows["id"].tolist(), None, "backfill: no longer behind, late or at risk; not sent")
+                    continue
+                digest = build_digest(self.deployment, leader, period, own, None, self.dashboard_url)
+                change = sorted(("backfill", r.rule, r.unit, r.indicator, r.status) for r in alerting.itertuples(index=False))
+                messages: list[dict] = []
+                decisions: list[dict] = []
+                rows_now = alerting.assign(old_status=None)
+                self._queue(leader, period, digest, change, messages, decisions, rows_now, note="sent by `notifications backfill`")
+                ids = self.ledger.record(pd.DataFrame(columns=KEY + ["status", "value"]), messages, decisions)
+                self.ledger.release(rows["id"].tolist(), ids[0] if ids else None, "sent by backfill")
+                queued += len(messages)
+        return queued
 
     def deliver(self) -> Delivery:
         """Send every due message, resuming after the last part that arrived; back off on failure."""
@@ -93,7 +150,10 @@ class Notifications:
                 self._failed(row, f"channel {row['channel']!r} is not usable: {exc.message}", report)
                 continue
             try:
-                parts = notifier.parts(Message.from_json(row["message"]))
+                message = Message.from_json(row["message"])
+                if not message.key and row["idempotency_key"]:
+                    message.key = row["idempotency_key"]
+                parts = notifier.keyed_parts(message)
                 for i in range(row["parts_sent"], len(parts)):
                     notifier.send_part(parts[i])
                     self.ledger.part_sent(row["id"], i + 1, done=i + 1 == len(parts))
@@ -101,6 +161,10 @@ class Notifications:
                     self.ledger.part_sent(row["id"], len(parts), done=True)
                 report.sent += 1
                 log.info("sent message %d to %s on %s", row["id"], row["recipient"], row["channel"])
+            except PermanentDeliveryError as exc:  # a redirect: retrying cannot help; it stays in the outbox, failed
+                self.ledger.failed(row["id"], str(exc), 0, give_up=True)
+                report.failed += 1
+                log.error("message %d to %s on %s failed for good: %s", row["id"], row["recipient"], row["channel"], exc)
             except DeliveryError as exc:
                 self._failed(row, str(exc), report)
             except Exception as exc:  # a bug in a notifier must not stop the others, nor leak a secret
@@ -116,8 +180,24 @@ class Notifications:
                     row["id"], row["recipient"], row["channel"], row["failures"] + 1, delay, error)
 
 
-def _decision(row, message: int | None, note: str | None) -> dict:
-    old = row.old_status if isinstance(row.old_status, str) else None
+def idempotency_key(leader: str, period: str, change, channel: str) -> str:
+    """A stable key of one message: its leader, period, the state change it reports, and its channel.
+
+    The same change always gives the same key; a later change of the same verdicts differs by the time
+    their previous state was recorded, so it gets a new key. Parts add ``-<i>``.
+    """
+    text = json.dumps([leader, period, channel, change], ensure_ascii=False, default=str)
+    return "tw-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _decision(row, message: int | None, note: str | None, kind: str = "digest") -> dict:
+    old = getattr(row, "old_status", None)
+    old = old if isinstance(old, str) else None
     return {"rule": row.rule, "unit": row.unit, "indicator": row.indicator, "period": row.period, "old_status": old,
-            "new_status": row.status, "value": row.value, "target": row.target, "gap": row.gap,
-            "leader": row.leader if isinstance(row.leader, str) else None, "message": message, "note": note}
+            "new_status": row.status, "value": getattr(row, "value", None), "target": getattr(row, "target", None),
+            "gap": getattr(row, "gap", None), "leader": row.leader if isinstance(row.leader, str) else None,
+            "message": message, "note": note, "kind": kind}

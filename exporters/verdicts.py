@@ -6,13 +6,18 @@ part of it only, listed here, so that a verdict frame built by hand in a test is
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rules.verdict import KEY, STATUSES  # STATUSES: worst first, sorts digests and is the StateSet's order
 
-__all__ = ["STATUSES", "DIGEST_STATUSES", "LABELS", "KEY", "GAUGES", "label_frame", "status_rank"]
+__all__ = ["STATUSES", "DIGEST_STATUSES", "LABELS", "KEY", "GAUGES", "HISTORIC", "historic", "label_frame", "status_rank"]
 # Statuses a leader is told about in a digest (no_data is not yet a fault: the deadline has not passed).
 DIGEST_STATUSES = ("behind", "late", "at_risk")
+# Column (and label) marking a verdict of a period older than the current reporting period: "true" or
+# absent. Such verdicts are recorded in the ledger as backfilled and not sent, and the generated alert
+# rules exclude them, so neither a first start nor a restart after downtime floods leaders with history.
+HISTORIC = "historic"
 # Label columns of every per-verdict metric, in exposition order.
 LABELS = ("rule", "unit", "indicator", "period", "leader", "lead_department", "severity")
 # Gauges exposed per verdict: (metric suffix, column, help).
@@ -46,3 +51,28 @@ def status_rank(status: pd.Series) -> pd.Series:
     """0 for the worst status, len(STATUSES) for an unknown one: sorts verdicts worst first."""
     order = {s: i for i, s in enumerate(STATUSES)}
     return status.map(order).fillna(len(STATUSES)).astype(int)
+
+
+def historic(verdicts: pd.DataFrame, judged: str | None = None) -> np.ndarray:
+    """True for each verdict whose period is older than the current reporting period of its frequency.
+
+    The current reporting period of a frequency is the latest one that had ended by the verdict's
+    ``as_of`` day (as of 2023-07-20: 2023-06, 2023-Q2, 2023-H1, 2022); a period still running is current
+    too. When the operator names the period judged (``serve --period 2023-06``), that period is current
+    and nothing is historic.
+    """
+    if verdicts.empty or (judged is not None and judged != "all"):
+        return np.zeros(len(verdicts), dtype=bool)
+    from targetwatch import periods
+
+    pairs = verdicts[["period", "as_of"]].astype(str)
+    answer = {pair: _older_than_current(periods.parse(pair[0]), pd.Timestamp(pair[1]).date())
+              for pair in set(zip(pairs["period"], pairs["as_of"]))}
+    return np.fromiter((answer[pair] for pair in zip(pairs["period"], pairs["as_of"])), dtype=bool, count=len(pairs))
+
+
+def _older_than_current(period, day) -> bool:
+    span = 1 if period.is_jan_feb else period.span  # 1-2月 is the monthly release of February
+    last_ended = day.year * 12 + day.month - 2  # months counted from year 0; the month before as-of has ended
+    current_end = last_ended - (last_ended % 12 + 1) % span  # the latest period boundary of this span
+    return period.year * 12 + period.last_month - 1 < current_end

@@ -3,6 +3,12 @@
 A notifier turns a :class:`Message` into one or more *parts* (one HTTP request or one e-mail each) and
 sends a part at a time, so that the outbox can record progress and never resend a part that arrived.
 Every error it raises is a :class:`DeliveryError` whose text has had the channel's secrets removed.
+
+Exactly once, as far as a receiver can tell: a message queued in the outbox carries a ``key`` (see
+:func:`exporters.notify.idempotency_key`), and :meth:`Notifier.keyed_parts` gives part *i* the key
+``<key>-<i>``, in the body (``idempotency_key``) and in the ``Idempotency-Key`` header (the e-mail's
+``Message-ID``). A resend after a timeout reuses it. No notifier follows a redirect: a 3xx answer is a
+:class:`PermanentDeliveryError` (a moved endpoint would otherwise turn the POST into a GET elsewhere).
 """
 
 from __future__ import annotations
@@ -27,6 +33,13 @@ class DeliveryError(TargetwatchError):
     """A part could not be delivered; the outbox retries it later. The text never holds a secret."""
 
 
+class PermanentDeliveryError(DeliveryError):
+    """A part the channel will never take as configured (it answered a redirect): failed, not retried."""
+
+
+KEY_FIELD = "idempotency_key"  # the part's key in its body; also sent as the Idempotency-Key header
+
+
 @dataclass
 class Recipient:
     """Who a message is for, with the contact details the channels use to address or @mention them."""
@@ -48,6 +61,7 @@ class Message:
     text: str
     recipient: Recipient
     data: dict[str, Any] = field(default_factory=dict)
+    key: str = ""  # the outbox's idempotency key of this message; "" for a message sent outside the outbox
 
     def to_json(self) -> str:
         """The message as stored in the outbox."""
@@ -92,6 +106,14 @@ class Notifier(ABC):
         """The requests (or e-mails) that deliver ``message``, in order; each is sent and recorded alone."""
         ...
 
+    def keyed_parts(self, message: Message) -> list[dict]:
+        """:meth:`parts`, each carrying its own stable key ``<message key>-<i>`` when the message has a key."""
+        parts = self.parts(message)
+        if message.key:
+            for i, part in enumerate(parts, 1):
+                part[KEY_FIELD] = f"{message.key}-{i}"
+        return parts
+
     @abstractmethod
     def send_part(self, part: dict) -> None:
         """Deliver one part; raise DeliveryError (with secrets removed) when the channel refuses it."""
@@ -127,20 +149,39 @@ def notifier_for(channel, secret: Callable[[str], str | None] | None = None) -> 
 
 
 def post_json(notifier: Notifier, url: str, body: dict, timeout: float = 10.0) -> dict:
-    """POST a JSON body; return the JSON answer. Network errors and non-2xx become redacted DeliveryErrors."""
+    """POST a JSON body (with its ``Idempotency-Key`` header); return the JSON answer.
+
+    Network errors, timeouts and non-2xx answers become redacted DeliveryErrors.
+    """
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"})
+    if body.get(KEY_FIELD):
+        request.add_header("Idempotency-Key", body[KEY_FIELD])
     return send_request(notifier, request, timeout)
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    # urllib would follow a 302 and turn the POST into a GET to wherever it points; refuse instead.
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # the opener then raises the 3xx as an HTTPError
+
+
+_OPENER = urllib.request.build_opener(_RefuseRedirects)
+
+
 def send_request(notifier: Notifier, request: urllib.request.Request, timeout: float) -> dict:
-    """Send a prepared request; errors become redacted DeliveryErrors; return the JSON answer or {}."""
+    """Send a prepared request without following redirects; errors become redacted DeliveryErrors; return the JSON answer or {}."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
+        with _OPENER.open(request, timeout=timeout) as resp:
             raw = resp.read()
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            where = exc.headers.get("Location", "") if exc.headers else ""
+            raise PermanentDeliveryError(notifier.redact(
+                f"{notifier.kind}: HTTP {exc.code} {exc.reason} from {request.full_url} (redirect to {where or '?'}): "
+                "redirects are not followed; configure the final URL")) from None
         raise DeliveryError(notifier.redact(f"{notifier.kind}: HTTP {exc.code} {exc.reason} from {exc.url}")) from None
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError) as exc:  # includes a timeout: the resend reuses the key
         raise DeliveryError(notifier.redact(f"{notifier.kind}: cannot reach {request.full_url}: {exc}")) from None
     try:
         return json.loads(raw) if raw.strip() else {}

@@ -25,6 +25,7 @@ class DingTalkOptions(Options):
     url_env: str = "TARGETWATCH_DINGTALK_ROBOT_URL"
     secret_env: str | None = "TARGETWATCH_DINGTALK_SECRET"
     limit_bytes: int = LIMIT_BYTES
+    timeout_seconds: float = 10.0  # a slower answer is a failure; the resend carries the same key
 
 
 def signature(secret: str, timestamp_ms: int) -> str:
@@ -60,6 +61,6 @@ class DingTalkRobot(Notifier):
             timestamp = int(time.time() * 1000)
             sign = signature(self.secret(self.options.secret_env, "the DingTalk signing secret"), timestamp)
             url = f"{url}{'&' if '?' in url else '?'}timestamp={timestamp}&sign={sign}"
-        answer = post_json(self, url, part)
+        answer = post_json(self, url, part, self.options.timeout_seconds)
         if answer.get("errcode", 0) != 0:
             raise DeliveryError(self.redact(f"dingtalk: errcode {answer.get('errcode')}: {answer.get('errmsg', '')}"))

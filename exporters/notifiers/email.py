@@ -7,7 +7,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from exporters.notifiers import DeliveryError, Message, Notifier, Options, register
+from exporters.notifiers import KEY_FIELD, DeliveryError, Message, Notifier, Options, register
 
 
 class EmailOptions(Options):
@@ -41,8 +41,14 @@ class Email(Notifier):
     def send_part(self, part: dict) -> None:
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = self.options.sender, part["to"], part["subject"]
-        mail["Date"], mail["Message-ID"] = formatdate(localtime=False), make_msgid(domain="targetwatch")
-        mail.set_content(part["body"], charset="utf-8")
+        key = part.get(KEY_FIELD)
+        # The idempotency key is the Message-ID, so a resent e-mail is the same e-mail to every mail client.
+        mail["Date"], mail["Message-ID"] = formatdate(localtime=False), f"<{key}@targetwatch>" if key else make_msgid(domain="targetwatch")
+        body = part["body"]
+        if key:
+            mail["Idempotency-Key"] = key
+            body = f"{body}\n\n消息编号：{key}"
+        mail.set_content(body, charset="utf-8")
         opts = self.options
         try:
             with smtplib.SMTP(opts.host, opts.port, timeout=opts.timeout_seconds) as smtp:

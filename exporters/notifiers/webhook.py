@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from exporters.notifiers import Message, Notifier, Options, send_request, register
+from exporters.notifiers import KEY_FIELD, Message, Notifier, Options, register, send_request
 
 
 class WebhookOptions(Options):
@@ -18,7 +18,7 @@ class WebhookOptions(Options):
 
 @register
 class Webhook(Notifier):
-    """POST ``{"recipient", "subject", "markdown", "text", "data"}``; any 2xx is a delivery."""
+    """POST ``{"recipient", "subject", "markdown", "text", "data", "idempotency_key"}``; any 2xx is a delivery."""
 
     kind = "webhook"
     Options = WebhookOptions
@@ -33,6 +33,8 @@ class Webhook(Notifier):
     def send_part(self, part: dict) -> None:
         request = urllib.request.Request(self.options.url, data=json.dumps(part, ensure_ascii=False).encode("utf-8"),
                                          method="POST", headers={"Content-Type": "application/json; charset=utf-8"})
+        if part.get(KEY_FIELD):
+            request.add_header("Idempotency-Key", part[KEY_FIELD])
         if self.options.token_env:
             request.add_header("Authorization", f"Bearer {self.secret(self.options.token_env, 'the webhook token')}")
         send_request(self, request, self.options.timeout_seconds)

@@ -17,6 +17,7 @@ class WeComOptions(Options):
 
     url_env: str = "TARGETWATCH_WECOM_ROBOT_URL"
     limit_bytes: int = LIMIT_BYTES
+    timeout_seconds: float = 10.0  # a slower answer is a failure; the resend carries the same key
 
 
 @register
@@ -44,7 +45,7 @@ class WeComRobot(Notifier):
         return parts
 
     def send_part(self, part: dict) -> None:
-        answer = post_json(self, self.secret(self.options.url_env, "the WeCom robot URL"), part)
+        answer = post_json(self, self.secret(self.options.url_env, "the WeCom robot URL"), part, self.options.timeout_seconds)
         if answer.get("errcode", 0) != 0:
             raise DeliveryError(self.redact(f"wecom: errcode {answer.get('errcode')}: {answer.get('errmsg', '')}"))
 

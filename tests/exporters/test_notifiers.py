@@ -185,7 +185,7 @@ def test_a_bad_notifiers_yaml_is_reported_with_file_line_and_column(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_notifier_config(tmp_path)
     assert str(exc.value) == (f"{tmp_path / 'notifiers.yaml'}:3:5: channel 'robot' (wecom): limit: Extra inputs are not permitted "
-                              "(options allowed: url_env, limit_bytes)")
+                              "(options allowed: url_env, limit_bytes, timeout_seconds)")
     (tmp_path / "notifiers.yaml").write_text(
         "channels:\n  - {id: mail, kind: email}\nrecipients:\n  wu_yi: [mail, sms]\n", encoding="utf-8")
     with pytest.raises(ConfigError) as exc:
