@@ -21,7 +21,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from exporters.exposition import LabelBlock, VerdictFamily
-from exporters.verdicts import GAUGES, LABELS, STATUSES, label_frame
+from exporters.verdicts import GAUGES, HISTORIC, LABELS, STATUSES, label_frame
 
 PREFIX = "targetwatch"
 
@@ -136,6 +136,9 @@ def verdict_families(verdicts: pd.DataFrame) -> Iterator[Metric]:
             values = np.full(len(labels), np.nan)
         rows = np.flatnonzero(~np.isnan(values))
         yield VerdictFamily(f"{PREFIX}_verdict_{suffix}", help_text, block, rows, values[rows])
+    old = np.flatnonzero(verdicts[HISTORIC].to_numpy() == "true") if HISTORIC in verdicts.columns else np.array([], dtype=int)
+    yield VerdictFamily(f"{PREFIX}_verdict_historic", "1 for a verdict of a period older than the current reporting period "
+                        "(not notified; the alert rules exclude it).", block, old, np.ones(len(old)))
     current = verdicts["status"].astype(str).to_numpy() if "status" in verdicts.columns else np.array([], dtype=object)
     onehot = (current[:, None] == np.array(STATUSES)[None, :]).astype(float).ravel()
     yield VerdictFamily(f"{PREFIX}_verdict_status", "1 for the verdict's current status, 0 for the others.",

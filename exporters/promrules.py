@@ -5,7 +5,10 @@ The rule engine has already judged every verdict, so the Prometheus rules stay s
 keeps the verdict's labels, so Alertmanager routes on ``leader`` and groups on ``leader`` and ``period``.
 The annotations look up the Chinese names in the info metrics, so a leader reads 大祥区, not daxiang.
 ``no_data`` alerts carry ``severity="none"``: Alertmanager sends them nowhere, but they still inhibit
-the ``behind`` alert of the same unit and rule. The tests (``--tests``) run with ``promtool test rules``.
+the ``behind`` alert of the same unit and rule. A verdict of a period older than the current reporting
+period (``targetwatch_verdict_historic``) never alerts: history is recorded, not announced. The
+``rule_title`` and ``unit_name`` annotations let the Alertmanager templates write each item like the
+digest does. The tests (``--tests``) run with ``promtool test rules``.
 """
 
 from __future__ import annotations
@@ -46,13 +49,16 @@ def prometheus_rules(*, keep_firing_for: str = "10m", dashboard_url: str = "http
         selector = f'status="{status}"' if status == "no_data" else f'status="{status}",severity!="none"'
         verdict_rules.append({
             "alert": alert,
-            "expr": f"targetwatch_verdict_status{{{selector}}} == 1",
+            "expr": f"targetwatch_verdict_status{{{selector}}} == 1 "
+                    "unless on(rule, unit, indicator, period) targetwatch_verdict_historic == 1",
             "keep_firing_for": keep_firing_for,
             "annotations": {
                 "summary": f"{UNIT}「{RULE}」{{{{ $labels.period }}}}{wording}",
                 "description": f"实际{_verdict('targetwatch_verdict_value')}，目标{_verdict('targetwatch_verdict_target')}，"
                                f"差距{_verdict('targetwatch_verdict_gap')}。牵头领导：{LEADER}。",
                 "dashboard": f"{dashboard_url}?var-leader={{{{ $labels.leader }}}}&var-period={{{{ $labels.period }}}}",
+                "rule_title": RULE,
+                "unit_name": UNIT,
             },
         })
     ops_rules = [

@@ -3,6 +3,7 @@
 The scenario, on the example deployment's first rule R (its leader L, unit U and two peers):
 U is behind throughout; a peer is behind with severity "none" (no alert); another peer is behind for
 three minutes and then catches up (the alert keeps firing for ``keep_firing_for``, then resolves);
+U's previous period is behind but historic (older than the current reporting period: no alert);
 U's next period has no data yet (a severity "none" alert that exists only to inhibit). The service's
 own alerts: a message stuck in the outbox for an hour, a failed collector run, a source without new
 data for 40 days, a rule file left out of the evaluation because of an error, and the service itself
@@ -14,7 +15,7 @@ from __future__ import annotations
 from exporters.owners import RuleInfo, rule_catalogue
 from rules.vocabulary import WORDS
 
-PERIOD, NEXT = "2023-06", "2023-07"
+PERIOD, NEXT, OLD = "2023-06", "2023-07", "2023-05"
 
 
 def _example(deployment) -> tuple[RuleInfo, list[str]]:
@@ -46,12 +47,15 @@ def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard
     quiet = _labels(rule, quiet_peer, severity="none")
     recovering = _labels(rule, recovering_peer)
     missing = _labels(rule, unit, period=NEXT, severity="none")
+    old = _labels(rule, unit, period=OLD)
     status = "targetwatch_verdict_status"
     series = [
         (_series(status, {**behind, "status": "behind"}), "1x90"),
         (_series(status, {**quiet, "status": "behind"}), "1x90"),
         (_series(status, {**recovering, "status": "behind"}), "1 1 1 0x87"),
         (_series(status, {**missing, "status": "no_data"}), "1x90"),
+        (_series(status, {**old, "status": "behind"}), "1x90"),
+        (_series("targetwatch_verdict_historic", old), "1x90"),
         (_series("targetwatch_verdict_value", behind), "5.1x90"),
         (_series("targetwatch_verdict_target", behind), "7x90"),
         (_series("targetwatch_verdict_gap", behind), "-1.9x90"),
@@ -71,7 +75,7 @@ def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard
         link = f"{dashboard_url}?var-leader={labels.get('leader', '')}&var-period={labels['period']}"
         return {"exp_labels": labels, "exp_annotations": {
             "summary": f"{name[labels['unit']]}「{rule.title}」{labels['period']}{what}",
-            "description": description, "dashboard": link}}
+            "description": description, "dashboard": link, "rule_title": rule.title, "unit_name": name[labels["unit"]]}}
 
     unknown = f"实际-，目标-，差距-。牵头领导：{leader_name}。"
     behind_words, no_data_words = WORDS["behind"].alert, WORDS["no_data"].alert

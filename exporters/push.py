@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from exporters.promrules import ALERT_NAMES
-from exporters.verdicts import LABELS, label_frame
+from exporters.verdicts import HISTORIC, LABELS, label_frame
 from rules.vocabulary import WORDS
 
 log = logging.getLogger("targetwatch.push")
@@ -50,6 +50,8 @@ class AlertmanagerPusher:
     def alerts(self, verdicts: pd.DataFrame) -> dict[tuple, dict]:
         """The alerts the verdicts call for, keyed by their label values."""
         alerting = verdicts["status"].isin(list(ALERT_NAMES)) & ((verdicts["status"] == "no_data") | (verdicts["severity"] != "none"))
+        if HISTORIC in verdicts:  # history stays quiet, as in the generated alert rules
+            alerting &= verdicts[HISTORIC] != "true"
         chosen = verdicts[alerting]
         labels = label_frame(chosen)
         out = {}
@@ -61,6 +63,7 @@ class AlertmanagerPusher:
             unit = units[lab["unit"]].name if lab["unit"] in units else lab["unit"]
             out[tuple(sorted(lab.items()))] = {"labels": lab, "annotations": {
                 "summary": f"{unit}「{title}」{lab['period']}{WORDS[status].alert}", "description": str(message or ""),
+                "rule_title": str(title), "unit_name": unit,
                 "dashboard": f"{self.dashboard_url}?var-leader={lab.get('leader', '')}&var-period={lab['period']}"}}
         return out
 

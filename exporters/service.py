@@ -3,7 +3,12 @@
 :class:`Service` is a library object. :meth:`Service.evaluate_and_notify` does one cycle: evaluate the
 rules, hand the verdicts to the /metrics collector, record state changes and queue digests in the
 ledger, queue late-report reminders to the contacts (联络人, :mod:`exporters.reminders`), deliver the
-outbox, and push to Alertmanager when configured. :meth:`Service.run` serves HTTP
+outbox, and push to Alertmanager when configured. ``notifiers.yaml``'s ``via`` picks the one path that
+tells leaders: ``builtin`` (the digests; no push to Alertmanager) or ``alertmanager`` (no digests; the
+push when ``alertmanager_url`` is set, and ``POST /alertmanager/webhook`` relaying Alertmanager's
+notifications to the robots, :mod:`exporters.amwebhook`). Verdicts of periods older than the current
+reporting period are marked ``historic`` (:func:`exporters.verdicts.historic`): held back from digests,
+not pushed, and excluded by the generated alert rules. :meth:`Service.run` serves HTTP
 in a thread and runs the cycle in the calling thread, the only one that touches the store, every
 ``interval`` seconds, or at once when :meth:`Service.request_evaluation` is called (for example by the
 collection scheduler after a collection). SIGTERM and SIGINT stop it cleanly.
@@ -31,8 +36,11 @@ from typing import Callable
 
 import pandas as pd
 
+import numpy as np
+
 import rules
 from collectors.layout import Collector, load_collectors
+from exporters.amwebhook import PATH as ALERTMANAGER_WEBHOOK, AlertmanagerRelay
 from exporters.channels import NotifierConfig, load_notifier_config
 from exporters.collector import ExporterState, TargetwatchCollector
 from exporters.exposition import render
@@ -41,6 +49,7 @@ from exporters.notify import Delivery, Notifications
 from exporters.owners import RuleInfo, rule_catalogue
 from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
+from exporters.verdicts import HISTORIC, historic
 from targetwatch.errors import ConfigError
 from targetwatch.store import Store, store_for
 
@@ -125,10 +134,8 @@ class Service:
         self.interval, self.retry_tick = interval, retry_tick
         self.host, self.port = host or settings.listen_host, port if port is not None else settings.listen_port
         self.state = ExporterState()
+        self.pusher: AlertmanagerPusher | None = None
         self._use_notifiers(self.cycle_config.notifiers)
-        self.pusher = (AlertmanagerPusher(settings.alertmanager_url, deployment, self.config.push_resolve_seconds,
-                                          settings.dashboard_url.rstrip("/") + self.config.dashboard_path)
-                       if settings.alertmanager_url else None)
         self.collector = TargetwatchCollector(self.state, deployment, batches=lambda: self.state.batches,
                                               notifications=self.ledger.counts, rule_infos=self._rule_infos,
                                               runs=_collector_runs(settings))
@@ -151,9 +158,19 @@ class Service:
         return config
 
     def _use_notifiers(self, config: NotifierConfig) -> None:
+        settings = self.deployment.settings
         self.config = config
-        self.notifications = Notifications(self.deployment, self.ledger, config, self.deployment.settings.dashboard_url)
+        self.notifications = Notifications(self.deployment, self.ledger, config, settings.dashboard_url)
         self.reminders = LateReminders(self.deployment, self.ledger, config)
+        self.relay = AlertmanagerRelay(self.deployment, self.ledger, config, self.notifications, lambda: self.state.verdicts)
+        if settings.alertmanager_url and config.via == "alertmanager":
+            if self.pusher is None:  # kept across reloads: it remembers what it pushed, to resolve it
+                self.pusher = AlertmanagerPusher(settings.alertmanager_url, self.deployment, config.push_resolve_seconds,
+                                                 settings.dashboard_url.rstrip("/") + config.dashboard_path)
+        else:
+            if settings.alertmanager_url:
+                log.warning("alertmanager_url is set but notifiers.yaml says via: builtin: not pushing (one notification path at a time)")
+            self.pusher = None
 
     def _rule_infos(self) -> list[tuple[str, str, str]]:
         return [(r.id, r.title, r.document) for r in self.cycle_config.catalogue]
@@ -167,6 +184,7 @@ class Service:
         try:
             started = time.perf_counter()
             verdicts = self._run_evaluate(store)
+            verdicts = verdicts.assign(**{HISTORIC: np.where(historic(verdicts, self.period), "true", None)})
             seconds = time.perf_counter() - started
             self.state.set_verdicts(verdicts, seconds, store.batches(), invalid_rule_files=self.cycle_config.rules.invalid_files)
         finally:
@@ -228,6 +246,23 @@ class Service:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, fmt, *args):
                 log.debug("%s " + fmt, self.address_string(), *args)
+
+            def do_POST(self):
+                path = self.path.split("?", 1)[0]
+                if path != ALERTMANAGER_WEBHOOK:
+                    return self._answer(404, f"not found: POST {ALERTMANAGER_WEBHOOK}\n".encode())
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                code, text = service.relay.handle(body)
+                self._answer(code, text.encode())
+                if code == 200:  # queued durably; deliver now rather than at the next retry tick
+                    service.notifications.deliver()
+
+            def _answer(self, code: int, body: bytes) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def do_GET(self):
                 path = self.path.split("?", 1)[0]

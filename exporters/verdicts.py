@@ -14,9 +14,10 @@ from rules.verdict import KEY, STATUSES  # STATUSES: worst first, sorts digests 
 __all__ = ["STATUSES", "DIGEST_STATUSES", "LABELS", "KEY", "GAUGES", "HISTORIC", "historic", "label_frame", "status_rank"]
 # Statuses a leader is told about in a digest (no_data is not yet a fault: the deadline has not passed).
 DIGEST_STATUSES = ("behind", "late", "at_risk")
-# Column (and label) marking a verdict of a period older than the current reporting period: "true" or
-# absent. Such verdicts are recorded in the ledger as backfilled and not sent, and the generated alert
-# rules exclude them, so neither a first start nor a restart after downtime floods leaders with history.
+# Column marking a verdict of a period older than the current reporting period: "true" or None. Such
+# verdicts are recorded in the ledger as backfilled and not sent, exposed as targetwatch_verdict_historic
+# (which the generated alert rules exclude) and not pushed, so neither a first start nor a restart after
+# downtime floods leaders with history.
 HISTORIC = "historic"
 # Label columns of every per-verdict metric, in exposition order.
 LABELS = ("rule", "unit", "indicator", "period", "leader", "lead_department", "severity")

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from exporters.alertmanager import export_alertmanager
+from exporters.channels import load_notifier_config
 from exporters.owners import leaders
 from exporters.promrules import export_prometheus_rules
 from targetwatch.deployment import load_deployment
+from targetwatch.errors import ConfigError
 from tests.conftest import EXAMPLE_CONFIG, require_binary
 
 COMMITTED = EXAMPLE_CONFIG / "provisioning"
@@ -27,7 +29,25 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.mark.parametrize("name", ["prometheus/rules.yml", "prometheus/rules_test.yml", "alertmanager/alertmanager.yml"])
+def variant(via: str = "alertmanager", **alertmanager):
+    """The example's notifiers.yaml with another ``via`` and other Alertmanager receiver settings."""
+    config = load_notifier_config(EXAMPLE_CONFIG)
+    return config.model_copy(update={"via": via, "alertmanager": config.alertmanager.model_copy(update=alertmanager)})
+
+
+# Every shape of alertmanager.yml the generator writes: each via, each receiver kind, ops by mail or webhook.
+VARIANTS = {
+    "builtin": variant("builtin"),
+    "alertmanager": variant(),
+    "alertmanager-all-email": variant(kinds={}, default_kind="email"),
+    "alertmanager-all-webhook": variant(kinds={}, default_kind="webhook", ops_email=None,
+                                        ops_webhook_url="https://duty.example.gov.cn/targetwatch/ops"),
+    "alertmanager-all-wechat": variant(kinds={}, default_kind="wechat", smtp_require_tls=False),
+}
+
+
+@pytest.mark.parametrize("name", ["prometheus/rules.yml", "prometheus/rules_test.yml", "alertmanager/alertmanager.yml",
+                                  "alertmanager/targetwatch.tmpl"])
 def test_the_committed_file_is_what_the_generator_writes(example, tmp_path, name):
     export_prometheus_rules(example, tmp_path / "prometheus", tests=True)
     export_alertmanager(example, tmp_path / "alertmanager")
@@ -54,9 +74,28 @@ def test_the_promtool_tests_fail_when_an_alert_would_change(example, tmp_path):
     assert tested.returncode == 1 and "FAILED" in tested.stdout + tested.stderr
 
 
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_amtool_accepts_every_variant_of_the_config_with_its_templates(example, tmp_path, name):
+    amtool = require_binary("amtool")
+    path = export_alertmanager(example, tmp_path, VARIANTS[name])
+    checked = run(amtool, "check-config", str(path))
+    assert checked.returncode == 0 and "SUCCESS" in checked.stdout and " - 1 templates" in checked.stdout, checked.stdout + checked.stderr
+
+
+def test_with_via_builtin_alertmanager_routes_no_leader_anywhere(example, tmp_path):
+    amtool = require_binary("amtool")
+    path = export_alertmanager(example, tmp_path, VARIANTS["builtin"])
+    for leader in leaders(example):
+        routed = run(amtool, "config", "routes", "test", f"--config.file={path}", "alertname=TargetBehind",
+                     f"leader={leader}", "period=2023-06", "severity=critical", "unit=daxiang")
+        assert routed.returncode == 0 and routed.stdout.strip() == "blackhole", routed.stdout + routed.stderr
+    ops = run(amtool, "config", "routes", "test", f"--config.file={path}", "alertname=TargetwatchDown", "severity=critical")
+    assert ops.stdout.strip() == "targetwatch-ops"
+
+
 def test_amtool_accepts_the_config_and_routes_each_leader_to_their_receiver(example, tmp_path):
     amtool = require_binary("amtool")
-    path = export_alertmanager(example, tmp_path)
+    path = export_alertmanager(example, tmp_path, VARIANTS["alertmanager"])
     checked = run(amtool, "check-config", str(path))
     assert checked.returncode == 0 and "SUCCESS" in checked.stdout, checked.stdout + checked.stderr
     example_leaders = leaders(example)
@@ -74,11 +113,19 @@ def test_amtool_accepts_the_config_and_routes_each_leader_to_their_receiver(exam
 def test_receivers_follow_notifiers_yaml(example, tmp_path):
     import yaml
 
-    doc = yaml.safe_load(export_alertmanager(example, tmp_path).read_text(encoding="utf-8"))
+    doc = yaml.safe_load(export_alertmanager(example, tmp_path, VARIANTS["alertmanager"]).read_text(encoding="utf-8"))
     receivers = {r["name"]: r for r in doc["receivers"]}
-    assert receivers["leader-wu_yi"]["wechat_configs"] == [{"to_user": "wu_yi", "message_type": "markdown", "send_resolved": True, "agent_id": "1000002"}]
-    assert receivers["leader-zheng_hanwen"]["webhook_configs"][0]["url"] == "http://127.0.0.1:9099/targetwatch/leader?leader=zheng_hanwen"
-    assert receivers["leader-xia_xiangyang"]["email_configs"][0]["to"] == "xia_xiangyang@example.gov.cn"
+    assert receivers["leader-wu_yi"]["wechat_configs"] == [{
+        "to_user": "wu_yi", "message_type": "markdown", "send_resolved": True, "agent_id": "1000002",
+        "message": '**目标预警｜{{ .GroupLabels.period }}｜伍毅同志分管事项**\n\n{{ template "targetwatch.markdown" . }}'}]
+    # 伍毅 has the WeCom robot in notifiers.yaml, 郑汉文 the DingTalk robot: both are reached through serve.
+    assert receivers["leader-wu_yi"]["webhook_configs"] == [
+        {"url": "http://targetwatch:9464/alertmanager/webhook?leader=wu_yi", "send_resolved": True}]
+    assert [w["url"] for w in receivers["leader-zheng_hanwen"]["webhook_configs"]] == [
+        "https://duty.example.gov.cn/targetwatch/leader?leader=zheng_hanwen", "http://targetwatch:9464/alertmanager/webhook?leader=zheng_hanwen"]
+    mail = receivers["leader-xia_xiangyang"]["email_configs"][0]
+    assert mail["to"] == "xia_xiangyang@example.gov.cn" and mail["headers"]["Subject"] == "目标预警｜{{ .GroupLabels.period }}｜夏向阳同志分管事项"
+    assert doc["templates"] == ["targetwatch.tmpl"] and (tmp_path / "targetwatch.tmpl").exists()
     assert doc["global"]["wechat_api_secret"] == "set TARGETWATCH_WECHAT_API_SECRET and re-export"
     assert doc["route"]["group_by"] == ["leader", "period"] and doc["route"]["repeat_interval"] == "744h"
     assert doc["inhibit_rules"] == [{"source_matchers": ['alertname=~"TargetNoData|TargetLate"'],
@@ -87,9 +134,37 @@ def test_receivers_follow_notifiers_yaml(example, tmp_path):
 
 def test_the_wechat_secret_comes_from_the_environment_and_the_file_is_private(example, tmp_path, monkeypatch):
     monkeypatch.setenv("TARGETWATCH_WECHAT_API_SECRET", "corp-secret-xyz")
-    path = export_alertmanager(example, tmp_path)
+    (tmp_path / "alertmanager.yml").write_text("an older, world-readable file\n", encoding="utf-8")
+    path = export_alertmanager(example, tmp_path, VARIANTS["alertmanager"])
     assert "wechat_api_secret: corp-secret-xyz" in path.read_text(encoding="utf-8")
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_wechat_secret_is_never_written_into_a_file_git_tracks(example, tmp_path, monkeypatch):
+    git = require_binary("git")
+    monkeypatch.setenv("TARGETWATCH_WECHAT_API_SECRET", "corp-secret-xyz")
+    subprocess.run([git, "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "alertmanager.yml").write_text("tracked\n", encoding="utf-8")
+    subprocess.run([git, "add", "alertmanager.yml"], cwd=tmp_path, check=True)
+    with pytest.raises(ConfigError, match="tracked by git"):
+        export_alertmanager(example, tmp_path, VARIANTS["alertmanager"])
+    assert (tmp_path / "alertmanager.yml").read_text(encoding="utf-8") == "tracked\n"
+
+
+def test_the_provisioned_config_addresses_services_by_their_compose_names(example, tmp_path):
+    import urllib.parse
+
+    import yaml
+
+    services = set(yaml.safe_load((EXAMPLE_CONFIG.parent / "docker-compose.yml").read_text(encoding="utf-8"))["services"])
+    for name, config in VARIANTS.items():
+        doc = yaml.safe_load(export_alertmanager(example, tmp_path / name, config).read_text(encoding="utf-8"))
+        urls = [c["url"] for r in doc["receivers"] for c in r.get("webhook_configs", [])]
+        hosts = {urllib.parse.urlsplit(u).hostname for u in urls} | {doc["global"]["smtp_smarthost"].rsplit(":", 1)[0]}
+        assert not hosts & {"127.0.0.1", "localhost", "::1"}, (name, hosts)
+        assert all(h in services or "." in h for h in hosts), (name, hosts)  # a compose service, or a real host name
+    relayed = {u for u in urls if "/alertmanager/webhook" in u}
+    assert relayed and {urllib.parse.urlsplit(u).netloc for u in relayed} == {"targetwatch:9464"}
 
 
 def test_the_cli_writes_into_the_deployment_provisioning_folder(tmp_path, monkeypatch):
@@ -104,7 +179,7 @@ def test_the_cli_writes_into_the_deployment_provisioning_folder(tmp_path, monkey
     assert result.exit_code == 0, result.output
     result = CliRunner().invoke(app, ["export", "alertmanager", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    for name in ("prometheus/rules.yml", "prometheus/rules_test.yml", "alertmanager/alertmanager.yml"):
+    for name in ("prometheus/rules.yml", "prometheus/rules_test.yml", "alertmanager/alertmanager.yml", "alertmanager/targetwatch.tmpl"):
         assert (config / "provisioning" / name).read_bytes() == (COMMITTED / name).read_bytes()
 
 
