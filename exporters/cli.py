@@ -11,12 +11,15 @@ import typer
 from targetwatch import console
 
 export_app = typer.Typer(help="Write generated Prometheus and Alertmanager files.", no_args_is_help=True)
+notifications_app = typer.Typer(help="The notification ledger, and sending what was held back.", invoke_without_command=True)
 
 
 def register(app: typer.Typer) -> None:
     """Mount ``serve`` and ``notifications``, and ``prometheus-rules`` / ``alertmanager`` under ``export``."""
     app.command("serve")(serve)
-    app.command("notifications")(notifications)
+    notifications_app.callback(invoke_without_command=True)(notifications)
+    notifications_app.command("backfill")(backfill)
+    app.add_typer(notifications_app, name="notifications")
     existing = next((g.typer_instance for g in app.registered_groups if g.name == "export"), None)
     target = existing or export_app
     target.command("prometheus-rules")(export_prometheus_rules)
@@ -69,11 +72,15 @@ def _attach_scheduler(service, deployment) -> None:
 
 @console.command
 def notifications(
+    typer_ctx: typer.Context,
     config: Optional[Path] = console.ConfigOption,
     fmt: str = console.FormatOption,
 ) -> None:
     """List the notification ledger: each decision, the verdict and value behind it, recipient, channel, result."""
     from exporters.ledger import Ledger, ledger_path
+
+    if typer_ctx.invoked_subcommand is not None:
+        return
 
     ctx = console.Context(config=config)
     ledger = Ledger(ledger_path(ctx.deployment.settings))
@@ -81,6 +88,23 @@ def notifications(
         console.emit(ledger.notifications(), fmt, title="notifications")
     finally:
         ledger.close()
+
+
+@console.command
+def backfill(
+    since: str = typer.Option(..., "--since", help="send held-back digests of periods starting on or after this day or period (2023-01-01, 2023-01)"),
+    config: Optional[Path] = console.ConfigOption,
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="judge as of this day (YYYY-MM-DD) instead of today"),
+) -> None:
+    """Send, on purpose, the digests held back as backfilled (periods older than the current one when they changed)."""
+    from exporters.notify import backfill_notifications
+
+    ctx = console.Context(config=config)
+    try:
+        queued, delivery = backfill_notifications(ctx.deployment, ctx.store, since, as_of)
+    finally:
+        ctx.close()
+    console.out.print(f"{queued} digest(s) queued from backfilled changes; {delivery.sent} sent, {delivery.failed} failed")
 
 
 @console.command

@@ -14,6 +14,8 @@ from exporters.notifiers import Message, Recipient
 from exporters.verdicts import DIGEST_STATUSES, status_rank
 from rules.vocabulary import label
 
+PERIOD_JOIN = "、"  # a digest of several periods (a leader\'s monthly and quarterly targets) names them joined
+
 
 def recipient(deployment, person_id: str) -> Recipient:
     """A registry person as a message recipient (an unknown id still gets a recipient with that name)."""
@@ -63,8 +65,8 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
 
 
 def dashboard_link(dashboard_url: str, leader: str, period: str) -> str:
-    """The dashboard URL with the leader and period as Grafana variables."""
-    query = urllib.parse.urlencode({"var-leader": leader, "var-period": period})
+    """The dashboard URL with the leader and period(s) as Grafana variables."""
+    query = urllib.parse.urlencode([("var-leader", leader)] + [("var-period", p) for p in period.split(PERIOD_JOIN)])
     return f"{dashboard_url}?{query}"
 
 

@@ -1,8 +1,8 @@
 """Notify on a change of state: diff the verdicts against the ledger, queue digests, deliver the outbox.
 
 :meth:`Notifications.plan` compares each verdict's status with the last one recorded. A verdict that
-entered or left a digest status (behind, late, at risk) triggers one digest for its leader and period,
-on each of the leader's channels; the decision, the new states and the queued messages are committed
+entered or left a digest status (behind, late, at risk) triggers a digest for its leader (one per cycle,
+naming every period that changed), on each of the leader's channels; the decision, the new states and the queued messages are committed
 together, so a restart neither forgets nor repeats anything. :meth:`Notifications.deliver` sends what
 is due, part by part, and backs off exponentially on failure; nothing is dropped.
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from exporters.channels import NotifierConfig
-from exporters.digest import build_digest
+from exporters.digest import PERIOD_JOIN, build_digest
 from exporters.ledger import KEY, Ledger
 from exporters.notifiers import DeliveryError, Message, PermanentDeliveryError, notifier_for
 from exporters.verdicts import DIGEST_STATUSES, HISTORIC
@@ -81,11 +81,13 @@ class Notifications:
             decisions.extend(_decision(r, None, "via alertmanager (notifiers.yaml): Alertmanager notifies the leader")
                              for r in current.itertuples(index=False))
             current = current.iloc[0:0]
-        for (leader, period), group in current.groupby(["leader", "period"], sort=True):
-            own = frame[(frame["leader"] == leader) & (frame["period"] == period)]
+        # One digest per leader and cycle: a leader with monthly and quarterly targets hears of both at once.
+        for leader, group in current.groupby("leader", sort=True):
+            period = PERIOD_JOIN.join(sorted(group["period"].unique()))
+            own = frame[(frame["leader"] == leader) & frame["period"].isin(group["period"].unique())]
             recovered = group[~group["status"].isin(DIGEST_STATUSES)]
             digest = build_digest(self.deployment, leader, period, own, recovered, self.dashboard_url)
-            change = sorted((r.rule, r.unit, r.indicator, _text(r.old_status), _text(r.old_changed_at), r.status)
+            change = sorted((r.rule, r.unit, r.indicator, r.period, _text(r.old_status), _text(r.old_changed_at), r.status)
                             for r in group.itertuples(index=False))
             self._queue(leader, period, digest, change, messages, decisions, group)
         self.ledger.record(changed[KEY + ["status", "value"]], messages, decisions)
@@ -201,3 +203,31 @@ def _decision(row, message: int | None, note: str | None, kind: str = "digest") 
             "new_status": row.status, "value": getattr(row, "value", None), "target": getattr(row, "target", None),
             "gap": getattr(row, "gap", None), "leader": row.leader if isinstance(row.leader, str) else None,
             "message": message, "note": note, "kind": kind}
+
+
+def backfill_notifications(deployment, store, since: str, as_of=None, ledger: Ledger | None = None) -> tuple[int, Delivery]:
+    """``targetwatch notifications backfill --since DATE``: send the held-back digests of periods starting then or later.
+
+    ``since`` is a day (2023-06-01) or a period (2023-06, 2023-Q2). Each held period is re-evaluated as
+    of ``as_of`` (default today), so the digest says what is true now. Returns (queued, delivery).
+    """
+    import rules
+    from exporters.channels import load_notifier_config
+    from exporters.ledger import ledger_path
+    from targetwatch import periods
+
+    try:
+        start = periods.parse(since)
+        since_code = periods.Period(start.year, start.first_month, start.first_month).code
+    except Exception:
+        day = periods.as_of_instant(since).date()
+        since_code = periods.Period(day.year, day.month, day.month).code
+    own = ledger is None
+    ledger = ledger or Ledger(ledger_path(deployment.settings))
+    try:
+        notifications = Notifications(deployment, ledger, load_notifier_config(deployment.root), deployment.settings.dashboard_url)
+        queued = notifications.backfill(lambda period: rules.evaluate(deployment, store, as_of=as_of, period=period), since_code)
+        return queued, notifications.deliver()
+    finally:
+        if own:
+            ledger.close()

@@ -1,6 +1,7 @@
 """Local receivers that behave like the real endpoints: a WeCom robot that enforces its size limit, a
 DingTalk robot that checks the signature the way DingTalk does, and a plain webhook. Each records what
-arrived and can be told to answer 500 for a while. They bind 127.0.0.1 on a free port.
+arrived and can be told to answer 500 for a while, to answer late (after the sender's timeout), or to
+answer with a redirect. They bind 127.0.0.1 on a free port.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class Receiver:
         self.headers: list[dict] = []
         self.requests: list[tuple[str, dict]] = []  # (path with query, body), in arrival order
         self.fail_next = 0  # answer 500 to this many requests
+        self.slow_next = 0  # take this many requests, but answer each only after slow_seconds
+        self.slow_seconds = 0.0
+        self.redirect_to: str | None = None  # answer every request with 302 to this URL, taking nothing
+        self.attempts: list[tuple[str, dict, dict]] = []  # every request (path, headers, body), taken or not
         self.server: ThreadingHTTPServer | None = None
 
     @property
@@ -41,6 +46,13 @@ class Receiver:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.attempts.append((self.path, dict(self.headers), json.loads(body)))
+                if receiver.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", receiver.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if receiver.fail_next > 0:
                     receiver.fail_next -= 1
                     return self._answer(500, {"error": "internal"})
@@ -49,7 +61,14 @@ class Receiver:
                     receiver.received.append(json.loads(body))
                     receiver.headers.append(dict(self.headers))
                     receiver.requests.append((self.path, json.loads(body)))
+                if receiver.slow_next > 0:  # taken, but the answer comes after the sender gave up
+                    receiver.slow_next -= 1
+                    time.sleep(receiver.slow_seconds)
                 self._answer(status, answer)
+
+            def do_GET(self):  # what a followed redirect would turn the POST into
+                receiver.attempts.append((self.path, dict(self.headers), {}))
+                self._answer(200, {"errcode": 0, "errmsg": "ok"})
 
             def _answer(self, status, obj):
                 data = json.dumps(obj).encode()
@@ -57,7 +76,10 @@ class Receiver:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the sender timed out and closed
+                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -1,0 +1,186 @@
+"""Exactly once as far as a receiver can tell, no redirects, history held back, and one path at a time.
+
+Real SQLite ledger, real local receivers (a webhook that answers late or with a redirect, a WeCom robot,
+aiosmtpd); the clock of the outbox is stepped, never slept on.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from exporters.channels import Channel, NotifierConfig, Retry
+from exporters.ledger import Ledger, ledger_path
+from exporters.notifiers import KEY_FIELD
+from exporters.notify import Notifications
+from exporters.verdicts import HISTORIC, historic
+from tests.conftest import free_port
+from tests.exporters.receivers import Receiver
+from tests.exporters.test_notifiers import smtp_server  # noqa: F401  (aiosmtpd with STARTTLS and AUTH)
+from tests.exporters.test_notify import Clock
+from tests.exporters.verdict_fixtures import good_verdict, verdict_frame
+
+
+@pytest.fixture
+def hook():
+    r = Receiver("webhook", free_port()).start()
+    yield r
+    r.stop()
+
+
+def webhook_notifications(deployment, tmp_path, url: str, clock=None, via: str = "builtin", timeout: float = 10.0) -> Notifications:
+    config = NotifierConfig(channels=[Channel(id="hook", kind="webhook", options={"url": url, "timeout_seconds": timeout})],
+                            recipients={"*": ["hook"]}, retry=Retry(base_seconds=30, max_seconds=600), via=via)
+    return Notifications(deployment, Ledger(tmp_path / "notify.db", clock=clock or Clock()), config, "http://grafana.local")
+
+
+def test_a_receiver_that_answers_after_the_timeout_sees_the_same_key_on_the_resend(deployment, hook, tmp_path):
+    clock = Clock()
+    n = webhook_notifications(deployment, tmp_path, hook.url, clock, timeout=0.5)
+    hook.slow_next, hook.slow_seconds = 1, 2.0  # takes the digest, answers after the sender gave up
+    assert n.plan(verdict_frame(good_verdict())) == 1
+    assert n.deliver().failed == 1
+    [row] = n.ledger.outbox().to_dict("records")
+    assert row["result"] == "pending" and "timed out" in row["last_error"]
+    clock.now += 30
+    assert n.deliver().sent == 1
+    assert len(hook.received) == 2  # the receiver got it twice …
+    keys = [h["Idempotency-Key"] for h in hook.headers]
+    assert keys[0] == keys[1] == f"{row['idempotency_key']}-1"  # … and can tell it is one message
+    assert [b[KEY_FIELD] for b in hook.received] == keys
+    assert keys[0].startswith("tw-") and len(keys[0]) == len("tw-") + 32 + 2
+
+
+def test_a_receiver_that_answers_302_leaves_the_message_in_the_outbox_as_failed(deployment, hook, tmp_path):
+    elsewhere = Receiver("webhook", free_port()).start()
+    try:
+        hook.redirect_to = elsewhere.url
+        n = webhook_notifications(deployment, tmp_path, hook.url)
+        assert n.plan(verdict_frame(good_verdict())) == 1
+        assert n.deliver().failed == 1
+        [row] = n.ledger.outbox().to_dict("records")
+        assert row["result"] == "failed" and row["sent_at"] is None
+        assert "HTTP 302" in row["last_error"] and "redirects are not followed" in row["last_error"]
+        assert elsewhere.attempts == []  # not followed: nothing was sent, as GET or otherwise, to the other host
+        assert n.deliver().failed == 0 and len(hook.attempts) == 1  # failed for good: not retried blindly
+        [decision] = n.ledger.notifications().to_dict("records")
+        assert decision["result"] == "failed" and "HTTP 302" in decision["last_error"]
+    finally:
+        elsewhere.stop()
+
+
+def test_a_later_change_of_the_same_verdict_gets_a_new_key(deployment, hook, tmp_path):
+    clock = Clock()
+    n = webhook_notifications(deployment, tmp_path, hook.url, clock)
+    behind = verdict_frame(good_verdict())
+    on_track = verdict_frame(good_verdict(status="on_track", value=7.3, gap=0.3, severity="none"))
+    for frame in (behind, on_track, behind):  # behind, caught up, behind again: three notifications
+        clock.now += 60
+        assert n.plan(frame) == 1
+        assert n.deliver().sent == 1
+    keys = [h["Idempotency-Key"] for h in hook.headers]
+    assert len(set(keys)) == 3
+
+
+def test_an_email_carries_its_key_as_the_message_id(deployment, tmp_path, smtp_server):
+    port, ca, messages = smtp_server
+    config = NotifierConfig(channels=[Channel(id="mail", kind="email", options={
+        "host": "127.0.0.1", "port": port, "ca_file": ca, "username": "targetwatch"})], recipients={"*": ["mail"]})
+    n = Notifications(deployment, Ledger(tmp_path / "notify.db", clock=Clock()), config,
+                      secret={"TARGETWATCH_SMTP_PASSWORD": "pw-s3cret"}.get)
+    assert n.plan(verdict_frame(good_verdict())) == 1
+    assert n.deliver().sent == 1
+    [(to, mail)] = messages
+    key = n.ledger.outbox().iloc[0]["idempotency_key"] + "-1"
+    assert mail["Message-ID"] == f"<{key}@targetwatch>" and mail["Idempotency-Key"] == key
+    assert mail.get_content().rstrip().endswith(f"消息编号：{key}")
+
+
+def test_the_wecom_robot_gets_the_key_in_the_header_and_body_of_every_part(deployment, tmp_path):
+    robot = Receiver("wecom", free_port(), wecom_key="wk-1").start()
+    try:
+        config = NotifierConfig(channels=[Channel(id="robot", kind="wecom")], recipients={"*": ["robot"]})
+        n = Notifications(deployment, Ledger(tmp_path / "notify.db", clock=Clock()), config,
+                          secret={"TARGETWATCH_WECOM_ROBOT_URL": robot.url}.get)
+        n.plan(verdict_frame(good_verdict()))
+        assert n.deliver().sent == 1
+        key = n.ledger.outbox().iloc[0]["idempotency_key"]
+        assert [h["Idempotency-Key"] for h in robot.headers] == [f"{key}-1", f"{key}-2"]  # the digest, then the @mention
+        assert [b[KEY_FIELD] for b in robot.received] == [f"{key}-1", f"{key}-2"]
+    finally:
+        robot.stop()
+
+
+def test_historic_periods_are_older_than_the_current_reporting_period_of_their_frequency():
+    periods = ["2023-06", "2023-05", "2023-01/02", "2023-Q2", "2023-Q1", "2023-H1", "2022-H2", "2023", "2022", "2021", "2023-07"]
+    frame = pd.DataFrame({"period": periods, "as_of": "2023-07-20"})
+    assert dict(zip(periods, historic(frame).tolist())) == {
+        "2023-06": False, "2023-05": True, "2023-01/02": True, "2023-Q2": False, "2023-Q1": True,
+        "2023-H1": False, "2022-H2": True, "2023": False, "2022": False, "2021": True, "2023-07": False}
+    assert not historic(frame, judged="2023-05").any()  # the operator named the period judged: it is current
+
+
+def test_changes_of_history_are_recorded_as_backfilled_and_sent_only_on_request(deployment, hook, tmp_path):
+    n = webhook_notifications(deployment, tmp_path, hook.url)
+    frame = verdict_frame(good_verdict(), good_verdict(period="2023-05"), good_verdict(period="2023-04", leader="xia_danbo"))
+    frame[HISTORIC] = ["true" if h else None for h in historic(frame)]
+    assert n.plan(frame) == 1
+    assert n.deliver().sent == 1
+    assert [b["subject"] for b in hook.received] == ["目标预警｜2023-06｜伍毅同志分管事项"]
+    ledger = n.ledger.notifications()
+    held = ledger[ledger["kind"] == "backfilled"]
+    assert sorted(held["period"]) == ["2023-04", "2023-05"] and held["message"].isna().all()
+    assert held["note"].str.startswith("backfilled: 2023-0").all() and held["note"].str.contains("notifications backfill --since").all()
+
+    def verdicts_of(period):  # what a re-evaluation of that period says now
+        return frame[frame["period"] == period].drop(columns=[HISTORIC])
+
+    assert n.backfill(verdicts_of, since_code=20230505) == 1  # --since 2023-05: May only
+    assert n.deliver().sent == 1
+    assert [b["subject"] for b in hook.received][1:] == ["目标预警｜2023-05｜伍毅同志分管事项"]
+    assert n.backfill(verdicts_of, since_code=20230505) == 0  # sent once: not again
+    assert n.backfill(verdicts_of) == 1 and n.deliver().sent == 1  # then April, 夏丹波's
+    assert hook.received[-1]["recipient"] == "xia_danbo"
+    assert n.plan(frame) == 0  # nothing changed since
+
+
+def test_the_backfill_command_sends_what_the_first_start_held_back(deployment_dir, hook, tmp_path, monkeypatch):
+    from collectors.ingest import due_files, ingest
+    from exporters.service import Service
+    from targetwatch.cli import app
+    from targetwatch.deployment import load_deployment
+    from targetwatch.store.sqlite import SQLiteStore
+
+    (deployment_dir / "notifiers.yaml").write_text(
+        f'channels: [{{id: hook, kind: webhook, options: {{url: "{hook.url}"}}}}]\nrecipients: {{"*": [hook]}}\n', encoding="utf-8")
+    dep = load_deployment(deployment_dir)
+    store = SQLiteStore(dep.settings.sqlite_path)
+    ingest(dep, store, due_files(dep))
+    store.close()
+    service = Service(dep, as_of="2023-07-20", period="all", port=0)  # a first start that sees May and June
+    cycle = service.evaluate_and_notify()
+    service.ledger.close()
+    first = len(hook.received)
+    assert cycle.queued == first and first == len({b["recipient"] for b in hook.received})  # one digest per leader
+    assert all("2023-05" not in b["subject"] for b in hook.received)
+    result = CliRunner().invoke(app, ["notifications", "backfill", "--since", "2023-05-01", "--as-of", "2023-07-20",
+                                      "--config", str(deployment_dir)])
+    assert result.exit_code == 0, result.output
+    sent = hook.received[first:]
+    assert sent and {b["subject"].split("｜")[1] for b in sent} == {"2023-05"}
+    assert f"{len(sent)} digest(s) queued from backfilled changes; {len(sent)} sent, 0 failed" in result.output
+    ledger = Ledger(ledger_path(dep.settings))
+    try:
+        rows = ledger.notifications()
+        assert rows[(rows["kind"] == "backfilled")]["message"].notna().any()
+    finally:
+        ledger.close()
+
+
+def test_with_via_alertmanager_the_changes_are_recorded_and_no_digest_is_queued(deployment, hook, tmp_path):
+    n = webhook_notifications(deployment, tmp_path, hook.url, via="alertmanager")
+    assert n.plan(verdict_frame(good_verdict())) == 0
+    assert n.deliver().sent == 0 and hook.attempts == []
+    [row] = n.ledger.notifications().to_dict("records")
+    assert row["note"].startswith("via alertmanager") and row["new_status"] == "behind"
