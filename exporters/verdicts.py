@@ -62,14 +62,17 @@ def historic(verdicts: pd.DataFrame, judged: str | None = None) -> np.ndarray:
     too. When the operator names the period judged (``serve --period 2023-06``), that period is current
     and nothing is historic.
     """
-    if verdicts.empty or (judged is not None and judged != "all"):
+    if verdicts.empty or "as_of" not in verdicts or (judged is not None and judged != "all"):
         return np.zeros(len(verdicts), dtype=bool)
     from targetwatch import periods
 
-    pairs = verdicts[["period", "as_of"]].astype(str)
-    answer = {pair: _older_than_current(periods.parse(pair[0]), pd.Timestamp(pair[1]).date())
-              for pair in set(zip(pairs["period"], pairs["as_of"]))}
-    return np.fromiter((answer[pair] for pair in zip(pairs["period"], pairs["as_of"])), dtype=bool, count=len(pairs))
+    keys = verdicts["period"].fillna("").astype(str) + "|" + verdicts["as_of"].fillna("").astype(str)
+    # One answer per distinct (period, as-of): a handful, whatever the number of verdicts.
+    answer = {}
+    for key in keys.unique():
+        period, day = key.split("|")
+        answer[key] = bool(day) and _older_than_current(periods.parse(period), pd.Timestamp(day).date())
+    return keys.map(answer).to_numpy(dtype=bool)
 
 
 def _older_than_current(period, day) -> bool:
