@@ -76,7 +76,7 @@ class AlertmanagerRelay:
         digest = build_digest(self.deployment, leader, period, firing, recovered, self.notifications.dashboard_url)
         messages: list[dict] = []
         decisions: list[dict] = []
-        self.notifications._queue(leader, period, digest, change, messages, decisions, rows.assign(old_status=None),
+        self.notifications.queue(leader, period, digest, change, messages, decisions, rows.assign(old_status=None),
                                   note="relayed from Alertmanager", channels=channels, kind="alertmanager")
         self.ledger.record(pd.DataFrame(columns=KEY + ["status", "value"]), messages, decisions)
         log.info("queued %d robot message(s) for %s %s from Alertmanager (%d alert(s))", len(messages), leader, period, len(alerts))

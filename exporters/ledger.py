@@ -79,6 +79,7 @@ class Ledger:
             # The key a receiver de-duplicates by; rows queued before it existed keep none.
             self.con.execute("ALTER TABLE outbox ADD COLUMN idempotency_key TEXT")
         self.con.execute("CREATE INDEX IF NOT EXISTS outbox_key ON outbox(idempotency_key)")
+        self.con.execute("CREATE INDEX IF NOT EXISTS decision_key ON decision(rule, unit, indicator, period)")
 
     def close(self) -> None:
         """Close the database."""

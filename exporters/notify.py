@@ -89,13 +89,13 @@ class Notifications:
             digest = build_digest(self.deployment, leader, period, own, recovered, self.dashboard_url)
             change = sorted((r.rule, r.unit, r.indicator, r.period, _text(r.old_status), _text(r.old_changed_at), r.status)
                             for r in group.itertuples(index=False))
-            self._queue(leader, period, digest, change, messages, decisions, group)
+            self.queue(leader, period, digest, change, messages, decisions, group)
         self.ledger.record(changed[KEY + ["status", "value"]], messages, decisions)
         if messages:
             log.info("queued %d digest(s) for %d state change(s)", len(messages), len(triggers))
         return len(messages)
 
-    def _queue(self, leader: str, period: str, digest: Message, change, messages: list[dict], decisions: list[dict],
+    def queue(self, leader: str, period: str, digest: Message, change, messages: list[dict], decisions: list[dict],
                rows: pd.DataFrame, note: str | None = None, channels: list[str] | None = None, kind: str = "digest") -> None:
         """Add the digest to ``messages`` once per channel of the leader, each with its key, and its decisions."""
         channels = self.config.channels_of(leader) if channels is None else channels
@@ -132,7 +132,7 @@ class Notifications:
                 messages: list[dict] = []
                 decisions: list[dict] = []
                 rows_now = alerting.assign(old_status=None)
-                self._queue(leader, period, digest, change, messages, decisions, rows_now, note="sent by `notifications backfill`")
+                self.queue(leader, period, digest, change, messages, decisions, rows_now, note="sent by `notifications backfill`")
                 ids = self.ledger.record(pd.DataFrame(columns=KEY + ["status", "value"]), messages, decisions)
                 self.ledger.release(rows["id"].tolist(), ids[0] if ids else None, "sent by backfill")
                 queued += len(messages)

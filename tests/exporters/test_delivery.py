@@ -184,3 +184,67 @@ def test_with_via_alertmanager_the_changes_are_recorded_and_no_digest_is_queued(
     assert n.deliver().sent == 0 and hook.attempts == []
     [row] = n.ledger.notifications().to_dict("records")
     assert row["note"].startswith("via alertmanager") and row["new_status"] == "behind"
+
+
+def alertmanager_notification(status: str = "firing") -> bytes:
+    """What Alertmanager posts for 伍毅's group (webhook_config JSON, version 4)."""
+    import json
+
+    labels = {"alertname": "TargetBehind", "status": "behind", "rule": "daxiang_industrial_va_growth", "unit": "daxiang",
+              "indicator": "industrial_va_growth", "period": "2023-06", "leader": "wu_yi", "severity": "critical"}
+    alert = {"status": status, "labels": labels, "fingerprint": "4f1e2d3c4b5a6978", "startsAt": "2023-07-20T01:00:00Z",
+             "annotations": {"rule_title": "规模工业增加值增速增长7%以上", "unit_name": "大祥区", "description": "实际5.1，目标7，差距-1.9。"}}
+    return json.dumps({"version": "4", "status": status, "receiver": "leader-wu_yi", "groupLabels": {"leader": "wu_yi", "period": "2023-06"},
+                       "commonLabels": labels, "alerts": [alert]}).encode()
+
+
+def post(url: str, body: bytes) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.mark.parametrize("via", ["builtin", "alertmanager"])
+def test_serve_relays_an_alertmanager_notification_to_the_robot_once_and_only_via_alertmanager(deployment, store, tmp_path, via):
+    from exporters.service import Service
+
+    robot = Receiver("wecom", free_port(), wecom_key="wk-relay").start()
+    config = NotifierConfig(channels=[Channel(id="robot", kind="wecom")], recipients={"*": ["robot"]}, via=via)
+    frame = verdict_frame(good_verdict())
+    service = Service(deployment, store, evaluate=lambda *a, **k: frame, notifier_config=config, ledger=Ledger(tmp_path / "n.db"), port=0)
+    service.notifications.secret = service.relay.notifications.secret = {"TARGETWATCH_WECOM_ROBOT_URL": robot.url}.get
+    server = service.start_http()
+    url = f"http://127.0.0.1:{server.server_address[1]}/alertmanager/webhook"
+    try:
+        cycle = service.evaluate_and_notify()  # the built-in path sends its digest; the other records only
+        assert cycle.queued == (1 if via == "builtin" else 0)
+        before = len(robot.received)
+        code, text = post(url, alertmanager_notification())
+        if via == "builtin":
+            assert code == 409 and "via: builtin" in text and len(robot.received) == before
+            return
+        assert code == 200 and text == "queued 1 message(s)\n"
+        assert post(url, alertmanager_notification()) == (200, "queued 0 message(s)\n")  # Alertmanager's resend: not twice
+        digest = [m for m in robot.received if m["msgtype"] == "markdown"]
+        assert len(digest) == 1
+        # The verdict's own sentence from the service, as in the built-in digest.
+        assert digest[0]["markdown"]["content"].splitlines()[:3] == [
+            "**目标预警｜2023-06｜伍毅同志分管事项**", "",
+            "截至2023-07-20，您牵头的目标中落后1项。"]
+        assert "1. 【落后】规模工业增加值增速增长7%以上（大祥区）：大祥区规模工业增加值增速5.1%" in digest[0]["markdown"]["content"]
+        assert post(url, b"not json")[0] == 400
+        ledger = service.ledger.notifications()
+        relayed = ledger[ledger["kind"] == "alertmanager"]
+        assert relayed[["rule", "unit", "new_status", "note", "result"]].values.tolist() == [
+            ["daxiang_industrial_va_growth", "daxiang", "behind", "relayed from Alertmanager", "sent"]]
+        assert ledger.loc[ledger["kind"] == "digest", "note"].str.startswith("via alertmanager").all()
+    finally:
+        server.shutdown()
+        server.server_close()
+        service.ledger.close()
+        robot.stop()
