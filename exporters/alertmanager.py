@@ -87,6 +87,8 @@ def alertmanager_config(deployment, config: NotifierConfig, wechat_secret: str |
     if any("wechat_configs" in r for r in receivers):
         # Alertmanager 0.25 has no api_secret_file: the secret is read at export time, never from a file in git.
         glob["wechat_api_corp_id"] = am.wechat_corp_id or "set wechat_corp_id in notifiers.yaml"
+        if am.wechat_api_url:
+            glob["wechat_api_url"] = am.wechat_api_url
         glob["wechat_api_secret"] = wechat_secret or WECHAT_PLACEHOLDER
     if any("wechat_configs" in r for r in receivers) and am.wechat_agent_id:
         for r in receivers:

@@ -61,6 +61,7 @@ class AlertmanagerReceivers(_Strict):
     smtp_require_tls: bool = True
     smtp_auth_username: str | None = None
     smtp_auth_password_file: str | None = Field(None, description="file holding the SMTP password (never inline)")
+    wechat_api_url: str | None = Field(None, description="WeCom API base (…/cgi-bin/) when not qyapi.weixin.qq.com, e.g. 政务微信")
     wechat_corp_id: str | None = None
     wechat_agent_id: str | None = None
     wechat_api_secret_file: str | None = Field(None, description="not supported by Alertmanager 0.25: set api_secret by deployment tooling")

@@ -17,7 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    """A recording HTTP server; ``kind`` is "wecom", "dingtalk" or "webhook"."""
+    """A recording HTTP server; ``kind`` is "wecom", "dingtalk", "webhook", or "wecom_app" (the WeCom
+    corp-app API Alertmanager's wechat_configs call: ``gettoken`` with the corp secret, then
+    ``message/send`` with the token)."""
 
     def __init__(self, kind: str, port: int, dingtalk_secret: str | None = None, wecom_key: str | None = None):
         self.kind, self.port = kind, port
@@ -66,8 +68,13 @@ class Receiver:
                     time.sleep(receiver.slow_seconds)
                 self._answer(status, answer)
 
-            def do_GET(self):  # what a followed redirect would turn the POST into
+            def do_GET(self):  # what a followed redirect would turn the POST into, or WeCom's gettoken
                 receiver.attempts.append((self.path, dict(self.headers), {}))
+                if receiver.kind == "wecom_app" and self.path.startswith("/cgi-bin/gettoken"):
+                    query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                    if query.get("corpsecret") != [receiver.wecom_key]:
+                        return self._answer(200, {"errcode": 40001, "errmsg": "invalid credential"})
+                    return self._answer(200, {"errcode": 0, "errmsg": "ok", "access_token": "app-token-1", "expires_in": 7200})
                 self._answer(200, {"errcode": 0, "errmsg": "ok"})
 
             def _answer(self, status, obj):
@@ -100,6 +107,8 @@ class Receiver:
             content = msg.get("markdown", msg.get("text", {})).get("content", "")
             if len(content.encode("utf-8")) > 4096:
                 return 200, {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
+        if self.kind == "wecom_app" and query.get("access_token") != ["app-token-1"]:
+            return 200, {"errcode": 40014, "errmsg": "invalid access_token"}
         if self.kind == "dingtalk":
             timestamp, sign = query.get("timestamp", [""])[0], query.get("sign", [""])[0]
             if not timestamp or abs(int(timestamp) - time.time() * 1000) > 3600_000:

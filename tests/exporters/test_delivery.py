@@ -248,3 +248,20 @@ def test_serve_relays_an_alertmanager_notification_to_the_robot_once_and_only_vi
         server.server_close()
         service.ledger.close()
         robot.stop()
+
+
+@pytest.mark.parametrize("via", ["builtin", "alertmanager"])
+def test_serve_pushes_to_alertmanager_only_via_alertmanager(deployment_dir, tmp_path, via, caplog):
+    from exporters.service import Service
+    from targetwatch.deployment import load_deployment
+
+    settings = deployment_dir / "settings.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "alertmanager_url: http://127.0.0.1:9093\n", encoding="utf-8")
+    config = NotifierConfig(via=via)
+    with caplog.at_level("WARNING", logger="targetwatch.serve"):
+        service = Service(load_deployment(deployment_dir), notifier_config=config, ledger=Ledger(tmp_path / "n.db"), port=0)
+    try:
+        assert (service.pusher is not None) == (via == "alertmanager")
+        assert ("via: builtin: not pushing" in caplog.text) == (via == "builtin")
+    finally:
+        service.ledger.close()

@@ -42,10 +42,12 @@ CORRECTED = ("dx_fiscal_revenue_above_city", "daxiang", "fiscal_revenue_growth",
 
 
 DINGTALK_SECRET = "SEC-dingtalk-test-1"
-EMAILED = "jiang_jinliang"  # the leader Alertmanager e-mails (the others get its webhook)
+EMAILED = "jiang_jinliang"  # the leader Alertmanager e-mails
+WECHATTED = "liu_yong"  # the leader Alertmanager reaches by WeCom corp-app message (the others by its webhook)
+WECHAT_SECRET = "corp-app-secret-1"
 
 
-def notifiers_yaml(via: str, hook: str, serve: str, smtp_port: int) -> str:
+def notifiers_yaml(via: str, hook: str, serve: str, smtp_port: int, wechat_api: str) -> str:
     return f"""
 via: {via}
 channels:
@@ -54,7 +56,10 @@ channels:
 recipients: {{"*": [digest_hook{", robot" if via == "alertmanager" else ""}]}}
 alertmanager:
   default_kind: webhook
-  kinds: {{{EMAILED}: email}}
+  kinds: {{{EMAILED}: email, {WECHATTED}: wechat}}
+  wechat_api_url: {wechat_api}
+  wechat_corp_id: ww-test
+  wechat_agent_id: "1000002"
   webhook_url: {hook}/leader
   ops_webhook_url: {hook}/ops
   targetwatch_url: {serve}
@@ -84,15 +89,18 @@ def mailbox():
 
 
 @pytest.fixture
-def stack(request, deployment_dir, tmp_path, mailbox):
+def stack(request, deployment_dir, tmp_path, mailbox, monkeypatch):
     """Receivers, Alertmanager, Prometheus and `targetwatch serve`, all on 127.0.0.1; stopped by PID."""
     prometheus, alertmanager = require_binary("prometheus"), require_binary("prometheus-alertmanager")
     via = request.param
     hook = Receiver("webhook", free_port()).start()
     robot = Receiver("dingtalk", free_port(), dingtalk_secret=DINGTALK_SECRET).start()
+    wecom_app = Receiver("wecom_app", free_port(), wecom_key=WECHAT_SECRET).start()
+    monkeypatch.setenv("TARGETWATCH_WECHAT_API_SECRET", WECHAT_SECRET)  # read by the export, into a private file
     base = f"http://127.0.0.1:{hook.port}"
     am_port, prom_port, serve_port = free_port(), free_port(), free_port()
-    (deployment_dir / "notifiers.yaml").write_text(notifiers_yaml(via, base, f"http://127.0.0.1:{serve_port}", mailbox[0]),
+    (deployment_dir / "notifiers.yaml").write_text(notifiers_yaml(via, base, f"http://127.0.0.1:{serve_port}", mailbox[0],
+                                                                  f"http://127.0.0.1:{wecom_app.port}/cgi-bin/"),
                                                    encoding="utf-8")
     dep = load_deployment(deployment_dir)
     store = SQLiteStore(dep.settings.sqlite_path)
@@ -129,13 +137,14 @@ def stack(request, deployment_dir, tmp_path, mailbox):
         for url in (f"http://127.0.0.1:{am_port}/-/ready", f"http://127.0.0.1:{prom_port}/-/ready",
                     f"http://127.0.0.1:{serve_port}/-/healthy"):
             wait_http(url, timeout=30)
-        yield {"via": via, "hook": hook, "robot": robot, "mails": mailbox[1], "store": store, "expected": expected, "serve": serve,
+        yield {"via": via, "hook": hook, "robot": robot, "wecom_app": wecom_app, "mails": mailbox[1], "store": store, "expected": expected, "serve": serve,
                "serve_log": serve_log, "am": f"http://127.0.0.1:{am_port}", "deployment": dep}
     finally:
         for proc in reversed(procs):
             stop(proc)
         hook.stop()
         robot.stop()
+        wecom_app.stop()
         store.close()
 
 
@@ -208,7 +217,7 @@ def test_via_builtin_the_digests_tell_each_leader_once_and_alertmanager_tells_no
     # the operators hear of verdicts that no leader owns (no digest can name them).
     told = [(p, a["labels"]) for p, b in hook.requests if p != "/digest" for a in b["alerts"]]
     assert {p for p, _ in told} <= {"/ops"} and not any(labels.get("leader") for _, labels in told)
-    assert stack["robot"].attempts == [] and stack["mails"] == []
+    assert stack["robot"].attempts == [] and stack["mails"] == [] and stack["wecom_app"].attempts == []
 
     stack["serve"].terminate()
     assert stack["serve"].wait(timeout=15) == 0
@@ -220,6 +229,7 @@ def test_via_alertmanager_no_digest_is_sent_and_the_robot_gets_the_chinese_diges
     hook, robot, expected, dep = stack["hook"], stack["robot"], stack["expected"], stack["deployment"]
     want = alerting_by_receiver(expected)
     emailed = want.pop(f"/leader?leader={EMAILED}")
+    wechatted = want.pop(f"/leader?leader={WECHATTED}")
     assert CORRECTED[:2] + ("behind",) in {(k[1], k[2], k[3]) for k in want[f"/leader?leader={CORRECTED[3]}"]}
 
     wait_until(lambda: firing_by_receiver(hook) == want, 90, "every leader's alerts at that leader's receiver")
@@ -236,6 +246,13 @@ def test_via_alertmanager_no_digest_is_sent_and_the_robot_gets_the_chinese_diges
     assert f"您牵头的目标中有{len(emailed)}项需要关注：" in body and body.count("\n- 【") == len(emailed)
     assert all(f"\n- 【{WORDS[status].label}】" in body for _, _, _, status in emailed) and "Alertmanager" not in body
     assert body.endswith(f"详情：http://127.0.0.1:3000/d/tw-alerts/?var-leader={EMAILED}&var-period={PERIOD}\n")
+
+    # A leader reached by WeCom corp-app message reads the markdown template (the corp secret bought the token).
+    [app_message] = wait_until(lambda: stack["wecom_app"].received, 60, "Alertmanager's WeCom message")
+    assert app_message["msgtype"] == "markdown" and app_message["touser"] == WECHATTED and app_message["agentid"] == "1000002"
+    content = app_message["markdown"]["content"]
+    assert content.startswith(f"**目标预警｜{PERIOD}｜{dep.people[WECHATTED].name}同志分管事项**\n\n您牵头的目标中有{len(wechatted)}项需要关注：")
+    assert content.count("\n> 【") == len(wechatted) and "[查看仪表盘](http://127.0.0.1:3000/d/tw-alerts/?var-leader=liu_yong" in content
 
     # Every leader's group reaches the DingTalk robot through serve, signed (the robot refuses a bad
     # signature), @-mentioning, in the digest's Chinese, each part with its idempotency key.
