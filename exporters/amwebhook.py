@@ -23,7 +23,7 @@ import pandas as pd
 from exporters.channels import NotifierConfig
 from exporters.digest import build_digest
 from exporters.ledger import KEY, Ledger
-from exporters.notify import Notifications, idempotency_key
+from exporters.notify import Notifications, message_key
 from exporters.verdicts import DIGEST_STATUSES
 
 log = logging.getLogger("targetwatch.alertmanager_webhook")
@@ -68,7 +68,7 @@ class AlertmanagerRelay:
     def _relay(self, leader: str, period: str, alerts: list[dict]) -> int:
         rows = self._rows(alerts)
         change = sorted((a.get("fingerprint", ""), a.get("status", ""), a.get("startsAt", "")) for a in alerts)
-        channels = [c for c in self.robot_channels(leader) if not self.ledger.has_key(idempotency_key(leader, period, change, c))]
+        channels = [c for c in self.robot_channels(leader) if not self.ledger.has_key(message_key(leader, period, change, c))]
         if not channels:
             return 0  # already relayed (a resend or a repeat), or the leader has no robot: Alertmanager's own receivers serve them
         firing = rows[rows["status"].isin(DIGEST_STATUSES)]

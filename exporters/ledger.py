@@ -14,6 +14,8 @@ State changes, decisions, reminded items and new outbox rows are written in one 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import threading
 import time
@@ -50,6 +52,12 @@ CREATE TABLE IF NOT EXISTS reminded (
 
 # The verdict key (rules.verdict.KEY), as a list for pandas.
 KEY = list(VERDICT_KEY)
+
+
+def idempotency_key(*identity) -> str:
+    """``tw-`` and 32 hex digits of what identifies one message; the same identity, the same key."""
+    text = json.dumps(identity, ensure_ascii=False, default=str)
+    return "tw-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def ledger_path(settings) -> Path:
@@ -113,10 +121,12 @@ class Ledger:
                 )
                 ids = []
                 for m in messages:
+                    # A message queued without a key (a late-report reminder) is identified by its content.
+                    key = m.get("key") or idempotency_key(m["leader"], m["period"], m["channel"], m["recipient"], m["message"])
                     cur.execute(
                         "INSERT INTO outbox(created_at, leader, period, channel, recipient, subject, message, next_attempt_at, idempotency_key) "
                         "VALUES (?,?,?,?,?,?,?,?,?)",
-                        (now, m["leader"], m["period"], m["channel"], m["recipient"], m["subject"], m["message"], now, m.get("key")),
+                        (now, m["leader"], m["period"], m["channel"], m["recipient"], m["subject"], m["message"], now, key),
                     )
                     ids.append(cur.lastrowid)
                 cur.executemany(

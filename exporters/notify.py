@@ -19,8 +19,6 @@ alertmanager`` in ``notifiers.yaml`` the changes are recorded but Alertmanager n
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -29,7 +27,7 @@ import pandas as pd
 
 from exporters.channels import NotifierConfig
 from exporters.digest import PERIOD_JOIN, build_digest
-from exporters.ledger import KEY, Ledger
+from exporters.ledger import KEY, Ledger, idempotency_key
 from exporters.notifiers import DeliveryError, Message, PermanentDeliveryError, notifier_for
 from exporters.verdicts import DIGEST_STATUSES, HISTORIC
 from targetwatch import settings as settings_mod
@@ -103,7 +101,7 @@ class Notifications:
             decisions.extend(_decision(r, None, "no channel configured for this leader in notifiers.yaml", kind=kind)
                              for r in rows.itertuples(index=False))
         for channel in channels:
-            key = idempotency_key(leader, period, change, channel)
+            key = message_key(leader, period, change, channel)
             message = Message(**{**digest.__dict__, "key": key})
             messages.append({"leader": leader, "period": period, "channel": channel, "recipient": digest.recipient.id,
                              "subject": digest.subject, "message": message.to_json(), "key": key})
@@ -182,14 +180,13 @@ class Notifications:
                     row["id"], row["recipient"], row["channel"], row["failures"] + 1, delay, error)
 
 
-def idempotency_key(leader: str, period: str, change, channel: str) -> str:
-    """A stable key of one message: its leader, period, the state change it reports, and its channel.
+def message_key(leader: str, period: str, change, channel: str) -> str:
+    """The idempotency key of a digest: its leader, period, the state change it reports, and its channel.
 
     The same change always gives the same key; a later change of the same verdicts differs by the time
     their previous state was recorded, so it gets a new key. Parts add ``-<i>``.
     """
-    text = json.dumps([leader, period, channel, change], ensure_ascii=False, default=str)
-    return "tw-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return idempotency_key(leader, period, channel, change)
 
 
 def _text(value) -> str:

@@ -5,7 +5,7 @@ sends a part at a time, so that the outbox can record progress and never resend 
 Every error it raises is a :class:`DeliveryError` whose text has had the channel's secrets removed.
 
 Exactly once, as far as a receiver can tell: a message queued in the outbox carries a ``key`` (see
-:func:`exporters.notify.idempotency_key`), and :meth:`Notifier.keyed_parts` gives part *i* the key
+:func:`exporters.notify.message_key`), and :meth:`Notifier.keyed_parts` gives part *i* the key
 ``<key>-<i>``, in the body (``idempotency_key``) and in the ``Idempotency-Key`` header (the e-mail's
 ``Message-ID``). A resend after a timeout reuses it. No notifier follows a redirect: a 3xx answer is a
 :class:`PermanentDeliveryError` (a moved endpoint would otherwise turn the POST into a GET elsewhere).

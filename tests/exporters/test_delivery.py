@@ -265,3 +265,18 @@ def test_serve_pushes_to_alertmanager_only_via_alertmanager(deployment_dir, tmp_
         assert ("via: builtin: not pushing" in caplog.text) == (via == "builtin")
     finally:
         service.ledger.close()
+
+
+def test_a_message_queued_without_a_key_gets_one_from_its_content(deployment, hook, tmp_path):
+    from exporters.notifiers import Message, Recipient
+
+    n = webhook_notifications(deployment, tmp_path, hook.url)
+    reminder = Message(subject="【数据报送提醒】1项数据逾期未报", markdown="请尽快报送。", text="请尽快报送。",
+                       recipient=Recipient(id="xia_debao", name="夏德宝"), data={"kind": "late_reminder"})
+    row = {"leader": "xia_debao", "period": "2023-06", "channel": "hook", "recipient": "xia_debao",
+           "subject": reminder.subject, "message": reminder.to_json()}
+    n.ledger.record(pd.DataFrame(columns=["rule", "unit", "indicator", "period", "status", "value"]), [row, dict(row)], [])
+    first, second = n.ledger.outbox()["idempotency_key"]
+    assert first == second and first.startswith("tw-")  # the same content is the same message
+    assert n.deliver().sent == 2
+    assert [h["Idempotency-Key"] for h in hook.headers] == [f"{first}-1"] * 2

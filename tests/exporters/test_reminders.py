@@ -243,7 +243,9 @@ def test_a_contact_reached_by_email_gets_the_reminder_at_their_registry_address(
     assert (cycle.reminders, cycle.delivery.sent) == (1, 1)  # xia_debao has no channel: recorded, not sent
     [(to, message)] = mails
     assert to == ["liu_yifan@example.gov.cn"] and message["Subject"] == "【数据报送提醒】1项数据逾期未报"
-    assert message.get_content().rstrip("\n") == "【数据报送提醒】1项数据逾期未报\n\n" + TEXT
+    key = svc.ledger.outbox().iloc[0]["idempotency_key"]
+    assert message.get_content().rstrip("\n") == "【数据报送提醒】1项数据逾期未报\n\n" + TEXT + f"\n\n消息编号：{key}-1"
+    assert message["Message-ID"] == f"<{key}-1@targetwatch>"
     assert "pw-s3cret" not in svc.ledger.notifications().to_csv() + svc.ledger.outbox().to_csv() + caplog.text
     svc.ledger.close()
 
