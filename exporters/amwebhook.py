@@ -100,7 +100,8 @@ class AlertmanagerRelay:
         have = merged["_now"].notna()
         for col in cols:
             merged[col] = merged[col + "_v"].where(have, merged[col])
-        # A resolved alert names what the verdict is now (已改善 only when it reached the target).
+        # A resolved alert says what the verdict is now: 已改善 only when it reached the target, and still
+        # listed when the service judges it behind (Alertmanager resolved it on a stale scrape).
         resolved = have & ~merged["status"].isin(DIGEST_STATUSES)
         merged["status"] = merged["_now"].where(resolved, merged["status"])
         return merged[frame.columns]

@@ -34,9 +34,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 
 import rules
 from collectors.layout import Collector, load_collectors
