@@ -26,7 +26,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from exporters.amwebhook import PATH as WEBHOOK_PATH, ROBOT_KINDS
+from exporters.amwebhook import PATH as WEBHOOK_PATH
 from exporters.channels import NotifierConfig, load_notifier_config
 from exporters.owners import leaders
 from exporters.promrules import dump
@@ -73,7 +73,7 @@ def alertmanager_config(deployment, config: NotifierConfig, wechat_secret: str |
                                            "message": f'**{heading}**\n\n{{{{ template "targetwatch.markdown" . }}}}'}]
         else:
             receiver["webhook_configs"] = [{"url": f"{am.webhook_url}?leader={leader}", "send_resolved": True}]
-        if any(config.channel(c).kind in ROBOT_KINDS for c in config.channels_of(leader)):
+        if config.robot_channels_of(leader):
             relay = {"url": f"{am.targetwatch_url.rstrip('/')}{WEBHOOK_PATH}?leader={leader}", "send_resolved": True}
             receiver["webhook_configs"] = [*receiver.get("webhook_configs", []), relay]
         receivers.append(receiver)

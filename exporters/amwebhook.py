@@ -28,7 +28,6 @@ from exporters.verdicts import DIGEST_STATUSES
 
 log = logging.getLogger("targetwatch.alertmanager_webhook")
 PATH = "/alertmanager/webhook"
-ROBOT_KINDS = ("dingtalk", "wecom")
 
 
 class AlertmanagerRelay:
@@ -41,10 +40,6 @@ class AlertmanagerRelay:
         self.config = config
         self.notifications = notifications
         self.verdicts = verdicts
-
-    def robot_channels(self, leader: str) -> list[str]:
-        """The leader's DingTalk and WeCom robot channels in ``notifiers.yaml``."""
-        return [c for c in self.config.channels_of(leader) if self.config.channel(c).kind in ROBOT_KINDS]
 
     def handle(self, body: bytes) -> tuple[int, str]:
         """Queue what one notification calls for; (HTTP status, text). 4xx only for a body Alertmanager would not send."""
@@ -68,7 +63,7 @@ class AlertmanagerRelay:
     def _relay(self, leader: str, period: str, alerts: list[dict]) -> int:
         rows = self._rows(alerts)
         change = sorted((a.get("fingerprint", ""), a.get("status", ""), a.get("startsAt", "")) for a in alerts)
-        channels = [c for c in self.robot_channels(leader) if not self.ledger.has_key(message_key(leader, period, change, c))]
+        channels = [c for c in self.config.robot_channels_of(leader) if not self.ledger.has_key(message_key(leader, period, change, c))]
         if not channels:
             return 0  # already relayed (a resend or a repeat), or the leader has no robot: Alertmanager's own receivers serve them
         firing = rows[rows["status"].isin(DIGEST_STATUSES)]

@@ -4,8 +4,11 @@ Secrets are never written in the file: a channel names the environment variable 
 its robot URL, signing secret, password or token, and :func:`targetwatch.settings.secret` resolves it
 from the environment or the secrets file at send time.
 
+``via`` picks the one path that tells leaders: ``builtin`` (targetwatch's digests) or ``alertmanager``.
+
 Example (the example deployment's file is ``config/notifiers.yaml``)::
 
+      via: builtin
     channels:
       - {id: leaders_wecom, kind: wecom, options: {url_env: TARGETWATCH_WECOM_ROBOT_URL}}
       - {id: leaders_mail, kind: email, options: {host: smtp.example.gov.cn, port: 587, sender: tw@example.gov.cn}}
@@ -25,6 +28,9 @@ from targetwatch import yamlio
 from targetwatch.errors import ConfigError
 
 FILE_NAME = "notifiers.yaml"
+# Group robots: with ``via: alertmanager`` targetwatch still delivers to these (Alertmanager cannot sign
+# for DingTalk nor @-mention), relaying Alertmanager's notifications through ``/alertmanager/webhook``.
+ROBOT_KINDS = ("dingtalk", "wecom")
 
 
 class _Strict(BaseModel):
@@ -93,6 +99,15 @@ class NotifierConfig(_Strict):
     def channels_of(self, person: str) -> list[str]:
         """The channel ids a person's digests go to: their own list, else the "*" list."""
         return list(self.recipients.get(person, self.recipients.get("*", [])))
+
+    def robot_channels_of(self, person: str) -> list[str]:
+        """The person's DingTalk and WeCom group-robot channels."""
+        return [c for c in self.channels_of(person) if self.channel(c).kind in ROBOT_KINDS]
+
+    def delivered_by_targetwatch(self, person: str) -> list[str]:
+        """The channels targetwatch itself delivers a leader's digests on: all of them with ``via: builtin``,
+        the robots with ``via: alertmanager`` (Alertmanager's own receivers serve the rest)."""
+        return self.channels_of(person) if self.via == "builtin" else self.robot_channels_of(person)
 
 
 def load_notifier_config(config_dir: str | Path) -> NotifierConfig:

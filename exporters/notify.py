@@ -110,6 +110,9 @@ class Notifications:
     def backfill(self, verdicts_of, since_code: int = 0) -> int:
         """Queue digests of the backfilled (held) changes of periods from ``since_code`` on; return how many.
 
+        They go where targetwatch delivers on the configured path: every channel of the leader with
+        ``via: builtin``, the group robots with ``via: alertmanager`` (never e-mail behind Alertmanager's back).
+
         ``verdicts_of(period)`` gives the verdict frame of one period (re-evaluated now, so the digest
         says what is true today). A held change whose verdict is no longer alerting is closed unsent.
         """
@@ -130,7 +133,9 @@ class Notifications:
                 messages: list[dict] = []
                 decisions: list[dict] = []
                 rows_now = alerting.assign(old_status=None)
-                self.queue(leader, period, digest, change, messages, decisions, rows_now, note="sent by `notifications backfill`")
+                # The channels targetwatch delivers on for this path: with via: alertmanager, the robots only.
+                self.queue(leader, period, digest, change, messages, decisions, rows_now, note="sent by `notifications backfill`",
+                           channels=self.config.delivered_by_targetwatch(leader))
                 ids = self.ledger.record(pd.DataFrame(columns=KEY + ["status", "value"]), messages, decisions)
                 self.ledger.release(rows["id"].tolist(), ids[0] if ids else None, "sent by backfill")
                 queued += len(messages)

@@ -280,3 +280,20 @@ def test_a_message_queued_without_a_key_gets_one_from_its_content(deployment, ho
     assert first == second and first.startswith("tw-")  # the same content is the same message
     assert n.deliver().sent == 2
     assert [h["Idempotency-Key"] for h in hook.headers] == [f"{first}-1"] * 2
+
+
+def test_backfill_with_via_alertmanager_goes_to_the_robots_only(deployment, hook, tmp_path):
+    robot = Receiver("wecom", free_port(), wecom_key="wk-backfill").start()
+    try:
+        config = NotifierConfig(channels=[Channel(id="hook", kind="webhook", options={"url": hook.url}), Channel(id="robot", kind="wecom")],
+                                recipients={"*": ["hook", "robot"]}, via="alertmanager")
+        n = Notifications(deployment, Ledger(tmp_path / "n.db", clock=Clock()), config,
+                          secret={"TARGETWATCH_WECOM_ROBOT_URL": robot.url}.get)
+        frame = verdict_frame(good_verdict(period="2023-05"))
+        frame[HISTORIC] = "true"
+        assert n.plan(frame) == 0
+        assert n.backfill(lambda period: frame.drop(columns=[HISTORIC])) == 1
+        assert n.deliver().sent == 1
+        assert hook.attempts == [] and robot.received[0]["markdown"]["content"].startswith("**目标预警｜2023-05｜伍毅同志分管事项**")
+    finally:
+        robot.stop()
