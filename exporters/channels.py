@@ -8,7 +8,7 @@ from the environment or the secrets file at send time.
 
 Example (the example deployment's file is ``config/notifiers.yaml``)::
 
-      via: builtin
+    via: builtin
     channels:
       - {id: leaders_wecom, kind: wecom, options: {url_env: TARGETWATCH_WECOM_ROBOT_URL}}
       - {id: leaders_mail, kind: email, options: {host: smtp.example.gov.cn, port: 587, sender: tw@example.gov.cn}}
