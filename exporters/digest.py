@@ -14,7 +14,7 @@ from exporters.notifiers import Message, Recipient
 from exporters.verdicts import DIGEST_STATUSES, status_rank
 from rules.vocabulary import label
 
-PERIOD_JOIN = "、"  # a digest of several periods (a leader\'s monthly and quarterly targets) names them joined
+PERIOD_JOIN = "、"  # a digest of several periods (a leader's monthly and quarterly targets) names them joined
 
 
 def recipient(deployment, person_id: str) -> Recipient:
