@@ -204,7 +204,13 @@ class Service:
             return Cycle(len(verdicts), seconds, queued, delivery, pushed, reminded)
 
     def plan_reminders(self, verdicts: pd.DataFrame) -> int:
-        """Queue the reminders the late verdicts owe to contacts; a failure is logged and leaves digests and delivery alone."""
+        """Queue the reminders the late verdicts owe to contacts; a failure is logged and leaves digests and delivery alone.
+
+        Late reports of historic periods are not reminded, as their digests are not sent: a first start
+        or a restart after downtime does not flood the contacts either.
+        """
+        if HISTORIC in verdicts:
+            verdicts = verdicts[verdicts[HISTORIC] != "true"]
         try:
             return self.reminders.plan(verdicts, self.as_of)
         except Exception:  # the next cycle tries again; nothing was recorded (one transaction)

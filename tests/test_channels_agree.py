@@ -103,7 +103,8 @@ def test_the_digest_the_reminder_the_alertmanager_route_and_the_metrics_label_na
     svc.ledger.close()
     # Alertmanager routes the verdict's labels to the same leader's receiver.
     amtool = require_binary("amtool")
-    path = export_alertmanager(owned, tmp_path / "am", svc.config)
+    # (with via: alertmanager, the path on which Alertmanager routes leaders' alerts at all)
+    path = export_alertmanager(owned, tmp_path / "am", svc.config.model_copy(update={"via": "alertmanager"}))
     for unit, (alert, severity) in {"daxiang": ("TargetBehind", "critical"), "shuangqing": ("TargetLate", "warning")}.items():
         routed = subprocess.run([amtool, "config", "routes", "test", f"--config.file={path}", f"alertname={alert}", f"unit={unit}",
                                  "leader=wu_yi", "period=2025-09", f"severity={severity}"], capture_output=True, text=True)

@@ -162,8 +162,9 @@ def test_the_backfill_command_sends_what_the_first_start_held_back(deployment_di
     cycle = service.evaluate_and_notify()
     service.ledger.close()
     first = len(hook.received)
-    assert cycle.queued == first and first == len({b["recipient"] for b in hook.received})  # one digest per leader
-    assert all("2023-05" not in b["subject"] for b in hook.received)
+    digests = [b for b in hook.received if b["data"].get("kind") != "late_reminder"]  # contacts' reminders come here too
+    assert cycle.queued == len(digests) and len(digests) == len({b["recipient"] for b in digests})  # one digest per leader
+    assert all("2023-05" not in b["subject"] for b in hook.received)  # nor a reminder of May's late reports
     result = CliRunner().invoke(app, ["notifications", "backfill", "--since", "2023-05-01", "--as-of", "2023-07-20",
                                       "--config", str(deployment_dir)])
     assert result.exit_code == 0, result.output
