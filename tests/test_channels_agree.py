@@ -17,7 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 import rules
-from exporters.alertmanager import export_alertmanager
+from exporters.alertmanager import export_alertmanager, notification_templates
 from exporters.channels import Channel, NotifierConfig
 from exporters.digest import build_digest
 from exporters.ledger import Ledger, ledger_path
@@ -140,9 +140,10 @@ def test_one_word_changed_in_the_vocabulary_changes_on_every_channel(owned, stor
     verdicts = rules.evaluate(owned, store, as_of=AS_OF)
     digest = build_digest(owned, "wu_yi", "2025-09", verdicts)
     assert "【迟交了】" in digest.text and "迟交了1项" in digest.text
-    # The Prometheus rules' annotations (this branch has no Alertmanager templates: the rules carry the words).
+    # The Prometheus rules' annotations, and the Alertmanager templates that word e-mail and WeCom bodies.
     late_rule = next(r for g in prometheus_rules()["groups"] for r in g["rules"] if r.get("alert") == "TargetLate")
     assert late_rule["annotations"]["summary"].endswith("迟交了警")
+    assert 'if eq .Labels.status "late" }}- 【迟交了】' in notification_templates()
     # The dashboards: the traffic-light mapping and the stat panel of the status.
     text = json.dumps(dashboards(owned), ensure_ascii=False)
     assert '"text": "迟交了"' in text and '"title": "迟交了"' in text and '"fixedColor": "purple"' in text
