@@ -93,9 +93,10 @@ def _mount() -> None:
     from collectors import cli as collectors_cli
     from dashboards import cli as dashboards_cli
     from exporters import cli as exporters_cli
+    from exporters.bulletin import cli as bulletin_cli
     from rules import cli as rules_cli
 
-    for stage in (collectors_cli, rules_cli, exporters_cli, dashboards_cli):
+    for stage in (collectors_cli, rules_cli, exporters_cli, bulletin_cli, dashboards_cli):
         stage.register(app)
 
 

@@ -1,0 +1,72 @@
+"""How a bulletin looks in every format: the traffic-light fills, number formats, and the CJK font stack.
+
+Status words and their colour names come from ``rules.vocabulary``; this module only turns a colour
+name into the fill and ink of a cell, so Excel, the web page and the PDF show the same light.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rules.vocabulary import STATUSES, WORDS, label
+
+# Colour name (rules.vocabulary) → (fill, ink): light fills that print legibly in black and white.
+COLOUR_FILL = {
+    "red": ("#F4C7C3", "#9C0006"),
+    "orange": ("#FCE4CC", "#8A4B00"),
+    "yellow": ("#FFF2B3", "#7A5C00"),
+    "blue": ("#D6E4F5", "#1F4E79"),
+    "green": ("#C6EFCE", "#006100"),
+}
+TARGET_LINE = "#C00000"
+REFERENCE_LINE = "#1F4E79"
+BAR = "#8EA9C1"
+
+# Chinese text needs a font that has it: Noto Sans CJK (Debian fonts-noto-cjk) first, then the usual
+# names on other systems. Every format names the same stack.
+FONT_STACK = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
+EXCEL_FONT = "Noto Sans CJK SC"
+
+
+def status_fill(status: str) -> tuple[str, str]:
+    words = WORDS.get(status)
+    return COLOUR_FILL[words.colour] if words else ("#FFFFFF", "#000000")
+
+
+def status_labels(status: pd.Series) -> pd.Series:
+    """The short Chinese word of each status (落后, 达标 …), '—' where there is none."""
+    return status.map(lambda s: label(s) if isinstance(s, str) else "—")
+
+
+def legend() -> list[tuple[str, str, str]]:
+    """(status, word, colour name) in severity order."""
+    return [(s, WORDS[s].label, WORDS[s].colour) for s in STATUSES]
+
+
+def numbers(values: pd.Series, decimals: int = 2) -> pd.Series:
+    """Figures as people write them (7.5, 12, -3.6), '—' where missing."""
+    v = pd.to_numeric(values, errors="coerce").astype("float64").round(decimals)
+    return v.map(lambda x: "—" if x != x else f"{x:g}")
+
+
+def rank_moves(change: pd.Series) -> pd.Series:
+    """进位/退位 as the bulletins print them: ▲2, ▼1, — (unchanged or unknown)."""
+    c = pd.to_numeric(change, errors="coerce").to_numpy(dtype=np.float64)
+    out = np.full(len(c), "—", dtype=object)
+    up, down = c > 0, c < 0
+    out[up] = ["▲" + str(int(x)) for x in c[up]]
+    out[down] = ["▼" + str(int(-x)) for x in c[down]]
+    return pd.Series(out, index=change.index)
+
+
+def targets(target: pd.Series, kind: pd.Series) -> pd.Series:
+    """The target as written: a figure, or 前N名 for a rank target (a place, not a value)."""
+    text = numbers(target)
+    is_rank = kind.astype(object).eq("rank").to_numpy() & target.notna().to_numpy()
+    return text.where(~is_rank, "前" + text + "名")
+
+
+def value_line(target: float, kind: str) -> float:
+    """The target as a line on the value axis: none for a rank target (it is a place)."""
+    return float("nan") if kind == "rank" else target

@@ -1,0 +1,259 @@
+"""The bulletin as a real Excel workbook (XlsxWriter): formatting, frozen headers, traffic-light conditional
+formats, native charts, and an A4 landscape print set-up on every sheet.
+
+Sheets: 封面 (the cover), 排名 (every league table, one block of rows per table, in rank order),
+图表 (a native bar chart per league table over the 排名 rows, with the target and the group's figure as
+lines), 确保落后, 约谈, 逾期未报, 已达标, 进度 (pacing, with a chart of the cumulative value against
+the target path). Text is only ever written as text: no string becomes a formula, and a text that
+starts like one (= + - @) carries Excel's quote prefix.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+from exporters.bulletin import style
+from exporters.bulletin.model import BOTTOM, Bulletin
+from rules.vocabulary import STATUSES, WORDS
+
+FORMULA_START = ("=", "+", "-", "@")
+LEAGUE_HEAD = ["目标", "比较组", "位次", "单位", "责任单位", "数值", "计量单位", "增速(%)", "进位/退位", "目标值", "全组", "状态",
+               "目标线", "全组线"]
+
+
+class _Sheets:
+    """Formats of one workbook and the few ways cells are written."""
+
+    def __init__(self, wb: xlsxwriter.Workbook):
+        self.wb = wb
+        base = {"font_name": style.EXCEL_FONT, "font_size": 10, "border": 1, "valign": "vcenter"}
+        self.base = base
+        self.text = wb.add_format(base)
+        self.text_q = wb.add_format(base | {"quote_prefix": True})
+        self.bold = wb.add_format(base | {"bold": True})
+        self.bold_q = wb.add_format(base | {"bold": True, "quote_prefix": True})
+        self.num = wb.add_format(base | {"num_format": "0.00"})
+        self.int = wb.add_format(base | {"num_format": "0", "align": "center"})
+        self.pct = wb.add_format(base | {"num_format": "0.0\\%"})
+        self.head = wb.add_format(base | {"bold": True, "bg_color": "#E7ECF2", "align": "center", "text_wrap": True})
+        self.title = wb.add_format({"font_name": style.EXCEL_FONT, "font_size": 18, "bold": True, "font_color": "#9C0006", "align": "center"})
+        self.status = {s: wb.add_format({"bg_color": style.COLOUR_FILL[WORDS[s].colour][0],
+                                         "font_color": style.COLOUR_FILL[WORDS[s].colour][1]}) for s in STATUSES}
+
+    def string(self, ws, row: int, col: int, value, bold: bool = False) -> None:
+        text = "" if value is None or (isinstance(value, float) and value != value) else str(value)
+        quoted = text.startswith(FORMULA_START)
+        fmt = (self.bold_q if quoted else self.bold) if bold else (self.text_q if quoted else self.text)
+        ws.write_string(row, col, text, fmt)
+
+    def strings(self, ws, row: int, col: int, values, bold=None) -> None:
+        bold = np.zeros(len(values), dtype=bool) if bold is None else bold
+        for i, (v, b) in enumerate(zip(values, bold)):
+            self.string(ws, row + i, col, v, bool(b))
+
+    def numbers(self, ws, row: int, col: int, values, fmt=None) -> None:
+        fmt = fmt or self.num
+        arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
+        for i, v in enumerate(arr):
+            if v == v:
+                ws.write_number(row + i, col, float(v), fmt)
+            else:
+                ws.write_blank(row + i, col, None, fmt)
+
+    def header(self, ws, head: list[str], row: int = 0, widths: list[int] | None = None) -> None:
+        for c, h in enumerate(head):
+            ws.write_string(row, c, h, self.head)
+            if widths:
+                ws.set_column(c, c, widths[c])
+        ws.freeze_panes(row + 1, 0)
+        ws.repeat_rows(row)
+
+    def traffic_lights(self, ws, first_row: int, last_row: int, col: int) -> None:
+        """红黄绿: the status column coloured by the word in the cell (the words of rules.vocabulary)."""
+        if last_row < first_row:
+            return
+        for s in STATUSES:
+            ws.conditional_format(first_row, col, last_row, col, {"type": "cell", "criteria": "==",
+                                                                  "value": f'"{WORDS[s].label}"', "format": self.status[s]})
+
+
+def _print_setup(ws, landscape: bool = True) -> None:
+    ws.set_paper(9)  # A4
+    if landscape:
+        ws.set_landscape()
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    ws.fit_to_pages(1, 0)
+    ws.center_horizontally()
+    ws.set_footer("&C第 &P 页，共 &N 页")
+
+
+def render_xlsx(b: Bulletin) -> bytes:
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                                      "strings_to_urls": False, "nan_inf_to_errors": False})
+    f = _Sheets(wb)
+    _cover(wb, f, b)
+    spans = _league(wb, f, b)
+    _charts(wb, b, spans)
+    _simple(wb, f, "确保落后", ["单位", "目标", "期别", "数值", "目标值", "差距", "状态", "说明"], b.behind,
+            ["unit_name", "rule_title", "period", "value", "target", "gap", "status", "message"], [14, 36, 10, 10, 10, 10, 10, 80])
+    _simple(wb, f, "约谈", ["目标", "比较组", "位次", "单位", "数值", "状态"], b.bottom,
+            ["rule_title", "group_name", "rank", "unit_name", "value", "status"], [36, 14, 8, 16, 10, 10],
+            note=f"各项排名后{BOTTOM}位的单位（每季度对排名后五位的单位主要负责人进行集体约谈）。")
+    _simple(wb, f, "逾期未报", ["单位", "指标", "期别", "报送截止"], b.late, ["unit_name", "indicator_name", "period", "deadline"],
+            [18, 30, 10, 14])
+    _simple(wb, f, "已达标", ["单位", "目标", "期别", "数值", "目标值", "状态"], b.met,
+            ["unit_name", "rule_title", "period", "value", "target", "status"], [14, 40, 10, 10, 10, 10])
+    _pacing(wb, f, b)
+    wb.close()
+    return buffer.getvalue()
+
+
+def _cover(wb, f: _Sheets, b: Bulletin) -> None:
+    ws = wb.add_worksheet("封面")
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 90)
+    ws.merge_range(0, 0, 0, 1, "", f.title)
+    ws.write_string(0, 0, b.title, f.title)
+    facts = [("辖区", b.jurisdiction), ("通报期别", f"{b.period_label}（{b.period}）"), ("数据截至", b.as_of.isoformat()),
+             ("比较组", b.group or "全部"), ("按期报送", f"{b.on_time} / {len(b.units)} 个单位"),
+             ("未按期报送", "、".join(b.late_unit_names) or "无"),
+             ("排名表", f"{len(b.tables)} 张"), ("落后（确保目标未完成）", f"{len(b.behind)} 项"), ("已完成目标", f"{len(b.met)} 项")]
+    for i, (k, v) in enumerate(facts, start=2):
+        ws.write_string(i, 0, k, f.head)
+        f.string(ws, i, 1, v)
+    row = len(facts) + 3
+    ws.write_string(row, 0, "图例", f.head)
+    for i, (s, word, _) in enumerate(style.legend()):
+        ws.write_string(row + 1 + i, 0, word, wb.add_format(f.base | {"bg_color": style.status_fill(s)[0], "font_color": style.status_fill(s)[1]}))
+    ws.write_string(row + 1 + len(STATUSES), 0, "★ 为目标责任单位；▲ 进位、▼ 退位（与上期比）", f.text)
+    _print_setup(ws, landscape=False)
+
+
+def _league(wb, f: _Sheets, b: Bulletin) -> list[tuple[int, int, int]]:
+    """The 排名 sheet; returns (table index, first row, last row) of each table's rows."""
+    ws = wb.add_worksheet("排名")
+    f.header(ws, LEAGUE_HEAD, widths=[34, 14, 6, 16, 8, 10, 8, 9, 9, 9, 9, 9, 7, 7])
+    L = b.league
+    n = len(L)
+    if n:
+        tables = b.tables.set_index("table")
+        target_line = np.where(L["target_kind"].eq("rank").to_numpy(), np.nan, L["table"].map(tables["target"]).to_numpy(dtype=np.float64))
+        reference_line = L["table"].map(tables["reference"]).to_numpy(dtype=np.float64)
+        own = L["responsible"].to_numpy(dtype=bool)
+        f.strings(ws, 1, 0, L["rule_title"].tolist())
+        f.strings(ws, 1, 1, L["group_name"].tolist())
+        f.numbers(ws, 1, 2, L["rank"], f.int)
+        f.strings(ws, 1, 3, L["unit_name"].tolist(), own)
+        f.strings(ws, 1, 4, np.where(own, "★", ""))
+        f.numbers(ws, 1, 5, L["value"])
+        f.strings(ws, 1, 6, L["measure"].tolist())
+        f.numbers(ws, 1, 7, L["growth"])
+        f.strings(ws, 1, 8, style.rank_moves(L["rank_change"]).tolist())
+        f.strings(ws, 1, 9, style.targets(L["target"], L["target_kind"]).tolist())
+        f.numbers(ws, 1, 10, L["reference"])
+        f.strings(ws, 1, 11, style.status_labels(L["status"]).tolist())
+        f.numbers(ws, 1, 12, target_line)
+        f.numbers(ws, 1, 13, reference_line)
+        f.traffic_lights(ws, 1, n, 11)
+        ws.autofilter(0, 0, n, len(LEAGUE_HEAD) - 1)
+    _print_setup(ws)
+    ends = np.cumsum(b.tables["rows"].to_numpy(dtype=np.int64)) if len(b.tables) else np.array([], dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
+    return [(i, int(s) + 1, int(e)) for i, (s, e) in enumerate(zip(starts, ends))]
+
+
+def _charts(wb, b: Bulletin, spans) -> None:
+    ws = wb.add_worksheet("图表")
+    _print_setup(ws)
+    for i, first, last in spans:
+        t = b.tables.iloc[i]
+        bars = wb.add_chart({"type": "column"})
+        bars.add_series({"name": "数值", "categories": ["排名", first, 3, last, 3], "values": ["排名", first, 5, last, 5],
+                         "fill": {"color": style.BAR}, "gap": 60})
+        lines = wb.add_chart({"type": "line"})
+        if style.value_line(t["target"], t["target_kind"]) == style.value_line(t["target"], t["target_kind"]):
+            lines.add_series({"name": "目标", "categories": ["排名", first, 3, last, 3], "values": ["排名", first, 12, last, 12],
+                              "line": {"color": style.TARGET_LINE, "dash_type": "dash", "width": 2}, "marker": {"type": "none"}})
+        if t["reference"] == t["reference"]:
+            lines.add_series({"name": "全组", "categories": ["排名", first, 3, last, 3], "values": ["排名", first, 13, last, 13],
+                              "line": {"color": style.REFERENCE_LINE, "dash_type": "dash", "width": 2}, "marker": {"type": "none"}})
+        if lines.series:
+            bars.combine(lines)
+        bars.set_title({"name": f"{t['rule_title']}（{t['group_name']}）", "name_font": {"name": style.EXCEL_FONT, "size": 11}})
+        bars.set_x_axis({"num_font": {"name": style.EXCEL_FONT, "rotation": -45, "size": 8}})
+        bars.set_y_axis({"name": t["measure"], "name_font": {"name": style.EXCEL_FONT, "size": 9}})
+        bars.set_legend({"position": "bottom", "font": {"name": style.EXCEL_FONT}})
+        bars.set_size({"width": 760, "height": 300})
+        ws.insert_chart(i * 16, 0, bars)
+
+
+def _simple(wb, f: _Sheets, name: str, head: list[str], frame: pd.DataFrame, cols: list[str], widths: list[int],
+            note: str | None = None) -> None:
+    ws = wb.add_worksheet(name)
+    top = 1 if note else 0
+    if note:
+        ws.write_string(0, 0, note, wb.add_format({"font_name": style.EXCEL_FONT, "italic": True}))
+    f.header(ws, head, row=top, widths=widths)
+    for c, col in enumerate(cols):
+        values = frame[col] if col in frame else pd.Series([None] * len(frame))
+        if col == "status":
+            f.strings(ws, top + 1, c, style.status_labels(values).tolist())
+        elif col == "rank":
+            f.numbers(ws, top + 1, c, values, f.int)
+        elif col in ("value", "target", "gap"):
+            f.numbers(ws, top + 1, c, values)
+        else:
+            f.strings(ws, top + 1, c, values.astype(object).tolist())
+    if "status" in cols:
+        f.traffic_lights(ws, top + 1, top + len(frame), cols.index("status"))
+    _print_setup(ws)
+
+
+def _pacing(wb, f: _Sheets, b: Bulletin) -> None:
+    ws = wb.add_worksheet("进度")
+    head = ["单位", "目标", "年度任务", "累计完成", "完成年度任务(%)", "应完成(%)", "时间进度(%)", "状态"]
+    f.header(ws, head, widths=[14, 40, 10, 10, 14, 10, 10, 10])
+    p = b.pacing
+    if len(p):
+        f.strings(ws, 1, 0, p["unit_name"].tolist())
+        f.strings(ws, 1, 1, p["rule_title"].tolist())
+        f.numbers(ws, 1, 2, p["annual"])
+        f.numbers(ws, 1, 3, p["value"])
+        f.numbers(ws, 1, 4, p["done_pct"], f.pct)
+        f.numbers(ws, 1, 5, p["due_pct"], f.pct)
+        f.numbers(ws, 1, 6, p["time_pct"], f.pct)
+        f.strings(ws, 1, 7, style.status_labels(p["status"]).tolist())
+        f.traffic_lights(ws, 1, len(p), 7)
+    # The month-by-month path below the table, and a line chart per target over it.
+    row = len(p) + 3
+    chart_col = 10
+    charts = 0
+    for (rule, unit), path in b.pacing_path.groupby(["rule", "unit"], sort=False):
+        ws.write_string(row, 0, "月份", f.head)
+        ws.write_string(row, 1, "目标进度", f.head)
+        ws.write_string(row, 2, "累计完成", f.head)
+        f.string(ws, row, 3, f"{path['unit_name'].iloc[0]}：{path['rule_title'].iloc[0]}", bold=True)
+        months = path["month"].to_numpy()
+        f.strings(ws, row + 1, 0, [f"{m}月" for m in months])
+        f.numbers(ws, row + 1, 1, path["target"])
+        f.numbers(ws, row + 1, 2, path["value"])
+        last = row + len(path)
+        chart = wb.add_chart({"type": "line"})
+        chart.add_series({"name": "目标进度", "categories": ["进度", row + 1, 0, last, 0], "values": ["进度", row + 1, 1, last, 1],
+                          "line": {"color": style.TARGET_LINE, "dash_type": "dash"}})
+        chart.add_series({"name": "累计完成", "categories": ["进度", row + 1, 0, last, 0], "values": ["进度", row + 1, 2, last, 2],
+                          "line": {"color": style.REFERENCE_LINE}, "marker": {"type": "circle"}})
+        chart.set_title({"name": f"{path['unit_name'].iloc[0]}：{path['rule_title'].iloc[0]}",
+                         "name_font": {"name": style.EXCEL_FONT, "size": 10}})
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": 520, "height": 260})
+        ws.insert_chart(charts * 14, chart_col, chart)
+        charts += 1
+        row = last + 2
+    _print_setup(ws)
+
