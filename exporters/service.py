@@ -40,6 +40,7 @@ import pandas as pd
 import rules
 from collectors.layout import Collector, load_collectors
 from exporters.amwebhook import PATH as ALERTMANAGER_WEBHOOK, AlertmanagerRelay
+from exporters.bulletin import web as bulletin_web
 from exporters.channels import NotifierConfig, load_notifier_config
 from exporters.collector import ExporterState, TargetwatchCollector
 from exporters.exposition import render
@@ -276,6 +277,8 @@ class Service:
                     body, ctype, code = service.scrape(), CONTENT_TYPE, 200
                     if "gzip" in self.headers.get("Accept-Encoding", ""):  # Prometheus asks; a fast level is plenty
                         body, encoding = gzip.compress(body, compresslevel=1), "gzip"
+                elif bulletin_web.handles(path):  # the read-only 通报 page for people outside Grafana
+                    body, ctype, code = bulletin_web.page(service, path)
                 elif path in ("/-/healthy", "/-/ready"):
                     body, ctype, code = b"OK\n", "text/plain", 200
                 else:

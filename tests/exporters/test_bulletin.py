@@ -1,0 +1,157 @@
+"""The monthly bulletin (通报) on the example deployment: its figures are the verdicts of ``rules.evaluate``
+in every format; the xlsx is real Excel; the html is one self-contained page; the pdf reads in Chinese."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+from typer.testing import CliRunner
+
+import rules
+from exporters.bulletin import build, render
+from exporters.bulletin.model import BOTTOM, widened
+from rules.vocabulary import WORDS, label
+from targetwatch.cli import app
+from tests.collectors.test_examples import ingest_inbox
+from tests.conftest import require_binary
+
+PERIOD, AS_OF = "2023-06", "2023-07-31"
+HOSTILE = '=HYPERLINK("http://x","<b>点我</b>")'
+
+
+@pytest.fixture
+def example(deployment, db):
+    ingest_inbox(deployment, db)
+    return deployment, db
+
+
+@pytest.fixture
+def bulletin(example):
+    deployment, db = example
+    return build(deployment, db, period=PERIOD, as_of=AS_OF)
+
+
+def _key(frame: pd.DataFrame) -> pd.DataFrame:
+    cols = ["rule", "unit", "value", "target", "rank", "reference", "status"]
+    return frame[cols].astype(object).where(frame[cols].notna(), None).sort_values(["rule", "unit"]).reset_index(drop=True)
+
+
+def test_every_figure_is_a_verdict_of_evaluate(example, bulletin):
+    deployment, db = example
+    plain = rules.evaluate(deployment, db, as_of=AS_OF, period=PERIOD)
+    assert _key(bulletin.verdicts).equals(_key(plain))
+    # The targets' own units in the league tables read exactly as evaluate judged them ...
+    own = bulletin.league[bulletin.league["responsible"]]
+    grouped = plain[plain["group"].notna()]
+    assert _key(own).equals(_key(grouped))
+    # ... and their peers as evaluate judges the same rule over the whole group.
+    wide = rules.evaluate(deployment, db, as_of=AS_OF, period=PERIOD, ruleset=widened(rules.load_rules(deployment.root, deployment))[0])
+    assert _key(bulletin.league).equals(_key(wide[wide["group"].notna()]))
+    # Every table of 12 counties ranks the reporting ones 1..n, in order.
+    table = bulletin.league[bulletin.league["rule"] == "dx_industrial_va_top7_no_ties"]
+    assert len(table) == 12 and table["rank"].tolist() == list(range(1, 13))
+    assert table["value"].is_monotonic_decreasing
+    # The lists: behind and met are evaluate's statuses; the bottom five are the last five places.
+    assert sorted(bulletin.behind["rule"]) == sorted(plain.loc[plain["status"] == "behind", "rule"])
+    assert sorted(bulletin.met["rule"]) == sorted(plain.loc[plain["status"] == "on_track", "rule"])
+    bottom = bulletin.bottom[bulletin.bottom["rule"] == "dx_industrial_va_top7_no_ties"]
+    assert bottom["rank"].tolist() == list(range(12 - BOTTOM + 1, 13))
+    late = plain[plain["status"] == "late"]
+    assert set(zip(late["unit"], late["indicator"])) <= set(zip(bulletin.late["unit"], bulletin.late["indicator"]))
+    assert bulletin.on_time == len(bulletin.units) - len(bulletin.late_units)
+
+
+def test_rank_moves_are_the_engines_ranks_of_the_previous_month(example, bulletin):
+    deployment, db = example
+    may = rules.evaluate(deployment, db, as_of=AS_OF, period="2023-05",
+                         ruleset=widened(rules.load_rules(deployment.root, deployment))[0], rules=["dx_industrial_va_top7_no_ties"])
+    june = bulletin.league[bulletin.league["rule"] == "dx_industrial_va_top7_no_ties"].set_index("unit")
+    before = may.set_index("unit")["rank"]
+    expected = (before.reindex(june.index) - june["rank"]).astype("Int64")
+    assert june["rank_change"].astype("Int64").equals(expected)
+    assert june["rank_change"].abs().sum() > 0  # the example's ranks do move between May and June
+
+
+def test_xlsx_is_real_excel_with_the_verdicts_charts_and_traffic_lights(bulletin):
+    body = render(bulletin, "xlsx")
+    wb = load_workbook(io.BytesIO(body))
+    assert wb.sheetnames == ["封面", "排名", "图表", "确保落后", "约谈", "逾期未报", "已达标", "进度"]
+    league = wb["排名"]
+    assert league.freeze_panes == "A2"
+    assert league.page_setup.orientation == "landscape" and str(league.page_setup.paperSize) == "9"
+    rules_of_cf = [r for cf in league.conditional_formatting for r in cf.rules]
+    assert {r.formula[0] for r in rules_of_cf} == {f'"{w.label}"' for w in WORDS.values()}
+    assert len(wb["图表"]._charts) == len(bulletin.tables)
+    assert len(wb["进度"]._charts) == bulletin.pacing_path.groupby(["rule", "unit"]).ngroups
+    # The rows are the league frame's figures, read back by openpyxl and by calamine (what ingest uses).
+    rows = list(league.iter_rows(min_row=2, values_only=True))
+    calamine = CalamineWorkbook.from_filelike(io.BytesIO(body)).get_sheet_by_name("排名").to_python()[1:]
+    L = bulletin.league
+    assert len(rows) == len(L) == len(calamine)
+    for got in (rows, calamine):
+        values = [np.nan if r[5] in (None, "") else float(r[5]) for r in got]
+        assert np.allclose(values, L["value"].to_numpy(dtype=np.float64), equal_nan=True)
+        assert [r[11] for r in got] == [label(s) for s in L["status"]]
+        assert [None if r[2] in (None, "") else int(r[2]) for r in got] == [None if pd.isna(x) else int(x) for x in L["rank"]]
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == len(bulletin.tables) + len(wb["进度"]._charts)
+        # Charts are numbered as placed, one per table: the first table with a group figure has its line.
+        with_line = int(np.flatnonzero(bulletin.tables["reference"].notna().to_numpy())[0]) + 1
+        chart = z.read(f"xl/charts/chart{with_line}.xml").decode()
+        assert "<c:barChart>" in chart and "<c:lineChart>" in chart and "全组" in chart
+
+
+def test_user_text_is_never_a_formula_nor_markup(bulletin):
+    bulletin.league.loc[0, "unit_name"] = HOSTILE
+    bulletin.tables.loc[0, "rule_title"] = "<script>alert(1)</script>"
+    wb = load_workbook(io.BytesIO(render(bulletin, "xlsx")))
+    cell = wb["排名"]["D2"]
+    assert cell.value == HOSTILE and cell.data_type == "s" and cell.quotePrefix
+    page = render(bulletin, "html").decode()
+    assert "<script>" not in page and HOSTILE not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "=HYPERLINK(&quot;http://x&quot;,&quot;&lt;b&gt;点我&lt;/b&gt;&quot;)" in page
+
+
+def test_html_is_one_self_contained_page_with_every_table_and_chart(bulletin):
+    page = render(bulletin, "html").decode()
+    assert page.count('<section class="league">') == len(bulletin.tables)
+    assert page.count("<svg") >= (bulletin.league.groupby("table")["value"].count() > 0).sum()
+    assert not re.search(r'<(link|script|img)\b|\b(src|href)\s*=\s*"https?:', page)  # nothing fetched
+    assert "Noto Sans CJK SC" in page and "@page { size: A4 landscape" in page
+    assert bulletin.title in page and "时间过半" in page
+    for word in (label(s) for s in bulletin.league["status"].unique()):
+        assert f">{word}</td>" in page
+
+
+def test_pdf_is_printed_from_the_page_and_reads_in_chinese(bulletin, tmp_path):
+    require_binary("chromium")
+    pdftotext = require_binary("pdftotext")
+    pdf = tmp_path / "b.pdf"
+    pdf.write_bytes(render(bulletin, "pdf"))
+    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert bulletin.title in text.replace(" ", "")
+    for expected in ("总体情况", "各项指标排名", "逾期未报", "规模工业增加值增速全市前七名", "邵阳县", "达标"):
+        assert expected in text
+    assert "8.2" in text  # 邵阳县's June figure, first of the first table
+
+
+def test_the_bulletin_command_writes_each_format(deployment_dir, example, tmp_path):
+    runner = CliRunner()
+    for fmt in ("xlsx", "html"):
+        out = tmp_path / f"b.{fmt}"
+        result = runner.invoke(app, ["bulletin", "--config", str(deployment_dir), "--period", PERIOD, "--as-of", AS_OF,
+                                     "--group", "shaoyang_counties", "--format", fmt, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_size > 1000
+    assert "邵阳市县市区" in (tmp_path / "b.html").read_text(encoding="utf-8")
+    bad = runner.invoke(app, ["bulletin", "--config", str(deployment_dir), "--group", "nowhere", "--out", str(tmp_path / "x.html")])
+    assert bad.exit_code == 2 and "unknown peer group" in bad.output
