@@ -19,6 +19,7 @@ from python_calamine import CalamineWorkbook
 
 from collectors.layout import Collector, SheetLayout
 from collectors.table import header_names, period_from_label, to_raw
+from collectors.templates import TEMPLATE_SHEETS, missing_rows
 from collectors.validate import RAW_COLUMNS
 from targetwatch.errors import Location, SourceError
 
@@ -50,7 +51,7 @@ def read_raw(path: Path, collector: Collector) -> Iterator[tuple[pd.DataFrame, i
                 Location(file=str(path)),
             )
     for name in names:
-        layout = collector.layout_for(name)
+        layout = None if name in TEMPLATE_SHEETS else collector.layout_for(name)
         if layout is None:
             continue
         try:
@@ -64,6 +65,9 @@ def read_raw(path: Path, collector: Collector) -> Iterator[tuple[pd.DataFrame, i
                 "reason": f"sheet rejected: {exc.message}", "raw": None}]
             continue
         yield raw, skipped, []
+    gone = missing_rows(workbook, path)  # a filled template whose unit row was deleted says where
+    if gone:
+        yield pd.DataFrame(columns=RAW_COLUMNS), 0, gone
 
 
 def _sheet_raw(workbook: CalamineWorkbook, name: str, layout: SheetLayout, path: Path) -> tuple[pd.DataFrame, int]:

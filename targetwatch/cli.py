@@ -91,12 +91,13 @@ def run_command(
 def _mount() -> None:
     # Each stage registers its own commands; the order is the data flow.
     from collectors import cli as collectors_cli
+    from collectors import workbooks_cli
     from dashboards import cli as dashboards_cli
     from exporters import cli as exporters_cli
     from exporters.bulletin import cli as bulletin_cli
     from rules import cli as rules_cli
 
-    for stage in (collectors_cli, rules_cli, exporters_cli, bulletin_cli, dashboards_cli):
+    for stage in (collectors_cli, workbooks_cli, rules_cli, exporters_cli, bulletin_cli, dashboards_cli):
         stage.register(app)
 
 
