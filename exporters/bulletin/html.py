@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from exporters.bulletin import style
-from exporters.bulletin.model import BOTTOM, Bulletin
+from exporters.bulletin.model import BOTTOM, PACING_LINES, Bulletin
 
 
 def _e(value) -> str:
@@ -44,114 +44,135 @@ svg text {{ font-family: {style.FONT_STACK}; }}
 """
 
 
-def _table(head: list[str], rows: list[str], cls: str = "") -> str:
+def _table(head: list[str], rows: str, cls: str = "") -> str:
     if not rows:
         return '<p class="none">无。</p>'
     th = "".join(f"<th>{_e(h)}</th>" for h in head)
-    return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{rows}</tbody></table>'
 
 
-def _column(values: pd.Series) -> np.ndarray:
-    return values.astype(object).map(_e).to_numpy(dtype=object)
+def _column(values) -> np.ndarray:
+    """The escaped text of a whole column, each distinct value escaped once (a 200,000-row bulletin
+    repeats its 2,000 unit names a hundred times)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    return np.array([_e(u) for u in uniques] + [""], dtype=object)[codes]
 
 
-def _league_rows(block: pd.DataFrame) -> list[str]:
-    # Whole columns at once: a 2,000-unit × 100-indicator bulletin has 200,000 rows.
-    status = block["status"].astype(object)
-    own = np.where(block["responsible"].to_numpy(dtype=bool), ' class="own"', "")
-    star = np.where(block["responsible"].to_numpy(dtype=bool), "★", "")
-    cells = [
-        _column(style.numbers(block["rank"], 0).where(block["rank"].notna(), "—")),
-        star + _column(block["unit_name"]),
-        _column(style.numbers(block["value"])),
-        _column(style.numbers(block["growth"])),
-        _column(style.rank_moves(block["rank_change"])),
-        _column(style.targets(block["target"], block["target_kind"])),
-        _column(style.numbers(block["reference"])),
-    ]
-    words = _column(style.status_labels(status))
-    out = (pd.Series(own, dtype=object).radd("<tr").add(">")
-           .add("<td>").add(cells[0]).add('</td><td class="name">').add(cells[1])
-           .add("</td><td>").add(cells[2]).add("</td><td>").add(cells[3]).add("</td><td>").add(cells[4])
-           .add("</td><td>").add(cells[5]).add("</td><td>").add(cells[6])
-           .add('</td><td class="s-').add(_column(status)).add('">').add(words).add("</td></tr>"))
-    return out.tolist()
+def _rows(cells: list[tuple[np.ndarray, object]], tr=None, cuts=None):
+    """Table rows from columns of escaped text, each column with its <td> attributes (one text, or one per
+    row): the pieces laid out row by row in one array and joined once, or once per slice of ``cuts``
+    ((start, end) row ranges: the tables of one frame)."""
+    n = len(cells[0][0])
+    grid = np.empty((n, 2 * len(cells) + 2), dtype=object)
+    grid[:, 0] = "<tr>" if tr is None else tr
+    for k, (text, attrs) in enumerate(cells):
+        grid[:, 2 * k + 1] = "<td>" if isinstance(attrs, str) and not attrs else ("<td" + attrs + ">")
+        grid[:, 2 * k + 2] = text
+    grid[:, -1] = "</td></tr>"
+    grid[:, 3:-1:2] = "</td>" + grid[:, 3:-1:2]
+    if cuts is not None:
+        return ["".join(grid[a:b].ravel().tolist()) for a, b in cuts]
+    return "".join(grid.ravel().tolist())
+
+
+NAME = ' class="name"'
+
+
+def _league_bodies(block: pd.DataFrame, cuts) -> list[str]:
+    """The rows of every league table, built over the whole league frame at once and cut per table."""
+    own = block["responsible"].to_numpy(dtype=bool)
+    status = _column(block["status"])
+    return _rows([
+        (_column(style.numbers(block["rank"], 0)), ""),
+        (np.where(own, "★", "").astype(object) + _column(block["unit_name"]), NAME),
+        (_column(style.numbers(block["value"])), ""),
+        (_column(style.numbers(block["growth"])), ""),
+        (_column(style.rank_moves(block["rank_change"])), ""),
+        (_column(style.targets(block["target"], block["target_kind"])), ""),
+        (_column(style.numbers(block["reference"])), ""),
+        (_column(style.status_labels(block["status"])), ' class="s-' + status + '"'),
+    ], tr=np.where(own, '<tr class="own">', "<tr>"), cuts=cuts)
 
 
 def bar_chart(block: pd.DataFrame, target: float, reference: float, measure: str, width: int = 1100, height: int = 260) -> str:
-    """Bars of the table's units in rank order, coloured by status, with the target and the group's figure as lines."""
+    """Bars of the table's units in rank order (the responsible units in their status colour), with the
+    target and the group's figure as dashed lines."""
     values = pd.to_numeric(block["value"], errors="coerce").to_numpy(dtype=np.float64)
-    names = block["unit_name"].astype(str).tolist()
-    lines = [x for x in (target, reference) if x == x and x is not None]
+    lines = [x for x in (target, reference) if x is not None and x == x]
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return '<p class="none">本表无已报送数值，不绘图。</p>'
     lo = min(0.0, float(finite.min()), *lines)
     hi = max(0.0, float(finite.max()), *lines)
-    if hi == lo:
-        hi = lo + 1
+    hi = hi if hi > lo else lo + 1
     left, right, top, bottom = 56, 12, 14, 78
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(values)
     step = plot_w / max(n, 1)
     bar_w = max(step * 0.7, 1.0)
 
-    def y(v: float) -> float:
+    def y(v):
         return top + (hi - v) / (hi - lo) * plot_h
 
     zero = y(0.0)
+    xs = left + step * np.arange(n) + (step - bar_w) / 2
+    drawn = np.isfinite(values)
+    y_top = np.minimum(y(values), zero)[drawn]
+    heights = np.maximum(np.abs(y(values) - zero), 0.5)[drawn]
+    ink = {s: style.status_fill(s)[1] for s in style.STATUSES}
+    fills = np.where(block["responsible"].to_numpy(dtype=bool), block["status"].map(ink).fillna(style.BAR).to_numpy(dtype=object),
+                     style.BAR)[drawn]
+    rects = ('<rect class="bar" x="' + np.char.mod("%.1f", xs[drawn]).astype(object) + '" y="' + np.char.mod("%.1f", y_top).astype(object)
+             + f'" width="{bar_w:.1f}" height="' + np.char.mod("%.1f", heights).astype(object) + '" fill="' + fills.astype(object) + '"/>')
+    every = max(1, int(np.ceil(n / 60)))  # at most 60 names under the axis
+    names = _column(block["unit_name"])
+    labels = [f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 12}" font-size="11" text-anchor="end" '
+              f'transform="rotate(-45 {x + bar_w / 2:.1f} {top + plot_h + 12})">{names[i]}</text>' for i, x in enumerate(xs) if i % every == 0]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
              f'<line x1="{left}" y1="{zero:.1f}" x2="{width - right}" y2="{zero:.1f}" stroke="#666"/>',
              f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" font-size="11">{_e(f"{hi:g}")}</text>',
              f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">{_e(f"{lo:g}")}</text>',
-             f'<text x="4" y="{top + plot_h / 2:.0f}" font-size="11">{_e(measure)}</text>']
-    xs = left + step * np.arange(n) + (step - bar_w) / 2
-    status = block["status"].astype(object).tolist()
-    label_every = max(1, int(np.ceil(n / 60)))
-    for i, (x, v) in enumerate(zip(xs, values)):
-        if v == v:
-            y0, y1 = sorted((y(v), zero))
-            fill = style.status_fill(status[i])[1] if block["responsible"].iloc[i] else style.BAR
-            parts.append(f'<rect class="bar" x="{x:.1f}" y="{y0:.1f}" width="{bar_w:.1f}" height="{max(y1 - y0, 0.5):.1f}" fill="{fill}"/>')
-        if i % label_every == 0:
-            cx = x + bar_w / 2
-            parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 12}" font-size="11" text-anchor="end" '
-                         f'transform="rotate(-45 {cx:.1f} {top + plot_h + 12})">{_e(names[i])}</text>')
-    for value, colour, name in ((target, style.TARGET_LINE, "目标"), (reference, style.REFERENCE_LINE, "全组")):
+             f'<text x="4" y="{top + plot_h / 2:.0f}" font-size="11">{_e(measure)}</text>', "".join(rects.tolist()), *labels]
+    for value, colour, name, cls in ((target, style.TARGET_LINE, "目标", "target"), (reference, style.REFERENCE_LINE, "全组", "reference")):
         if value is not None and value == value:
-            parts.append(f'<line class="{"target" if name == "目标" else "reference"}" x1="{left}" x2="{width - right}" '
-                         f'y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="{colour}" stroke-width="2" stroke-dasharray="6 4"/>'
+            parts.append(f'<line class="{cls}" x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                         f'stroke="{colour}" stroke-width="2" stroke-dasharray="6 4"/>'
                          f'<text x="{width - right}" y="{y(value) - 3:.1f}" text-anchor="end" font-size="12" fill="{colour}">'
                          f'{_e(name)} {_e(f"{value:g}")}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def pacing_chart(path: pd.DataFrame, width: int = 560, height: int = 240) -> str:
-    """The cumulative value month by month against the target path (the share due by each month)."""
-    months = np.arange(1, 13)
-    target = pd.Series(path["target"].to_numpy(dtype=np.float64), index=path["month"].to_numpy())
-    value = pd.Series(path["value"].to_numpy(dtype=np.float64), index=path["month"].to_numpy())
-    finite = np.concatenate([target.dropna().to_numpy(), value.dropna().to_numpy()])
+def pacing_chart(path: pd.DataFrame, width: int = 760, height: int = 280) -> str:
+    """One pacing target: the share of the annual task due by each month (the target path) and the share
+    each charted unit has done (完成年度任务的X%), month by month."""
+    due = path.drop_duplicates("month").set_index("month")["due_pct"].dropna()
+    done = path.dropna(subset=["done_pct"])
+    finite = np.concatenate([due.to_numpy(dtype=np.float64), done["done_pct"].to_numpy(dtype=np.float64)])
     if finite.size == 0:
         return ""
-    hi = max(float(finite.max()), 1e-9) * 1.1
-    left, right, top, bottom = 56, 12, 14, 30
+    hi = max(float(finite.max()) * 1.1, 10.0)
+    left, right, top, bottom = 48, 170, 14, 30
     plot_w, plot_h = width - left - right, height - top - bottom
 
-    def xy(m: int, v: float) -> str:
+    def xy(m, v) -> str:
         return f"{left + (m - 1) / 11 * plot_w:.1f},{top + (hi - v) / hi * plot_h:.1f}"
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="pacing" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#666"/>']
-    for m in months:
-        parts.append(f'<text x="{left + (m - 1) / 11 * plot_w:.1f}" y="{height - 10}" font-size="11" text-anchor="middle">{m}月</text>')
-    for series, colour, name, dash in ((target, style.TARGET_LINE, "目标进度", "6 4"), (value, style.REFERENCE_LINE, "累计完成", "")):
-        pts = " ".join(xy(int(m), float(v)) for m, v in series.dropna().items())
-        if pts:
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}" points="{pts}"/>')
-    parts.append(f'<text x="{left + 4}" y="{top + 10}" font-size="12" fill="{style.TARGET_LINE}">目标进度</text>'
-                 f'<text x="{left + 80}" y="{top + 10}" font-size="12" fill="{style.REFERENCE_LINE}">累计完成</text></svg>')
+             f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#666"/>',
+             f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" font-size="11">{hi:.0f}%</text>']
+    parts += [f'<text x="{left + (m - 1) / 11 * plot_w:.1f}" y="{height - 10}" font-size="11" text-anchor="middle">{m}月</text>'
+              for m in range(1, 13)]
+    legend = [("应完成（目标进度）", style.TARGET_LINE, "6 4", due)]
+    for i, (unit, rows) in enumerate(done.groupby("unit_name", sort=False)):
+        legend.append((f"{unit}", style.SERIES[i % len(style.SERIES)], "", rows.set_index("month")["done_pct"]))
+    for k, (name, colour, dash, series) in enumerate(legend):
+        pts = " ".join(xy(int(m), float(v)) for m, v in series.items())
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}" points="{pts}"/>')
+        parts.append(f'<line x1="{width - right + 8}" x2="{width - right + 28}" y1="{top + 8 + k * 16}" y2="{top + 8 + k * 16}" '
+                     f'stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
+                     f'<text x="{width - right + 32}" y="{top + 12 + k * 16}" font-size="11">{_e(name)}</text>')
+    parts.append("</svg>")
     return "".join(parts)
 
 
@@ -173,52 +194,53 @@ def render_html(b: Bulletin) -> str:
                "★ 为目标责任单位；▲ 进位、▼ 退位（与上期比）。</p>")
     out.append("<h2>二、各项指标排名</h2>")
     head = ["位次", "单位", "数值", "增速(%)", "进位/退位", "目标", "全组", "状态"]
-    for i, (t, block) in enumerate(zip(b.tables.itertuples(index=False), _blocks(b.league, b.tables))):
+    cuts = _cuts(b.tables)
+    bodies = _league_bodies(b.league, cuts) if len(b.league) else []
+    for i, (t, (a, z)) in enumerate(zip(b.tables.itertuples(index=False), cuts)):
+        block = b.league.iloc[a:z]
         out.append(f'<section class="league"><h3>{i + 1}. {_e(t.rule_title)}（{_e(t.group_name)}，{_e(t.indicator_name)}）</h3>'
                    f'<p class="meta">单位：{_e(t.measure)}　目标：{_e(style.targets(pd.Series([t.target]), pd.Series([t.target_kind])).iloc[0])}'
                    f'　全组：{_e(style.numbers(pd.Series([t.reference])).iloc[0])}　已报送 {int(block["rank"].notna().sum())} / {len(block)}</p>')
         out.append(bar_chart(block, style.value_line(t.target, t.target_kind), t.reference, t.measure))
-        out.append(_table(head, _league_rows(block), "league") + "</section>")
+        out.append(_table(head, bodies[i], "league") + "</section>")
     out.append("<h2>三、确保目标未完成（落后）</h2>")
-    out.append(_table(["单位", "目标", "期别", "数值", "目标值", "差距", "说明"], [
-        f'<tr><td class="name">{_e(r.unit_name)}</td><td class="name">{_e(r.rule_title)}</td><td>{_e(r.period)}</td>'
-        f"<td>{_e(v)}</td><td>{_e(t)}</td><td>{_e(g)}</td><td class=\"name\">{_e(r.message)}</td></tr>"
-        for r, v, t, g in zip(b.behind.itertuples(index=False), style.numbers(b.behind["value"]),
-                              style.numbers(b.behind["target"]), style.numbers(b.behind["gap"]))]))
+    r = b.behind
+    out.append(_table(["单位", "目标", "期别", "数值", "目标值", "差距", "说明"], _rows([
+        (_column(r["unit_name"]), NAME), (_column(r["rule_title"]), NAME), (_column(r["period"]), ""),
+        (_column(style.numbers(r["value"])), ""), (_column(style.numbers(r["target"])), ""), (_column(style.numbers(r["gap"])), ""),
+        (_column(r["message"]), NAME)]) if len(r) else ""))
     out.append(f"<h2>四、各项排名后{BOTTOM}位单位（约谈）</h2>")
-    out.append(_table(["指标", "位次", "单位", "数值"], [
-        f'<tr><td class="name">{_e(r.rule_title)}</td><td>{_e(k)}</td><td class="name">{_e(r.unit_name)}</td><td>{_e(v)}</td></tr>'
-        for r, k, v in zip(b.bottom.itertuples(index=False), style.numbers(b.bottom["rank"], 0), style.numbers(b.bottom["value"]))]))
+    r = b.bottom
+    out.append(_table(["指标", "位次", "单位", "数值"], _rows([
+        (_column(r["rule_title"]), NAME), (_column(style.numbers(r["rank"], 0)), ""), (_column(r["unit_name"]), NAME),
+        (_column(style.numbers(r["value"])), "")]) if len(r) else ""))
     out.append("<h2>五、逾期未报</h2>")
-    out.append(_table(["单位", "指标", "期别", "报送截止"], [
-        f'<tr><td class="name">{_e(r.unit_name)}</td><td class="name">{_e(r.indicator_name)}</td><td>{_e(r.period)}</td><td>{_e(r.deadline)}</td></tr>'
-        for r in b.late.itertuples(index=False)]))
+    r = b.late
+    out.append(_table(["单位", "指标", "期别", "报送截止"], _rows([
+        (_column(r["unit_name"]), NAME), (_column(r["indicator_name"]), NAME), (_column(r["period"]), ""),
+        (_column(r["deadline"].astype(str)), "")]) if len(r) else ""))
     out.append("<h2>六、已完成目标</h2>")
-    out.append(_table(["单位", "目标", "数值", "目标值"], [
-        f'<tr><td class="name">{_e(r.unit_name)}</td><td class="name">{_e(r.rule_title)}</td><td>{_e(v)}</td><td>{_e(t)}</td></tr>'
-        for r, v, t in zip(b.met.itertuples(index=False), style.numbers(b.met["value"]), style.numbers(b.met["target"]))]))
+    r = b.met
+    out.append(_table(["单位", "目标", "数值", "目标值"], _rows([
+        (_column(r["unit_name"]), NAME), (_column(r["rule_title"]), NAME), (_column(style.numbers(r["value"])), ""),
+        (_column(style.numbers(r["target"])), "")]) if len(r) else ""))
     out.append("<h2>七、年度任务进度（时间过半、任务过半）</h2>")
-    out.append(_table(["单位", "目标", "年度任务", "累计完成", "完成年度任务", "应完成", "时间进度", "状态"], [
-        f'<tr><td class="name">{_e(r.unit_name)}</td><td class="name">{_e(r.rule_title)}</td><td>{_e(a)}</td><td>{_e(v)}</td>'
-        f"<td>{_e(pct(d))}</td><td>{_e(pct(r.due_pct))}</td><td>{_e(pct(r.time_pct))}</td>"
-        f'<td class="s-{_e(r.status)}">{_e(w)}</td></tr>'
-        for r, a, v, d, w in zip(b.pacing.itertuples(index=False), style.numbers(b.pacing["annual"]), style.numbers(b.pacing["value"]),
-                                 b.pacing["done_pct"], style.status_labels(b.pacing["status"]))]))
-    for (rule, unit), path in b.pacing_path.groupby(["rule", "unit"], sort=False):
+    r = b.pacing
+    out.append(_table(["单位", "目标", "年度任务", "累计完成", "完成年度任务", "应完成", "时间进度", "状态"], _rows([
+        (_column(r["unit_name"]), NAME), (_column(r["rule_title"]), NAME), (_column(style.numbers(r["annual"])), ""),
+        (_column(style.numbers(r["value"])), ""), (_column(style.percents(r["done_pct"])), ""),
+        (_column(style.percents(r["due_pct"])), ""), (_column(style.percents(r["time_pct"])), ""),
+        (_column(style.status_labels(r["status"])), ' class="s-' + _column(r["status"]) + '"')]) if len(r) else ""))
+    for rule, path in b.pacing_path.groupby("rule", sort=False):
         chart = pacing_chart(path)
         if chart:
-            out.append(f"<h3>{_e(path['unit_name'].iloc[0])}：{_e(path['rule_title'].iloc[0])}</h3>{chart}")
+            out.append(f"<h3>{_e(path['rule_title'].iloc[0])}：完成年度任务的进度（进度最慢的{PACING_LINES}个单位以内）</h3>{chart}")
     out.append("</body></html>")
     return "".join(out)
 
 
-def pct(x) -> str:
-    """完成年度任务的X%: one decimal, — when unknown."""
-    return "—" if x is None or x != x else f"{float(x):.1f}%"
-
-
-def _blocks(league: pd.DataFrame, tables: pd.DataFrame) -> list[pd.DataFrame]:
-    """The league frame cut into its tables, in the tables' order (rows of a table are contiguous)."""
+def _cuts(tables: pd.DataFrame) -> list[tuple[int, int]]:
+    """(first, end) rows of each table in the league frame (a table's rows are contiguous, in table order)."""
     ends = np.cumsum(tables["rows"].to_numpy(dtype=np.int64)) if len(tables) else np.array([], dtype=np.int64)
     starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
-    return [league.iloc[s:e] for s, e in zip(starts, ends)]
+    return [(int(a), int(z)) for a, z in zip(starts, ends)]

@@ -36,6 +36,7 @@ LEAGUE_COLUMNS = [
     "status", "group_size", "reported", "period", "target_kind",
 ]
 BOTTOM = 5  # 每季度对排名后五位的单位主要负责人进行集体约谈 (seed 000, L81)
+PACING_LINES = 8  # units drawn per pacing chart: those furthest behind the share due
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Bulletin:
     late: pd.DataFrame
     met: pd.DataFrame
     pacing: pd.DataFrame
-    pacing_path: pd.DataFrame  # rule, rule_title, unit, unit_name, period, month, value, target
+    pacing_path: pd.DataFrame  # rule, rule_title, unit, unit_name, period, month, value, target, done_pct, due_pct
     units: list[str] = field(default_factory=list)
     late_units: list[str] = field(default_factory=list)
     late_unit_names: list[str] = field(default_factory=list)
@@ -101,13 +102,13 @@ def build(deployment, store, *, period: str | None = None, as_of=None, group: st
                     or (deployment.groups[group].name if group else deployment.root.name))
     judged_units = sorted(set(verdicts["unit"]) | set(league["unit"]))
     late = _late(deployment, pd.concat([verdicts, league_verdicts], ignore_index=True))
+    pacing = _pacing(deployment, verdicts, ruleset)
     return Bulletin(
         title=f"{jurisdiction}{label}目标任务完成情况通报", jurisdiction=jurisdiction, period=shown_period or "",
         period_label=label, as_of=instant.date(), group=group, verdicts=verdicts, league=league, tables=tables,
         behind=_named(deployment, worst_first(verdicts[verdicts["status"] == "behind"])),
         bottom=_bottom(league), late=late, met=_named(deployment, verdicts[verdicts["status"] == "on_track"]),
-        pacing=_pacing(deployment, verdicts, ruleset),
-        pacing_path=_pacing_path(deployment, store, instant, verdicts, ruleset),
+        pacing=pacing, pacing_path=_pacing_path(deployment, store, instant, pacing, ruleset),
         units=judged_units, late_units=sorted(set(late["unit"])),
         late_unit_names=[deployment.units[u].name if u in deployment.units else u for u in sorted(set(late["unit"]))],
     )
@@ -123,8 +124,10 @@ def _latest(verdicts: pd.DataFrame) -> str | None:
 def _named(dep, frame: pd.DataFrame) -> pd.DataFrame:
     """Verdict rows with the unit's and indicator's Chinese names beside the ids."""
     out = frame.reset_index(drop=True).copy()
-    out["unit_name"] = [dep.units[u].name if u in dep.units else u for u in out["unit"]]
-    out["indicator_name"] = [dep.indicators[i].name if i in dep.indicators else i for i in out["indicator"]]
+    units = {u: x.name for u, x in dep.units.items()}
+    indicators = {i: x.name for i, x in dep.indicators.items()}
+    out["unit_name"] = out["unit"].map(units).fillna(out["unit"])
+    out["indicator_name"] = out["indicator"].map(indicators).fillna(out["indicator"])
     return out
 
 
@@ -235,18 +238,27 @@ def _pacing(dep, verdicts: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     return rows
 
 
-def _pacing_path(dep, store, instant, verdicts: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
-    """Each pacing target's cumulative value against its target path, month by month, from the engine."""
-    docs = _pacing_docs(ruleset, verdicts["rule"].unique())
-    cols = ["rule", "rule_title", "unit", "unit_name", "period", "month", "value", "target"]
-    if not docs:
+def _pacing_path(dep, store, instant, pacing: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
+    """Each charted pacing target's cumulative value against its target path, month by month, from the engine.
+
+    A chart shows at most ``PACING_LINES`` units per target, those furthest behind the share due, so the
+    path is judged for those units only (a pacing verdict does not depend on the peers)."""
+    cols = ["rule", "rule_title", "unit", "unit_name", "period", "month", "value", "target", "done_pct", "due_pct"]
+    if pacing.empty:
         return pd.DataFrame(columns=cols)
-    path = evaluate(dep, store, as_of=instant, period="all", rules=list(docs), ruleset=ruleset)
+    shortfall = (pacing["done_pct"] - pacing["due_pct"]).fillna(np.inf)
+    charted = pacing.assign(_short=shortfall).sort_values(["rule", "_short", "unit"]).groupby("rule", sort=False).head(PACING_LINES)
+    units = charted.groupby("rule")["unit"].agg(list).to_dict()
+    docs = [RuleDoc(d.doc.model_copy(update={"spec": d.doc.spec.model_copy(update={"units": units[d.id]})}), d.raw, d.file)
+            if d.id in units else d for d in ruleset.docs]
+    path = evaluate(dep, store, as_of=instant, period="all", rules=list(units), ruleset=RuleSet(docs=docs))
     # The bulletin's year, up to the bulletin's period: the path so far, not the months after it.
-    judged = {r: periods.parse(p) for r, p in zip(verdicts["rule"], verdicts["period"]) if r in docs}
+    judged = {r: periods.parse(p) for r, p in zip(pacing["rule"], pacing["period"])}
     keep = [(q := periods.parse(p)).year == judged[r].year and q.last_month <= judged[r].last_month
             for r, p in zip(path["rule"], path["period"])]
-    path = path[keep]
-    path = _named(dep, path)
+    path = _named(dep, path[keep]).merge(pacing[["rule", "unit", "annual"]], on=["rule", "unit"], how="left")
     path["month"] = [periods.parse(p).last_month for p in path["period"]]
+    # As shares of each unit's own annual task, so units with different tasks share one chart.
+    path["done_pct"] = path["value"] / path["annual"] * 100.0
+    path["due_pct"] = path["target"] / path["annual"] * 100.0
     return path.sort_values(["rule", "unit", "month"])[cols].reset_index(drop=True)

@@ -22,6 +22,7 @@ COLOUR_FILL = {
 TARGET_LINE = "#C00000"
 REFERENCE_LINE = "#1F4E79"
 BAR = "#8EA9C1"
+SERIES = ("#1F4E79", "#2E7D32", "#6A1B9A", "#EF6C00", "#00838F", "#AD1457", "#5D4037", "#455A64")  # pacing lines
 
 # Chinese text needs a font that has it: Noto Sans CJK (Debian fonts-noto-cjk) first, then the usual
 # names on other systems. Every format names the same stack.
@@ -36,7 +37,7 @@ def status_fill(status: str) -> tuple[str, str]:
 
 def status_labels(status: pd.Series) -> pd.Series:
     """The short Chinese word of each status (落后, 达标 …), '—' where there is none."""
-    return status.map(lambda s: label(s) if isinstance(s, str) else "—")
+    return status.astype(object).map({s: label(s) for s in STATUSES}).fillna("—")
 
 
 def legend() -> list[tuple[str, str, str]]:
@@ -44,10 +45,22 @@ def legend() -> list[tuple[str, str, str]]:
     return [(s, WORDS[s].label, WORDS[s].colour) for s in STATUSES]
 
 
-def numbers(values: pd.Series, decimals: int = 2) -> pd.Series:
+def _formatted(values, decimals: int, fmt: str) -> pd.Series:
+    index = values.index if isinstance(values, pd.Series) else None
+    v = pd.to_numeric(pd.Series(values, index=index), errors="coerce").astype("float64").round(decimals)
+    codes, uniques = pd.factorize(v)  # each distinct figure formatted once; NaN is code -1
+    text = np.array([fmt.format(x) for x in uniques] + ["—"], dtype=object)
+    return pd.Series(text[codes], index=v.index)
+
+
+def numbers(values, decimals: int = 2) -> pd.Series:
     """Figures as people write them (7.5, 12, -3.6), '—' where missing."""
-    v = pd.to_numeric(values, errors="coerce").astype("float64").round(decimals)
-    return v.map(lambda x: "—" if x != x else f"{x:g}")
+    return _formatted(values, decimals, "{:g}")
+
+
+def percents(values) -> pd.Series:
+    """Shares as 完成年度任务的X%: one decimal and a % sign, '—' where unknown."""
+    return _formatted(values, 1, "{:.1f}%")
 
 
 def rank_moves(change: pd.Series) -> pd.Series:
@@ -55,8 +68,8 @@ def rank_moves(change: pd.Series) -> pd.Series:
     c = pd.to_numeric(change, errors="coerce").to_numpy(dtype=np.float64)
     out = np.full(len(c), "—", dtype=object)
     up, down = c > 0, c < 0
-    out[up] = ["▲" + str(int(x)) for x in c[up]]
-    out[down] = ["▼" + str(int(-x)) for x in c[down]]
+    out[up] = "▲" + c[up].astype(np.int64).astype(str).astype(object)
+    out[down] = "▼" + (-c[down]).astype(np.int64).astype(str).astype(object)
     return pd.Series(out, index=change.index)
 
 

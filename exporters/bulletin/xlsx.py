@@ -18,9 +18,9 @@ import xlsxwriter
 
 from exporters.bulletin import style
 from exporters.bulletin.model import BOTTOM, Bulletin
+from exporters.bulletin.sheetdata import FORMULA_START, BulkSheet
 from rules.vocabulary import STATUSES, WORDS
 
-FORMULA_START = ("=", "+", "-", "@")
 LEAGUE_HEAD = ["目标", "比较组", "位次", "单位", "责任单位", "数值", "计量单位", "增速(%)", "进位/退位", "目标值", "全组", "状态",
                "目标线", "全组线"]
 
@@ -134,31 +134,40 @@ def _cover(wb, f: _Sheets, b: Bulletin) -> None:
     _print_setup(ws, landscape=False)
 
 
+def _bulk_header(ws, bulk: BulkSheet, f: _Sheets, head: list[str], row: int, widths: list[int]) -> None:
+    for c, h in enumerate(head):
+        bulk.header(row, c, h, f.head)
+        ws.set_column(c, c, widths[c])
+    ws.freeze_panes(row + 1, 0)
+    ws.repeat_rows(row)
+
+
 def _league(wb, f: _Sheets, b: Bulletin) -> list[tuple[int, int, int]]:
     """The 排名 sheet; returns (table index, first row, last row) of each table's rows."""
     ws = wb.add_worksheet("排名")
-    f.header(ws, LEAGUE_HEAD, widths=[34, 14, 6, 16, 8, 10, 8, 9, 9, 9, 9, 9, 7, 7])
     L = b.league
     n = len(L)
+    bulk = BulkSheet(ws, 1, n)
+    _bulk_header(ws, bulk, f, LEAGUE_HEAD, 0, [34, 14, 6, 16, 8, 10, 8, 9, 9, 9, 9, 9, 7, 7])
     if n:
         tables = b.tables.set_index("table")
         target_line = np.where(L["target_kind"].eq("rank").to_numpy(), np.nan, L["table"].map(tables["target"]).to_numpy(dtype=np.float64))
         reference_line = L["table"].map(tables["reference"]).to_numpy(dtype=np.float64)
         own = L["responsible"].to_numpy(dtype=bool)
-        f.strings(ws, 1, 0, L["rule_title"].tolist())
-        f.strings(ws, 1, 1, L["group_name"].tolist())
-        f.numbers(ws, 1, 2, L["rank"], f.int)
-        f.strings(ws, 1, 3, L["unit_name"].tolist(), own)
-        f.strings(ws, 1, 4, np.where(own, "★", ""))
-        f.numbers(ws, 1, 5, L["value"])
-        f.strings(ws, 1, 6, L["measure"].tolist())
-        f.numbers(ws, 1, 7, L["growth"])
-        f.strings(ws, 1, 8, style.rank_moves(L["rank_change"]).tolist())
-        f.strings(ws, 1, 9, style.targets(L["target"], L["target_kind"]).tolist())
-        f.numbers(ws, 1, 10, L["reference"])
-        f.strings(ws, 1, 11, style.status_labels(L["status"]).tolist())
-        f.numbers(ws, 1, 12, target_line)
-        f.numbers(ws, 1, 13, reference_line)
+        bulk.text(0, L["rule_title"], f.text, f.text_q)
+        bulk.text(1, L["group_name"], f.text, f.text_q)
+        bulk.number(2, L["rank"], f.int)
+        bulk.text(3, L["unit_name"], f.text, f.text_q, bold=own, bold_fmt=f.bold, bold_quoted=f.bold_q)
+        bulk.text(4, np.where(own, "★", ""), f.text, f.text_q)
+        bulk.number(5, L["value"], f.num)
+        bulk.text(6, L["measure"], f.text, f.text_q)
+        bulk.number(7, L["growth"], f.num)
+        bulk.text(8, style.rank_moves(L["rank_change"]), f.text, f.text_q)
+        bulk.text(9, style.targets(L["target"], L["target_kind"]), f.text, f.text_q)
+        bulk.number(10, L["reference"], f.num)
+        bulk.text(11, style.status_labels(L["status"]), f.text, f.text_q)
+        bulk.number(12, target_line, f.num)
+        bulk.number(13, reference_line, f.num)
         f.traffic_lights(ws, 1, n, 11)
         ws.autofilter(0, 0, n, len(LEAGUE_HEAD) - 1)
     _print_setup(ws)
@@ -196,19 +205,20 @@ def _simple(wb, f: _Sheets, name: str, head: list[str], frame: pd.DataFrame, col
             note: str | None = None) -> None:
     ws = wb.add_worksheet(name)
     top = 1 if note else 0
+    bulk = BulkSheet(ws, top + 1, len(frame))
     if note:
-        ws.write_string(0, 0, note, wb.add_format({"font_name": style.EXCEL_FONT, "italic": True}))
-    f.header(ws, head, row=top, widths=widths)
+        bulk.header(0, 0, note, wb.add_format({"font_name": style.EXCEL_FONT, "italic": True}))
+    _bulk_header(ws, bulk, f, head, top, widths)
     for c, col in enumerate(cols):
         values = frame[col] if col in frame else pd.Series([None] * len(frame))
         if col == "status":
-            f.strings(ws, top + 1, c, style.status_labels(values).tolist())
+            bulk.text(c, style.status_labels(values), f.text, f.text_q)
         elif col == "rank":
-            f.numbers(ws, top + 1, c, values, f.int)
+            bulk.number(c, values, f.int)
         elif col in ("value", "target", "gap"):
-            f.numbers(ws, top + 1, c, values)
+            bulk.number(c, values, f.num)
         else:
-            f.strings(ws, top + 1, c, values.astype(object).tolist())
+            bulk.text(c, values.astype(object), f.text, f.text_q)
     if "status" in cols:
         f.traffic_lights(ws, top + 1, top + len(frame), cols.index("status"))
     _print_setup(ws)
@@ -229,31 +239,33 @@ def _pacing(wb, f: _Sheets, b: Bulletin) -> None:
         f.numbers(ws, 1, 6, p["time_pct"], f.pct)
         f.strings(ws, 1, 7, style.status_labels(p["status"]).tolist())
         f.traffic_lights(ws, 1, len(p), 7)
-    # The month-by-month path below the table, and a line chart per target over it.
+    # Per target, the month-by-month shares below the table (应完成 and each charted unit's 完成), and a line chart over them.
     row = len(p) + 3
-    chart_col = 10
-    charts = 0
-    for (rule, unit), path in b.pacing_path.groupby(["rule", "unit"], sort=False):
-        ws.write_string(row, 0, "月份", f.head)
-        ws.write_string(row, 1, "目标进度", f.head)
-        ws.write_string(row, 2, "累计完成", f.head)
-        f.string(ws, row, 3, f"{path['unit_name'].iloc[0]}：{path['rule_title'].iloc[0]}", bold=True)
-        months = path["month"].to_numpy()
-        f.strings(ws, row + 1, 0, [f"{m}月" for m in months])
-        f.numbers(ws, row + 1, 1, path["target"])
-        f.numbers(ws, row + 1, 2, path["value"])
-        last = row + len(path)
+    for k, (rule, path) in enumerate(b.pacing_path.groupby("rule", sort=False)):
+        wide = path.pivot_table(index="month", columns="unit_name", values="done_pct", aggfunc="first", sort=False)
+        due = path.drop_duplicates("month").set_index("month")["due_pct"]
+        months = sorted(set(due.index) | set(wide.index))
+        f.string(ws, row, 0, f"{path['rule_title'].iloc[0]}：完成年度任务的进度（%）", bold=True)
+        ws.write_string(row + 1, 0, "月份", f.head)
+        ws.write_string(row + 1, 1, "应完成", f.head)
+        f.strings(ws, row + 2, 0, [f"{m}月" for m in months])
+        f.numbers(ws, row + 2, 1, due.reindex(months), f.pct)
+        for j, unit in enumerate(wide.columns):
+            f.string(ws, row + 1, 2 + j, unit, bold=True)
+            f.numbers(ws, row + 2, 2 + j, wide[unit].reindex(months), f.pct)
+        first, last = row + 2, row + 1 + len(months)
         chart = wb.add_chart({"type": "line"})
-        chart.add_series({"name": "目标进度", "categories": ["进度", row + 1, 0, last, 0], "values": ["进度", row + 1, 1, last, 1],
-                          "line": {"color": style.TARGET_LINE, "dash_type": "dash"}})
-        chart.add_series({"name": "累计完成", "categories": ["进度", row + 1, 0, last, 0], "values": ["进度", row + 1, 2, last, 2],
-                          "line": {"color": style.REFERENCE_LINE}, "marker": {"type": "circle"}})
-        chart.set_title({"name": f"{path['unit_name'].iloc[0]}：{path['rule_title'].iloc[0]}",
-                         "name_font": {"name": style.EXCEL_FONT, "size": 10}})
-        chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 520, "height": 260})
-        ws.insert_chart(charts * 14, chart_col, chart)
-        charts += 1
+        chart.add_series({"name": "应完成", "categories": ["进度", first, 0, last, 0], "values": ["进度", first, 1, last, 1],
+                          "line": {"color": style.TARGET_LINE, "dash_type": "dash", "width": 2}})
+        for j, _ in enumerate(wide.columns):
+            chart.add_series({"name": ["进度", row + 1, 2 + j], "categories": ["进度", first, 0, last, 0],
+                              "values": ["进度", first, 2 + j, last, 2 + j],
+                              "line": {"color": style.SERIES[j % len(style.SERIES)]}, "marker": {"type": "circle", "size": 4}})
+        chart.set_title({"name": f"{path['rule_title'].iloc[0]}：完成年度任务的进度", "name_font": {"name": style.EXCEL_FONT, "size": 10}})
+        chart.set_y_axis({"name": "%", "num_font": {"name": style.EXCEL_FONT}})
+        chart.set_legend({"position": "right", "font": {"name": style.EXCEL_FONT}})
+        chart.set_size({"width": 620, "height": 280})
+        ws.insert_chart(k * 15, 10, chart)
         row = last + 2
     _print_setup(ws)
 
