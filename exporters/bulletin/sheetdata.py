@@ -4,9 +4,9 @@ XlsxWriter spends several microseconds per cell; the bulletin of 2,000 units × 
 million. :class:`BulkSheet` keeps whole columns and, when XlsxWriter assembles the file, writes the
 sheet's ``<sheetData>`` from them with numpy string operations (each distinct text escaped once). Every
 other part of the sheet (formats, conditional formats, freeze panes, filters, print set-up) is still
-XlsxWriter's. Text is written as inline strings (``t="inlineStr"``), which Excel, openpyxl and calamine
-read like shared strings; text is never a formula, and a text that starts like one (= + - @) gets the
-quote-prefixed format.
+XlsxWriter's. Text goes into the workbook's shared-string table (each distinct text once, registered when the
+column is given, before XlsxWriter writes the table); text is never a formula, and a text that starts like
+one (= + - @) gets the quote-prefixed format.
 """
 
 from __future__ import annotations
@@ -19,10 +19,6 @@ import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _xml(text: str) -> str:
-    return _CONTROL.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def column_letter(col: int) -> str:
@@ -44,6 +40,7 @@ class _Column:
     bold: np.ndarray | None = None
     bold_fmt: int = 0
     bold_quoted: int = 0
+    quote: np.ndarray | None = None  # per row: the text starts like a formula
 
 
 class BulkSheet:
@@ -56,13 +53,19 @@ class BulkSheet:
         ws._write_sheet_data = self._write  # XlsxWriter calls this while assembling the sheet's XML
 
     def header(self, row: int, col: int, text: str, fmt) -> None:
-        self.head.append((row, col, text, _xf(fmt)))
+        self.head.append((row, col, self.ws.str_table._get_shared_string_index(_CONTROL.sub("", text)), _xf(fmt)))
         self._extent(row, col)
 
     def text(self, col: int, values, fmt, quoted, bold=None, bold_fmt=None, bold_quoted=None) -> None:
-        values = np.asarray(pd.Series(values, dtype=object).where(pd.notna(pd.Series(values, dtype=object)), "").astype(str), dtype=object)
-        self.columns.append(_Column(col, "text", values, _xf(fmt), _xf(quoted), None if bold is None else np.asarray(bold, dtype=bool),
-                                    _xf(bold_fmt), _xf(bold_quoted)))
+        series = pd.Series(values, dtype=object)
+        codes, uniques = pd.factorize(series.where(series.notna(), ""))
+        texts = [_CONTROL.sub("", str(u)) for u in uniques]
+        table = self.ws.str_table
+        index = np.array([table._get_shared_string_index(t) if t else -1 for t in texts] + [-1], dtype=np.int64)
+        table.count += int((index[codes] >= 0).sum()) - int((index >= 0).sum())  # the table counts every reference
+        quote = np.array([t.startswith(FORMULA_START) for t in texts] + [False], dtype=bool)
+        self.columns.append(_Column(col, "text", index[codes], _xf(fmt), _xf(quoted), None if bold is None else np.asarray(bold, dtype=bool),
+                                    _xf(bold_fmt), _xf(bold_quoted), quote[codes]))
         self._extent(self.first + self.n - 1, col)
 
     def number(self, col: int, values, fmt) -> None:
@@ -81,14 +84,12 @@ class BulkSheet:
             text = np.full(self.n, "", dtype=object)
             text[present] = ref[present] + f'" s="{c.fmt}"><v>' + np.char.mod("%.15g", c.values[present]).astype(object) + "</v></c>"
             return text
-        codes, uniques = pd.factorize(pd.Series(c.values, dtype=object))
-        escaped = np.array([_xml(u) for u in uniques] + [""], dtype=object)[codes]
-        quoted = np.array([u.startswith(FORMULA_START) for u in uniques] + [False], dtype=bool)[codes]
         bold = c.bold if c.bold is not None else np.zeros(self.n, dtype=bool)
-        xf = np.where(bold, np.where(quoted, c.bold_quoted, c.bold_fmt), np.where(quoted, c.quoted, c.fmt))
-        out = ref + '" s="' + xf.astype(str).astype(object) + '" t="inlineStr"><is><t xml:space="preserve">' + escaped + "</t></is></c>"
-        out[codes < 0] = ""
-        out[escaped == ""] = ""
+        xf = np.where(bold, np.where(c.quote, c.bold_quoted, c.bold_fmt), np.where(c.quote, c.quoted, c.fmt))
+        present = c.values >= 0
+        out = np.full(self.n, "", dtype=object)
+        out[present] = (ref[present] + '" s="' + xf[present].astype(str).astype(object) + '" t="s"><v>'
+                        + c.values[present].astype(str).astype(object) + "</v></c>")
         return out
 
     def _write(self) -> None:
@@ -97,8 +98,7 @@ class BulkSheet:
         for row in sorted({r for r, *_ in self.head}):
             cells = sorted((c, t, f) for r, c, t, f in self.head if r == row)
             fh.write(f'<row r="{row + 1}">' + "".join(
-                f'<c r="{column_letter(c)}{row + 1}" s="{f}" t="inlineStr"><is><t xml:space="preserve">{_xml(t)}</t></is></c>'
-                for c, t, f in cells) + "</row>")
+                f'<c r="{column_letter(c)}{row + 1}" s="{f}" t="s"><v>{i}</v></c>' for c, i, f in cells) + "</row>")
         if self.n and self.columns:
             rows = (np.arange(self.first, self.first + self.n) + 1).astype(str).astype(object)
             ordered = sorted(self.columns, key=lambda c: c.col)

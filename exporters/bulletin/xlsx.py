@@ -3,7 +3,7 @@ formats, native charts, and an A4 landscape print set-up on every sheet.
 
 Sheets: 封面 (the cover), 排名 (every league table, one block of rows per table, in rank order),
 图表 (a native bar chart per league table over the 排名 rows, with the target and the group's figure as
-lines), 确保落后, 约谈, 逾期未报, 已达标, 进度 (pacing, with a chart of the cumulative value against
+lines), 确保落后, 约谈, 逾期未报, 已达标, 进度 (pacing) and 进度图 (per pacing target, a chart of the shares done against
 the target path). Text is only ever written as text: no string becomes a formula, and a text that
 starts like one (= + - @) carries Excel's quote prefix.
 """
@@ -227,20 +227,24 @@ def _simple(wb, f: _Sheets, name: str, head: list[str], frame: pd.DataFrame, col
 def _pacing(wb, f: _Sheets, b: Bulletin) -> None:
     ws = wb.add_worksheet("进度")
     head = ["单位", "目标", "年度任务", "累计完成", "完成年度任务(%)", "应完成(%)", "时间进度(%)", "状态"]
-    f.header(ws, head, widths=[14, 40, 10, 10, 14, 10, 10, 10])
     p = b.pacing
+    bulk = BulkSheet(ws, 1, len(p))
+    _bulk_header(ws, bulk, f, head, 0, [14, 40, 10, 10, 14, 10, 10, 10])
     if len(p):
-        f.strings(ws, 1, 0, p["unit_name"].tolist())
-        f.strings(ws, 1, 1, p["rule_title"].tolist())
-        f.numbers(ws, 1, 2, p["annual"])
-        f.numbers(ws, 1, 3, p["value"])
-        f.numbers(ws, 1, 4, p["done_pct"], f.pct)
-        f.numbers(ws, 1, 5, p["due_pct"], f.pct)
-        f.numbers(ws, 1, 6, p["time_pct"], f.pct)
-        f.strings(ws, 1, 7, style.status_labels(p["status"]).tolist())
+        bulk.text(0, p["unit_name"], f.text, f.text_q)
+        bulk.text(1, p["rule_title"], f.text, f.text_q)
+        bulk.number(2, p["annual"], f.num)
+        bulk.number(3, p["value"], f.num)
+        bulk.number(4, p["done_pct"], f.pct)
+        bulk.number(5, p["due_pct"], f.pct)
+        bulk.number(6, p["time_pct"], f.pct)
+        bulk.text(7, style.status_labels(p["status"]), f.text, f.text_q)
         f.traffic_lights(ws, 1, len(p), 7)
-    # Per target, the month-by-month shares below the table (应完成 and each charted unit's 完成), and a line chart over them.
-    row = len(p) + 3
+    _print_setup(ws)
+    # Per target, the month-by-month shares (应完成 and each charted unit's 完成) and a line chart over them.
+    ws = wb.add_worksheet("进度图")
+    ws.set_column(0, 0, 12)
+    row = 0
     for k, (rule, path) in enumerate(b.pacing_path.groupby("rule", sort=False)):
         wide = path.pivot_table(index="month", columns="unit_name", values="done_pct", aggfunc="first", sort=False)
         due = path.drop_duplicates("month").set_index("month")["due_pct"]
@@ -255,11 +259,11 @@ def _pacing(wb, f: _Sheets, b: Bulletin) -> None:
             f.numbers(ws, row + 2, 2 + j, wide[unit].reindex(months), f.pct)
         first, last = row + 2, row + 1 + len(months)
         chart = wb.add_chart({"type": "line"})
-        chart.add_series({"name": "应完成", "categories": ["进度", first, 0, last, 0], "values": ["进度", first, 1, last, 1],
+        chart.add_series({"name": "应完成", "categories": ["进度图", first, 0, last, 0], "values": ["进度图", first, 1, last, 1],
                           "line": {"color": style.TARGET_LINE, "dash_type": "dash", "width": 2}})
         for j, _ in enumerate(wide.columns):
-            chart.add_series({"name": ["进度", row + 1, 2 + j], "categories": ["进度", first, 0, last, 0],
-                              "values": ["进度", first, 2 + j, last, 2 + j],
+            chart.add_series({"name": ["进度图", row + 1, 2 + j], "categories": ["进度图", first, 0, last, 0],
+                              "values": ["进度图", first, 2 + j, last, 2 + j],
                               "line": {"color": style.SERIES[j % len(style.SERIES)]}, "marker": {"type": "circle", "size": 4}})
         chart.set_title({"name": f"{path['rule_title'].iloc[0]}：完成年度任务的进度", "name_font": {"name": style.EXCEL_FONT, "size": 10}})
         chart.set_y_axis({"name": "%", "num_font": {"name": style.EXCEL_FONT}})
