@@ -3,7 +3,9 @@
 A bulletin is built for one period as of one date. Its parts:
 
 - the **league tables**: per rule judged in a peer group, every member of the group with its value,
-  growth, rank, 进位/退位 since the previous period, the target, the group's own figure and the status.
+  growth, place, 进位/退位 since the previous period, the target, the group's own figure and the status.
+  The place is the verdict's rank where the rule ranks; where it does not (a floor, 高于全市), the
+  table's values are placed by the engine's own ranking (``rules.kinds.rank_table``).
   Task lists name one unit per target (大祥区 must rank in the top seven); a league table shows its
   peers too. They come from the same ``rules.evaluate`` over the same rules with each rule's units
   widened to its group's members, so a peer's row is exactly what the engine says of that peer under
@@ -24,11 +26,12 @@ import numpy as np
 import pandas as pd
 
 from rules import evaluate, load_rules
-from rules.kinds import due_share
+from rules.kinds import due_share, rank_table
 from rules.load import RuleDoc, RuleSet
 from rules.verdict import worst_first
 from targetwatch import periods
 from targetwatch.errors import ConfigError
+from targetwatch.model import Direction
 
 LEAGUE_COLUMNS = [
     "table", "rule", "rule_title", "indicator", "indicator_name", "group", "group_name", "measure",
@@ -147,6 +150,7 @@ def _league(dep, store, instant, verdicts: pd.DataFrame, wide: pd.DataFrame, wid
                                                for i, m in zip(rows["indicator"], rows["measure"])], rows["measure"])
     rows["table"] = rows["rule"] + "@" + rows["group"]
     rows["growth"] = _growth(dep, rows, wide)
+    rows["rank"] = _places(dep, rows)
     rows["rank_change"] = _rank_change(dep, store, instant, rows, wide_rules)
     # Units sorted as the table reads: reported by rank, then the rest by name; tables in rule order.
     rows["_unranked"] = rows["rank"].isna()
@@ -172,19 +176,38 @@ def _growth(dep, rows: pd.DataFrame, wide: pd.DataFrame) -> pd.Series:
                      index=rows.index)
 
 
+def _places(dep, rows: pd.DataFrame) -> pd.Series:
+    """Each row's place in its table: the engine's rank where the rule ranks (rank targets, scorecards), else
+    the engine's own competition ranking (``rules.kinds.rank_table``) of the table's values, so that every
+    league table ranks its units the same way."""
+    out = pd.to_numeric(rows["rank"], errors="coerce").astype("float64")
+    keys = rows["rule"].astype(str) + "@" + rows["group"].astype(str)
+    unranked = keys[out.isna()].unique()
+    for key, block in rows[keys.isin(unranked)].groupby(keys[keys.isin(unranked)], sort=False):
+        if pd.to_numeric(block["rank"], errors="coerce").notna().any():
+            continue  # the engine ranked this table; its unranked rows did not report
+        ind = dep.indicators.get(block["indicator"].iloc[0])
+        direction = ind.direction if ind else Direction.higher
+        table = rank_table(block.set_index("unit")["value"].astype("float64"), direction, ind.decimals if ind else 2)
+        out.loc[block.index] = block["unit"].map(table["rank"]).to_numpy(dtype=np.float64)
+    return out.round().astype("Int64")
+
+
 def _rank_change(dep, store, instant, rows: pd.DataFrame, wide_rules: RuleSet) -> pd.Series:
-    """Places gained since the previous period (进位 > 0, 退位 < 0), judged by the same engine as of the same date."""
-    ranked = rows[rows["rank"].notna()]
-    if ranked.empty:
+    """Places gained since the previous period (进位 > 0, 退位 < 0): the same rules judged by the same engine
+    for the previous period as of the same date, placed the same way."""
+    if rows["rank"].isna().all():
         return pd.Series(pd.NA, index=rows.index, dtype="Int64")
     previous: dict[str, list[str]] = {}
-    for (rule, period), _ in ranked.groupby(["rule", "period"]):
-        ind = dep.indicators.get(rows.loc[rows["rule"] == rule, "indicator"].iloc[0])
+    for (rule, period), block in rows.groupby(["rule", "period"]):
+        ind = dep.indicators.get(block["indicator"].iloc[0])
         code = periods.parse(period).code
         prev = periods.previous_codes(np.array([code]), bool(ind and ind.jan_feb_combined))[0]
         previous.setdefault(str(periods.Period.from_code(int(prev))), []).append(rule)
     before = [evaluate(dep, store, as_of=instant, period=p, rules=r, ruleset=wide_rules) for p, r in previous.items()]
-    before = pd.concat(before, ignore_index=True)[["rule", "unit", "group", "rank"]].rename(columns={"rank": "_before"})
+    before = pd.concat(before, ignore_index=True)
+    before = before[before["group"].notna()]
+    before = before.assign(_before=_places(dep, before))[["rule", "unit", "group", "_before"]]
     merged = rows[["rule", "unit", "group", "rank"]].merge(before, on=["rule", "unit", "group"], how="left")
     return pd.Series((merged["_before"] - merged["rank"]).to_numpy(), index=rows.index, dtype="Int64")
 

@@ -39,8 +39,8 @@ def bulletin(example):
     return build(deployment, db, period=PERIOD, as_of=AS_OF)
 
 
-def _key(frame: pd.DataFrame) -> pd.DataFrame:
-    cols = ["rule", "unit", "value", "target", "rank", "reference", "status"]
+def _key(frame: pd.DataFrame, cols=("rule", "unit", "value", "target", "rank", "reference", "status")) -> pd.DataFrame:
+    cols = list(cols)
     return frame[cols].astype(object).where(frame[cols].notna(), None).sort_values(["rule", "unit"]).reset_index(drop=True)
 
 
@@ -49,12 +49,21 @@ def test_every_figure_is_a_verdict_of_evaluate(example, bulletin):
     plain = rules.evaluate(deployment, db, as_of=AS_OF, period=PERIOD)
     assert _key(bulletin.verdicts).equals(_key(plain))
     # The targets' own units in the league tables read exactly as evaluate judged them ...
+    figures = ("rule", "unit", "value", "target", "reference", "status")
     own = bulletin.league[bulletin.league["responsible"]]
     grouped = plain[plain["group"].notna()]
-    assert _key(own).equals(_key(grouped))
+    assert _key(own, figures).equals(_key(grouped, figures))
     # ... and their peers as evaluate judges the same rule over the whole group.
     wide = rules.evaluate(deployment, db, as_of=AS_OF, period=PERIOD, ruleset=widened(rules.load_rules(deployment.root, deployment))[0])
-    assert _key(bulletin.league).equals(_key(wide[wide["group"].notna()]))
+    wide = wide[wide["group"].notna()]
+    assert _key(bulletin.league, figures).equals(_key(wide, figures))
+    # Places are evaluate's ranks where the rule ranks ...
+    ranked = _key(wide)["rank"].notna()
+    assert _key(bulletin.league)[ranked].equals(_key(wide)[ranked])
+    # ... and elsewhere the engine's ranking of the table's values (高于全市平均水平 has no rank of its own).
+    above = bulletin.league[bulletin.league["rule"] == "dx_retail_sales_above_city"]
+    assert wide.loc[wide["rule"] == "dx_retail_sales_above_city", "rank"].isna().all()
+    assert above["rank"].tolist() == list(range(1, 13)) and above["value"].is_monotonic_decreasing
     # Every table of 12 counties ranks the reporting ones 1..n, in order.
     table = bulletin.league[bulletin.league["rule"] == "dx_industrial_va_top7_no_ties"]
     assert len(table) == 12 and table["rank"].tolist() == list(range(1, 13))
