@@ -37,7 +37,10 @@ td.name {{ text-align: left; }}
 tr.own td {{ font-weight: bold; }}
 .cover td {{ text-align: left; }}
 .legend span {{ display: inline-block; padding: 1px 8px; margin-right: 6px; border: 1px solid #b7b7b7; }}
-svg {{ display: block; margin: 4px 0; }}
+svg {{ display: block; margin: 4px 0; width: 100%; height: auto; }}
+svg.pacing {{ max-width: 760px; }}
+h2, h3, .meta, svg {{ break-after: avoid; break-inside: avoid; }}
+tr {{ break-inside: avoid; }}
 svg text {{ font-family: {style.FONT_STACK}; }}
 .none {{ color: #555; }}
 {cells}
