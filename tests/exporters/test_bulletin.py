@@ -7,6 +7,7 @@ import io
 import re
 import subprocess
 import zipfile
+from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 import rules
-from exporters.bulletin import build, render
+from exporters.bulletin import build, render, style
 from exporters.bulletin.model import BOTTOM, widened
 from rules.vocabulary import WORDS, label
 from targetwatch.cli import app
@@ -130,6 +131,50 @@ def test_user_text_is_never_a_formula_nor_markup(bulletin):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "=HYPERLINK(&quot;http://x&quot;,&quot;&lt;b&gt;点我&lt;/b&gt;&quot;)" in page
 
 
+class _LeagueCells(HTMLParser):
+    """The text of every cell of every league table of the page, row by row."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self._in_league, self._cell = [], False, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "section" and ("class", "league") in attrs:
+            self._in_league = True
+        elif self._in_league and tag == "tr":
+            self.rows.append([])
+        elif self._in_league and tag == "td":
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "section":
+            self._in_league = False
+        elif tag == "td" and self._cell is not None:
+            self.rows[-1].append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def _league_text(bulletin) -> list[list[str]]:
+    """What every format prints for the league rows: place, unit, value, growth, move, target, group, status."""
+    L = bulletin.league
+    return [list(r) for r in zip(style.numbers(L["rank"], 0), np.where(L["responsible"], "★", "") + L["unit_name"],
+                                 style.numbers(L["value"]), style.numbers(L["growth"]), style.rank_moves(L["rank_change"]),
+                                 style.targets(L["target"], L["target_kind"]), style.numbers(L["reference"]),
+                                 style.status_labels(L["status"]))]
+
+
+def test_html_tables_print_the_league_figures(bulletin):
+    parser = _LeagueCells()
+    parser.feed(render(bulletin, "html").decode())
+    rows = [r for r in parser.rows if r]
+    assert rows == _league_text(bulletin)
+    assert ["6", "★大祥区", "5.2", "5.2", "▲1", "前7名", "—", "达标"] in rows  # as evaluate judged 大祥区 in June
+
+
 def test_html_is_one_self_contained_page_with_every_table_and_chart(bulletin):
     page = render(bulletin, "html").decode()
     assert page.count('<section class="league">') == len(bulletin.tables)
@@ -150,7 +195,12 @@ def test_pdf_is_printed_from_the_page_and_reads_in_chinese(bulletin, tmp_path):
     assert bulletin.title in text.replace(" ", "")
     for expected in ("总体情况", "各项指标排名", "逾期未报", "规模工业增加值增速全市前七名", "邵阳县", "达标"):
         assert expected in text
-    assert "8.2" in text  # 邵阳县's June figure, first of the first table
+    # Every row of the first league table, as the page prints it, is a line of the PDF.
+    lines = [re.sub(r"\s+", " ", line).strip() for line in text.splitlines()]
+    first = [r for r, t in zip(_league_text(bulletin), bulletin.league["table"]) if t == bulletin.tables["table"].iloc[0]]
+    assert len(first) == 12
+    for row in first:
+        assert " ".join(row) in lines, row
 
 
 def test_the_bulletin_command_writes_each_format(deployment_dir, example, tmp_path):
