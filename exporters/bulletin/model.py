@@ -101,8 +101,7 @@ def build(deployment, store, *, period: str | None = None, as_of=None, group: st
     league = _league(deployment, store, instant, verdicts, league_verdicts, wide_rules)
     tables = _tables(league)
     reference_units = {deployment.groups[g].reference_unit for g in tables["group"].unique() if deployment.groups[g].reference_unit}
-    jurisdiction = ("、".join(sorted(deployment.units[u].name for u in reference_units if u in deployment.units))
-                    or (deployment.groups[group].name if group else deployment.root.name))
+    jurisdiction = _jurisdiction(deployment, group, reference_units)
     judged_units = sorted(set(verdicts["unit"]) | set(league["unit"]))
     late = _late(deployment, pd.concat([verdicts, league_verdicts], ignore_index=True))
     pacing = _pacing(deployment, verdicts, ruleset)
@@ -115,6 +114,17 @@ def build(deployment, store, *, period: str | None = None, as_of=None, group: st
         units=judged_units, late_units=sorted(set(late["unit"])),
         late_unit_names=[deployment.units[u].name if u in deployment.units else u for u in sorted(set(late["unit"]))],
     )
+
+
+def _jurisdiction(dep, group: str | None, reference_units: set[str]) -> str:
+    """Whose bulletin it is: the unit whose own figure is the group's (邵阳市 for its counties), else the
+    group's name, else the registry's top units (those without a parent)."""
+    names = sorted(dep.units[u].name for u in reference_units if u in dep.units)
+    if names:
+        return "、".join(names)
+    if group:
+        return dep.groups[group].name
+    return "、".join(u.name for u in dep.units.values() if u.parent is None or u.parent not in dep.units) or "本级"
 
 
 def _latest(verdicts: pd.DataFrame) -> str | None:
