@@ -3,8 +3,10 @@ in every format; the xlsx is real Excel; the html is one self-contained page; th
 
 from __future__ import annotations
 
+import copy
 import io
 import re
+import shutil
 import subprocess
 import zipfile
 from html.parser import HTMLParser
@@ -22,7 +24,7 @@ from exporters.bulletin.model import BOTTOM, widened
 from rules.vocabulary import WORDS, label
 from targetwatch.cli import app
 from tests.collectors.test_examples import ingest_inbox
-from tests.conftest import require_binary
+from tests.conftest import EXAMPLE_CONFIG, require_binary
 
 PERIOD, AS_OF = "2023-06", "2023-07-31"
 HOSTILE = '=HYPERLINK("http://x","<b>点我</b>")'
@@ -34,10 +36,25 @@ def example(deployment, db):
     return deployment, db
 
 
+@pytest.fixture(scope="module")
+def example_once(tmp_path_factory):
+    """The example deployment ingested once for the module's read-only tests (building a bulletin takes seconds)."""
+    from targetwatch.deployment import load_deployment
+    from targetwatch.store.sqlite import SQLiteStore
+
+    folder = tmp_path_factory.mktemp("bulletin")
+    shutil.copytree(EXAMPLE_CONFIG, folder / "config", ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "config" / "settings.yaml").write_text(f"sqlite_path: {folder / 'store.db'}\n", encoding="utf-8")
+    deployment = load_deployment(folder / "config")
+    db = SQLiteStore(deployment.settings.sqlite_path)
+    ingest_inbox(deployment, db)
+    yield deployment, db, build(deployment, db, period=PERIOD, as_of=AS_OF)
+    db.close()
+
+
 @pytest.fixture
-def bulletin(example):
-    deployment, db = example
-    return build(deployment, db, period=PERIOD, as_of=AS_OF)
+def bulletin(example_once):
+    return copy.deepcopy(example_once[2])  # a test may change its copy
 
 
 def _key(frame: pd.DataFrame, cols=("rule", "unit", "value", "target", "rank", "reference", "status")) -> pd.DataFrame:
@@ -45,8 +62,8 @@ def _key(frame: pd.DataFrame, cols=("rule", "unit", "value", "target", "rank", "
     return frame[cols].astype(object).where(frame[cols].notna(), None).sort_values(["rule", "unit"]).reset_index(drop=True)
 
 
-def test_every_figure_is_a_verdict_of_evaluate(example, bulletin):
-    deployment, db = example
+def test_every_figure_is_a_verdict_of_evaluate(example_once, bulletin):
+    deployment, db, _ = example_once
     plain = rules.evaluate(deployment, db, as_of=AS_OF, period=PERIOD)
     assert _key(bulletin.verdicts).equals(_key(plain))
     # The targets' own units in the league tables read exactly as evaluate judged them ...
@@ -79,8 +96,8 @@ def test_every_figure_is_a_verdict_of_evaluate(example, bulletin):
     assert bulletin.on_time == len(bulletin.units) - len(bulletin.late_units)
 
 
-def test_rank_moves_are_the_engines_ranks_of_the_previous_month(example, bulletin):
-    deployment, db = example
+def test_rank_moves_are_the_engines_ranks_of_the_previous_month(example_once, bulletin):
+    deployment, db, _ = example_once
     may = rules.evaluate(deployment, db, as_of=AS_OF, period="2023-05",
                          ruleset=widened(rules.load_rules(deployment.root, deployment))[0], rules=["dx_industrial_va_top7_no_ties"])
     june = bulletin.league[bulletin.league["rule"] == "dx_industrial_va_top7_no_ties"].set_index("unit")
