@@ -191,6 +191,7 @@ def render_html(b: Bulletin) -> str:
                f"<tr><th>通报期别</th><td>{_e(b.period_label)}（{_e(b.period)}）</td></tr>"
                f"<tr><th>数据截至</th><td>{_e(b.as_of.isoformat())}</td></tr>"
                f"<tr><th>按期报送</th><td>{b.on_time} / {len(b.units)} 个单位</td></tr>"
+               f"<tr><th>目标判定</th><td>{_e(style.count_line(b.status_counts))}</td></tr>"
                f"<tr><th>未按期报送</th><td>{_e(late_names)}</td></tr>"
                "</tbody></table>")
     out.append('<p class="legend">' + "".join(f'<span class="s-{s}">{_e(w)}</span>' for s, w, _ in style.legend()) +
@@ -229,10 +230,11 @@ def render_html(b: Bulletin) -> str:
         (_column(style.numbers(r["target"])), "")]) if len(r) else ""))
     out.append("<h2>七、年度任务进度（时间过半、任务过半）</h2>")
     r = b.pacing
-    out.append(_table(["单位", "目标", "年度任务", "累计完成", "完成年度任务", "应完成", "时间进度", "状态"], _rows([
+    out.append(_table(["单位", "目标", "年度任务", "累计完成", "完成年度任务", "应完成", "时间进度", "快于(+)/慢于(−)时间进度", "状态"], _rows([
         (_column(r["unit_name"]), NAME), (_column(r["rule_title"]), NAME), (_column(style.numbers(r["annual"])), ""),
         (_column(style.numbers(r["value"])), ""), (_column(style.percents(r["done_pct"])), ""),
         (_column(style.percents(r["due_pct"])), ""), (_column(style.percents(r["time_pct"])), ""),
+        (_column(style.points(r["ahead_pct"])), ""),
         (_column(style.status_labels(r["status"])), ' class="s-' + _column(r["status"]) + '"')]) if len(r) else ""))
     for rule, path in b.pacing_path.groupby("rule", sort=False):
         chart = pacing_chart(path)

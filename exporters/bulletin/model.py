@@ -29,6 +29,7 @@ from rules import evaluate, load_rules
 from rules.kinds import due_share, rank_table
 from rules.load import RuleDoc, RuleSet
 from rules.verdict import worst_first
+from rules.vocabulary import STATUSES
 from targetwatch import periods
 from targetwatch.errors import ConfigError
 from targetwatch.model import Direction
@@ -64,6 +65,12 @@ class Bulletin:
     units: list[str] = field(default_factory=list)
     late_units: list[str] = field(default_factory=list)
     late_unit_names: list[str] = field(default_factory=list)
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """How many verdicts of the targets' own units have each status, in severity order."""
+        counts = self.verdicts["status"].value_counts()
+        return {s: int(counts.get(s, 0)) for s in STATUSES}
 
     @property
     def on_time(self) -> int:
@@ -260,7 +267,7 @@ def _pacing(dep, verdicts: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     docs = _pacing_docs(ruleset, verdicts["rule"].unique())
     rows = _named(dep, verdicts[verdicts["rule"].isin(docs)])
     if rows.empty:
-        return rows.assign(annual=[], done_pct=[], due_pct=[], time_pct=[])
+        return rows.assign(annual=[], done_pct=[], due_pct=[], time_pct=[], ahead_pct=[])
     month = np.array([periods.parse(p).last_month for p in rows["period"]])
     due = np.array([due_share(docs[r].doc.spec.target, m) for r, m in zip(rows["rule"], month)], dtype=np.float64)
     annual = rows["target"].to_numpy(dtype=np.float64) / due * 100.0
@@ -268,6 +275,7 @@ def _pacing(dep, verdicts: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     rows["done_pct"] = rows["value"].to_numpy(dtype=np.float64) / annual * 100.0
     rows["due_pct"] = due
     rows["time_pct"] = month / 12 * 100.0
+    rows["ahead_pct"] = rows["done_pct"] - rows["time_pct"]  # 时间过半、任务过半: ≥ 0 keeps pace with the year
     return rows
 
 

@@ -58,6 +58,16 @@ def numbers(values, decimals: int = 2) -> pd.Series:
     return _formatted(values, decimals, "{:g}")
 
 
+def points(values) -> pd.Series:
+    """A difference of shares in percentage points, signed (+5.0个百分点, −2.5个百分点)."""
+    return _formatted(values, 1, "{:+.1f}个百分点")
+
+
+def count_line(counts: dict[str, int]) -> str:
+    """落后 2 项，逾期未报 3 项 …: the verdict counts in severity order, in the vocabulary's words."""
+    return "，".join(f"{label(s)} {n} 项" for s, n in counts.items())
+
+
 def percents(values) -> pd.Series:
     """Shares as 完成年度任务的X%: one decimal and a % sign, '—' where unknown."""
     return _formatted(values, 1, "{:.1f}%")

@@ -39,6 +39,7 @@ class _Sheets:
         self.num = wb.add_format(base | {"num_format": "0.00"})
         self.int = wb.add_format(base | {"num_format": "0", "align": "center"})
         self.pct = wb.add_format(base | {"num_format": "0.0\\%"})
+        self.signed = wb.add_format(base | {"num_format": "+0.0;-0.0;0.0"})
         self.head = wb.add_format(base | {"bold": True, "bg_color": "#E7ECF2", "align": "center", "text_wrap": True})
         self.title = wb.add_format({"font_name": style.EXCEL_FONT, "font_size": 18, "bold": True, "font_color": "#9C0006", "align": "center"})
         self.status = {s: wb.add_format({"bg_color": style.COLOUR_FILL[WORDS[s].colour][0],
@@ -120,7 +121,7 @@ def _cover(wb, f: _Sheets, b: Bulletin) -> None:
     ws.merge_range(0, 0, 0, 1, "", f.title)
     ws.write_string(0, 0, b.title, f.title)
     facts = [("辖区", b.jurisdiction), ("通报期别", f"{b.period_label}（{b.period}）"), ("数据截至", b.as_of.isoformat()),
-             ("比较组", b.group or "全部"), ("按期报送", f"{b.on_time} / {len(b.units)} 个单位"),
+             ("比较组", b.group or "全部"), ("按期报送", f"{b.on_time} / {len(b.units)} 个单位"), ("目标判定", style.count_line(b.status_counts)),
              ("未按期报送", "、".join(b.late_unit_names) or "无"),
              ("排名表", f"{len(b.tables)} 张"), ("落后（确保目标未完成）", f"{len(b.behind)} 项"), ("已完成目标", f"{len(b.met)} 项")]
     for i, (k, v) in enumerate(facts, start=2):
@@ -226,10 +227,10 @@ def _simple(wb, f: _Sheets, name: str, head: list[str], frame: pd.DataFrame, col
 
 def _pacing(wb, f: _Sheets, b: Bulletin) -> None:
     ws = wb.add_worksheet("进度")
-    head = ["单位", "目标", "年度任务", "累计完成", "完成年度任务(%)", "应完成(%)", "时间进度(%)", "状态"]
+    head = ["单位", "目标", "年度任务", "累计完成", "完成年度任务(%)", "应完成(%)", "时间进度(%)", "快于/慢于时间进度(百分点)", "状态"]
     p = b.pacing
     bulk = BulkSheet(ws, 1, len(p))
-    _bulk_header(ws, bulk, f, head, 0, [14, 40, 10, 10, 14, 10, 10, 10])
+    _bulk_header(ws, bulk, f, head, 0, [14, 40, 10, 10, 14, 10, 10, 16, 10])
     if len(p):
         bulk.text(0, p["unit_name"], f.text, f.text_q)
         bulk.text(1, p["rule_title"], f.text, f.text_q)
@@ -238,8 +239,9 @@ def _pacing(wb, f: _Sheets, b: Bulletin) -> None:
         bulk.number(4, p["done_pct"], f.pct)
         bulk.number(5, p["due_pct"], f.pct)
         bulk.number(6, p["time_pct"], f.pct)
-        bulk.text(7, style.status_labels(p["status"]), f.text, f.text_q)
-        f.traffic_lights(ws, 1, len(p), 7)
+        bulk.number(7, p["ahead_pct"], f.signed)
+        bulk.text(8, style.status_labels(p["status"]), f.text, f.text_q)
+        f.traffic_lights(ws, 1, len(p), 8)
     _print_setup(ws)
     # Per target, the month-by-month shares (应完成 and each charted unit's 完成) and a line chart over them.
     ws = wb.add_worksheet("进度图")

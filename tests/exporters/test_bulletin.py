@@ -231,3 +231,19 @@ def test_the_bulletin_command_writes_each_format(deployment_dir, example, tmp_pa
     assert "邵阳市县市区" in (tmp_path / "b.html").read_text(encoding="utf-8")
     bad = runner.invoke(app, ["bulletin", "--config", str(deployment_dir), "--group", "nowhere", "--out", str(tmp_path / "x.html")])
     assert bad.exit_code == 2 and "unknown peer group" in bad.output
+
+
+def test_pacing_reads_the_share_of_the_annual_task_against_the_year(example_once, bulletin):
+    """2023年城镇新增就业1350人（6月底前完成55%）: the June total against 1350, with 55% due and half the year gone."""
+    deployment, db, _ = example_once
+    verdict = rules.evaluate(deployment, db, as_of=AS_OF, period=PERIOD, rules=["dx_new_urban_jobs"]).iloc[0]
+    assert verdict["value"] > 0  # the example reports it
+    row = bulletin.pacing.set_index("rule").loc["dx_new_urban_jobs"]
+    assert (row["value"], row["annual"], row["due_pct"], row["time_pct"]) == (verdict["value"], 1350, 55, 50)
+    assert row["done_pct"] == pytest.approx(verdict["value"] / 1350 * 100)
+    assert row["ahead_pct"] == pytest.approx(verdict["value"] / 1350 * 100 - 50)
+    assert row["status"] == verdict["status"] and row["target"] == pytest.approx(1350 * 0.55)
+    path = bulletin.pacing_path[bulletin.pacing_path["rule"] == "dx_new_urban_jobs"].set_index("month")
+    assert path.loc[6, "done_pct"] == pytest.approx(row["done_pct"]) and path.loc[6, "due_pct"] == pytest.approx(55)
+    page = render(bulletin, "html").decode()
+    assert f"{row['done_pct']:.1f}%" in page and f"{row['ahead_pct']:+.1f}个百分点" in page
