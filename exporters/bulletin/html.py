@@ -146,10 +146,9 @@ def bar_chart(block: pd.DataFrame, target: float, reference: float, measure: str
     return "".join(parts)
 
 
-def pacing_chart(path: pd.DataFrame, width: int = 760, height: int = 280) -> str:
-    """One pacing target: the share of the annual task due by each month (the target path) and the share
-    each charted unit has done (完成年度任务的X%), month by month."""
-    due = path.drop_duplicates("month").set_index("month")["due_pct"].dropna()
+def pacing_chart(due: pd.Series, path: pd.DataFrame, width: int = 760, height: int = 280) -> str:
+    """One pacing target: the share of the annual task due by each month (``due``, the target path over the
+    year) and the share each charted unit has done (完成年度任务的X%), month by month."""
     done = path.dropna(subset=["done_pct"])
     finite = np.concatenate([due.to_numpy(dtype=np.float64), done["done_pct"].to_numpy(dtype=np.float64)])
     if finite.size == 0:
@@ -163,7 +162,8 @@ def pacing_chart(path: pd.DataFrame, width: int = 760, height: int = 280) -> str
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="pacing" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
              f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#666"/>',
-             f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" font-size="11">{hi:.0f}%</text>']
+             f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" font-size="11">{hi:.0f}%</text>',
+             f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">0%</text>']
     parts += [f'<text x="{left + (m - 1) / 11 * plot_w:.1f}" y="{height - 10}" font-size="11" text-anchor="middle">{m}月</text>'
               for m in range(1, 13)]
     legend = [("应完成（目标进度）", style.TARGET_LINE, "6 4", due)]
@@ -236,10 +236,11 @@ def render_html(b: Bulletin) -> str:
         (_column(style.percents(r["due_pct"])), ""), (_column(style.percents(r["time_pct"])), ""),
         (_column(style.points(r["ahead_pct"])), ""),
         (_column(style.status_labels(r["status"])), ' class="s-' + _column(r["status"]) + '"')]) if len(r) else ""))
-    for rule, path in b.pacing_path.groupby("rule", sort=False):
-        chart = pacing_chart(path)
+    paths = dict(tuple(b.pacing_path.groupby("rule", sort=False)))
+    for rule, due in b.pacing_due.groupby("rule", sort=False):
+        chart = pacing_chart(due.set_index("month")["due_pct"], paths.get(rule, b.pacing_path.iloc[:0]))
         if chart:
-            out.append(f"<h3>{_e(path['rule_title'].iloc[0])}：完成年度任务的进度（进度最慢的{PACING_LINES}个单位以内）</h3>{chart}")
+            out.append(f"<h3>{_e(due['rule_title'].iloc[0])}：完成年度任务的进度（进度最慢的{PACING_LINES}个单位以内）</h3>{chart}")
     out.append("</body></html>")
     return "".join(out)
 

@@ -62,6 +62,7 @@ class Bulletin:
     met: pd.DataFrame
     pacing: pd.DataFrame
     pacing_path: pd.DataFrame  # rule, rule_title, unit, unit_name, period, month, value, target, done_pct, due_pct
+    pacing_due: pd.DataFrame  # rule, rule_title, month, due_pct: each pacing target's path over the whole year
     units: list[str] = field(default_factory=list)
     late_units: list[str] = field(default_factory=list)
     late_unit_names: list[str] = field(default_factory=list)
@@ -118,6 +119,7 @@ def build(deployment, store, *, period: str | None = None, as_of=None, group: st
         behind=_named(deployment, worst_first(verdicts[verdicts["status"] == "behind"])),
         bottom=_bottom(league), late=late, met=_named(deployment, verdicts[verdicts["status"] == "on_track"]),
         pacing=pacing, pacing_path=_pacing_path(deployment, store, instant, pacing, ruleset),
+        pacing_due=_pacing_due(pacing, ruleset),
         units=judged_units, late_units=sorted(set(late["unit"])),
         late_unit_names=[deployment.units[u].name if u in deployment.units else u for u in sorted(set(late["unit"]))],
     )
@@ -277,6 +279,15 @@ def _pacing(dep, verdicts: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     rows["time_pct"] = month / 12 * 100.0
     rows["ahead_pct"] = rows["done_pct"] - rows["time_pct"]  # 时间过半、任务过半: ≥ 0 keeps pace with the year
     return rows
+
+
+def _pacing_due(pacing: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
+    """The share of the annual task due by the end of each month, January to December (the target path),
+    by the engine's own ``due_share`` of each pacing target's profile."""
+    docs = _pacing_docs(ruleset, pacing["rule"].unique()) if len(pacing) else {}
+    titles = dict(zip(pacing["rule"], pacing["rule_title"])) if len(pacing) else {}
+    rows = [(r, titles[r], m, due_share(d.doc.spec.target, m)) for r, d in docs.items() for m in range(1, 13)]
+    return pd.DataFrame(rows, columns=["rule", "rule_title", "month", "due_pct"])
 
 
 def _pacing_path(dep, store, instant, pacing: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:

@@ -247,11 +247,13 @@ def _pacing(wb, f: _Sheets, b: Bulletin) -> None:
     ws = wb.add_worksheet("进度图")
     ws.set_column(0, 0, 12)
     row = 0
-    for k, (rule, path) in enumerate(b.pacing_path.groupby("rule", sort=False)):
+    paths = dict(tuple(b.pacing_path.groupby("rule", sort=False)))
+    for k, (rule, due_rows) in enumerate(b.pacing_due.groupby("rule", sort=False)):
+        path = paths.get(rule, b.pacing_path.iloc[:0])
         wide = path.pivot_table(index="month", columns="unit_name", values="done_pct", aggfunc="first", sort=False)
-        due = path.drop_duplicates("month").set_index("month")["due_pct"]
-        months = sorted(set(due.index) | set(wide.index))
-        f.string(ws, row, 0, f"{path['rule_title'].iloc[0]}：完成年度任务的进度（%）", bold=True)
+        due = due_rows.set_index("month")["due_pct"]
+        months = list(range(1, 13))
+        f.string(ws, row, 0, f"{due_rows['rule_title'].iloc[0]}：完成年度任务的进度（%）", bold=True)
         ws.write_string(row + 1, 0, "月份", f.head)
         ws.write_string(row + 1, 1, "应完成", f.head)
         f.strings(ws, row + 2, 0, [f"{m}月" for m in months])
@@ -267,7 +269,7 @@ def _pacing(wb, f: _Sheets, b: Bulletin) -> None:
             chart.add_series({"name": ["进度图", row + 1, 2 + j], "categories": ["进度图", first, 0, last, 0],
                               "values": ["进度图", first, 2 + j, last, 2 + j],
                               "line": {"color": style.SERIES[j % len(style.SERIES)]}, "marker": {"type": "circle", "size": 4}})
-        chart.set_title({"name": f"{path['rule_title'].iloc[0]}：完成年度任务的进度", "name_font": {"name": style.EXCEL_FONT, "size": 10}})
+        chart.set_title({"name": f"{due_rows['rule_title'].iloc[0]}：完成年度任务的进度", "name_font": {"name": style.EXCEL_FONT, "size": 10}})
         chart.set_y_axis({"name": "%", "num_font": {"name": style.EXCEL_FONT}})
         chart.set_legend({"position": "right", "font": {"name": style.EXCEL_FONT}})
         chart.set_size({"width": 620, "height": 280})

@@ -117,7 +117,7 @@ def test_xlsx_is_real_excel_with_the_verdicts_charts_and_traffic_lights(bulletin
     rules_of_cf = [r for cf in league.conditional_formatting for r in cf.rules]
     assert {r.formula[0] for r in rules_of_cf} == {f'"{w.label}"' for w in WORDS.values()}
     assert len(wb["图表"]._charts) == len(bulletin.tables)
-    assert len(wb["进度图"]._charts) == bulletin.pacing_path["rule"].nunique() > 0
+    assert len(wb["进度图"]._charts) == bulletin.pacing_due["rule"].nunique() == bulletin.pacing["rule"].nunique() > 0
     # The rows are the league frame's figures, read back by openpyxl and by calamine (what ingest uses).
     rows = list(league.iter_rows(min_row=2, values_only=True))
     calamine = CalamineWorkbook.from_filelike(io.BytesIO(body)).get_sheet_by_name("排名").to_python()[1:]
@@ -245,5 +245,8 @@ def test_pacing_reads_the_share_of_the_annual_task_against_the_year(example_once
     assert row["status"] == verdict["status"] and row["target"] == pytest.approx(1350 * 0.55)
     path = bulletin.pacing_path[bulletin.pacing_path["rule"] == "dx_new_urban_jobs"].set_index("month")
     assert path.loc[6, "done_pct"] == pytest.approx(row["done_pct"]) and path.loc[6, "due_pct"] == pytest.approx(55)
+    # The target path runs over the whole year: 55% by June, 100% by December (checkpoints {6: 55}).
+    due = bulletin.pacing_due[bulletin.pacing_due["rule"] == "dx_new_urban_jobs"].set_index("month")["due_pct"]
+    assert list(due.index) == list(range(1, 13)) and due[6] == pytest.approx(55) and due[12] == pytest.approx(100)
     page = render(bulletin, "html").decode()
     assert f"{row['done_pct']:.1f}%" in page and f"{row['ahead_pct']:+.1f}个百分点" in page
