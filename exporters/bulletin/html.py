@@ -13,6 +13,7 @@ import pandas as pd
 
 from exporters.bulletin import style
 from exporters.bulletin.model import BOTTOM, PACING_LINES, Bulletin
+from rules.vocabulary import label
 
 
 def _e(value) -> str:
@@ -20,8 +21,8 @@ def _e(value) -> str:
 
 
 def _css() -> str:
-    cells = "\n".join(f".s-{s} {{ background: {style.COLOUR_FILL[c][0]}; color: {style.COLOUR_FILL[c][1]}; }}"
-                      for s, _, c in style.legend())
+    cells = "\n".join(f".s-{s} {{ background: {style.status_fill(s)[0]}; color: {style.status_fill(s)[1]}; }}"
+                      for s, _, _ in style.legend())
     return f"""
 @page {{ size: A4 landscape; margin: 12mm; }}
 body {{ font-family: {style.FONT_STACK}; margin: 24px auto; max-width: 1180px; color: #1a1a1a; font-size: 14px; }}
@@ -207,7 +208,7 @@ def render_html(b: Bulletin) -> str:
                    f'　全组：{_e(style.numbers(pd.Series([t.reference])).iloc[0])}　已报送 {int(block["rank"].notna().sum())} / {len(block)}</p>')
         out.append(bar_chart(block, style.value_line(t.target, t.target_kind), t.reference, t.measure))
         out.append(_table(head, bodies[i], "league") + "</section>")
-    out.append("<h2>三、确保目标未完成（落后）</h2>")
+    out.append(f"<h2>三、确保目标未完成（{_e(label('behind'))}）</h2>")
     r = b.behind
     out.append(_table(["单位", "目标", "期别", "数值", "目标值", "差距", "说明"], _rows([
         (_column(r["unit_name"]), NAME), (_column(r["rule_title"]), NAME), (_column(r["period"]), ""),
@@ -218,12 +219,12 @@ def render_html(b: Bulletin) -> str:
     out.append(_table(["指标", "位次", "单位", "数值"], _rows([
         (_column(r["rule_title"]), NAME), (_column(style.numbers(r["rank"], 0)), ""), (_column(r["unit_name"]), NAME),
         (_column(style.numbers(r["value"])), "")]) if len(r) else ""))
-    out.append("<h2>五、逾期未报</h2>")
+    out.append(f"<h2>五、{_e(label('late'))}</h2>")
     r = b.late
     out.append(_table(["单位", "指标", "期别", "报送截止"], _rows([
         (_column(r["unit_name"]), NAME), (_column(r["indicator_name"]), NAME), (_column(r["period"]), ""),
         (_column(r["deadline"].astype(str)), "")]) if len(r) else ""))
-    out.append("<h2>六、已完成目标</h2>")
+    out.append(f"<h2>六、已完成目标（{_e(label('on_track'))}）</h2>")
     r = b.met
     out.append(_table(["单位", "目标", "数值", "目标值"], _rows([
         (_column(r["unit_name"]), NAME), (_column(r["rule_title"]), NAME), (_column(style.numbers(r["value"])), ""),

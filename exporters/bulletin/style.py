@@ -30,9 +30,14 @@ FONT_STACK = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microso
 EXCEL_FONT = "Noto Sans CJK SC"
 
 
+def colour_fill(colour: str) -> tuple[str, str]:
+    """(fill, ink) of a vocabulary colour name; a colour this table does not know gets a grey fill."""
+    return COLOUR_FILL.get(colour, ("#EDEDED", "#000000"))
+
+
 def status_fill(status: str) -> tuple[str, str]:
     words = WORDS.get(status)
-    return COLOUR_FILL[words.colour] if words else ("#FFFFFF", "#000000")
+    return colour_fill(words.colour) if words else ("#FFFFFF", "#000000")
 
 
 def status_labels(status: pd.Series) -> pd.Series:

@@ -19,7 +19,7 @@ import xlsxwriter
 from exporters.bulletin import style
 from exporters.bulletin.model import BOTTOM, Bulletin
 from exporters.bulletin.sheetdata import FORMULA_START, BulkSheet
-from rules.vocabulary import STATUSES, WORDS
+from rules.vocabulary import STATUSES, WORDS, label
 
 LEAGUE_HEAD = ["目标", "比较组", "位次", "单位", "责任单位", "数值", "计量单位", "增速(%)", "进位/退位", "目标值", "全组", "状态",
                "目标线", "全组线"]
@@ -42,8 +42,8 @@ class _Sheets:
         self.signed = wb.add_format(base | {"num_format": "+0.0;-0.0;0.0"})
         self.head = wb.add_format(base | {"bold": True, "bg_color": "#E7ECF2", "align": "center", "text_wrap": True})
         self.title = wb.add_format({"font_name": style.EXCEL_FONT, "font_size": 18, "bold": True, "font_color": "#9C0006", "align": "center"})
-        self.status = {s: wb.add_format({"bg_color": style.COLOUR_FILL[WORDS[s].colour][0],
-                                         "font_color": style.COLOUR_FILL[WORDS[s].colour][1]}) for s in STATUSES}
+        self.status = {s: wb.add_format({"bg_color": style.status_fill(s)[0], "font_color": style.status_fill(s)[1]})
+                       for s in STATUSES}
 
     def string(self, ws, row: int, col: int, value, bold: bool = False) -> None:
         text = "" if value is None or (isinstance(value, float) and value != value) else str(value)
@@ -92,6 +92,11 @@ def _print_setup(ws, landscape: bool = True) -> None:
     ws.set_footer("&C第 &P 页，共 &N 页")
 
 
+def list_sheets() -> dict[str, str]:
+    """The list sheets, named by the status they list in the vocabulary's words (确保落后, 逾期未报, 已达标)."""
+    return {"behind": f"确保{label('behind')}", "late": label("late"), "on_track": f"已{label('on_track')}"}
+
+
 def render_xlsx(b: Bulletin) -> bytes:
     buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
@@ -100,14 +105,15 @@ def render_xlsx(b: Bulletin) -> bytes:
     _cover(wb, f, b)
     spans = _league(wb, f, b)
     _charts(wb, b, spans)
-    _simple(wb, f, "确保落后", ["单位", "目标", "期别", "数值", "目标值", "差距", "状态", "说明"], b.behind,
+    sheets = list_sheets()
+    _simple(wb, f, sheets["behind"], ["单位", "目标", "期别", "数值", "目标值", "差距", "状态", "说明"], b.behind,
             ["unit_name", "rule_title", "period", "value", "target", "gap", "status", "message"], [14, 36, 10, 10, 10, 10, 10, 80])
     _simple(wb, f, "约谈", ["目标", "比较组", "位次", "单位", "数值", "状态"], b.bottom,
             ["rule_title", "group_name", "rank", "unit_name", "value", "status"], [36, 14, 8, 16, 10, 10],
             note=f"各项排名后{BOTTOM}位的单位（每季度对排名后五位的单位主要负责人进行集体约谈）。")
-    _simple(wb, f, "逾期未报", ["单位", "指标", "期别", "报送截止"], b.late, ["unit_name", "indicator_name", "period", "deadline"],
+    _simple(wb, f, sheets["late"], ["单位", "指标", "期别", "报送截止"], b.late, ["unit_name", "indicator_name", "period", "deadline"],
             [18, 30, 10, 14])
-    _simple(wb, f, "已达标", ["单位", "目标", "期别", "数值", "目标值", "状态"], b.met,
+    _simple(wb, f, sheets["on_track"], ["单位", "目标", "期别", "数值", "目标值", "状态"], b.met,
             ["unit_name", "rule_title", "period", "value", "target", "status"], [14, 40, 10, 10, 10, 10])
     _pacing(wb, f, b)
     wb.close()
@@ -123,7 +129,7 @@ def _cover(wb, f: _Sheets, b: Bulletin) -> None:
     facts = [("辖区", b.jurisdiction), ("通报期别", f"{b.period_label}（{b.period}）"), ("数据截至", b.as_of.isoformat()),
              ("比较组", b.group or "全部"), ("按期报送", f"{b.on_time} / {len(b.units)} 个单位"), ("目标判定", style.count_line(b.status_counts)),
              ("未按期报送", "、".join(b.late_unit_names) or "无"),
-             ("排名表", f"{len(b.tables)} 张"), ("落后（确保目标未完成）", f"{len(b.behind)} 项"), ("已完成目标", f"{len(b.met)} 项")]
+             ("排名表", f"{len(b.tables)} 张"), (f"{label('behind')}（确保目标未完成）", f"{len(b.behind)} 项"), ("已完成目标", f"{len(b.met)} 项")]
     for i, (k, v) in enumerate(facts, start=2):
         ws.write_string(i, 0, k, f.head)
         f.string(ws, i, 1, v)

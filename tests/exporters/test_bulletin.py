@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 import rules
 from exporters.bulletin import build, render, style
 from exporters.bulletin.model import BOTTOM, widened
+from exporters.bulletin.xlsx import list_sheets
 from rules.vocabulary import WORDS, label
 from targetwatch.cli import app
 from tests.collectors.test_examples import ingest_inbox
@@ -110,7 +111,9 @@ def test_rank_moves_are_the_engines_ranks_of_the_previous_month(example_once, bu
 def test_xlsx_is_real_excel_with_the_verdicts_charts_and_traffic_lights(bulletin):
     body = render(bulletin, "xlsx")
     wb = load_workbook(io.BytesIO(body))
-    assert wb.sheetnames == ["封面", "排名", "图表", "确保落后", "约谈", "逾期未报", "已达标", "进度", "进度图"]
+    sheets = list_sheets()
+    assert wb.sheetnames == ["封面", "排名", "图表", sheets["behind"], "约谈", sheets["late"], sheets["on_track"], "进度", "进度图"]
+    assert sheets == {"behind": "确保落后", "late": "逾期未报", "on_track": "已达标"}
     league = wb["排名"]
     assert league.freeze_panes == "A2"
     assert league.page_setup.orientation == "landscape" and str(league.page_setup.paperSize) == "9"
@@ -250,3 +253,16 @@ def test_pacing_reads_the_share_of_the_annual_task_against_the_year(example_once
     assert list(due.index) == list(range(1, 13)) and due[6] == pytest.approx(55) and due[12] == pytest.approx(100)
     page = render(bulletin, "html").decode()
     assert f"{row['done_pct']:.1f}%" in page and f"{row['ahead_pct']:+.1f}个百分点" in page
+
+
+def test_a_word_changed_in_the_vocabulary_changes_in_every_format(bulletin, monkeypatch):
+    from rules.vocabulary import StatusWords
+
+    monkeypatch.setitem(WORDS, "late", StatusWords("迟交了", "迟交了句", "迟交了警", "purple", "warning"))
+    page = render(bulletin, "html").decode()
+    assert ">迟交了</td>" in page and "<h2>五、迟交了</h2>" in page and ">逾期未报<" not in page
+    wb = load_workbook(io.BytesIO(render(bulletin, "xlsx")))
+    assert "迟交了" in wb.sheetnames
+    words = {r.formula[0] for cf in wb["排名"].conditional_formatting for r in cf.rules}
+    assert '"迟交了"' in words and '"逾期未报"' not in words
+    assert "迟交了" in {c for (c,) in wb["排名"].iter_rows(min_row=2, min_col=12, max_col=12, values_only=True)}
