@@ -30,7 +30,7 @@ def ingest_command(
     config: Optional[Path] = console.ConfigOption,
     reported_at: Optional[str] = typer.Option(None, help="report time of these files (ISO date or datetime); default now"),
 ) -> None:
-    """Ingest files into the store; exits 1 when any row or file was quarantined."""
+    """Ingest files into the store; exits 1 when rows were quarantined, 3 when a whole file was rejected."""
     ctx = console.Context(config)
     when = periods.as_of_instant(reported_at) if reported_at else None
     try:
@@ -38,8 +38,9 @@ def ingest_command(
     finally:
         ctx.close()
     print_summary(results)
-    if not all(r.ok for r in results):
-        raise typer.Exit(console.EXIT_INPUT)
+    code = console.ingest_exit_code(results)
+    if code:
+        raise typer.Exit(code)
 
 
 def run_ingest(ctx: console.Context, files, reported_at=None) -> list[IngestResult]:

@@ -9,6 +9,7 @@ back to a line-by-line pass that quarantines that line with its number.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 from pathlib import Path
 from typing import Iterator
@@ -58,7 +59,8 @@ def read_tables(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None
     try:
         with open(path, encoding=encoding, newline="") as fh:
             reader = csv.reader(fh)
-            head = [next(reader, None) for _ in range(layout.skip_rows + layout.header_rows)]
+            with _located_csv_errors(path, reader):
+                head = [next(reader, None) for _ in range(layout.skip_rows + layout.header_rows)]
         if any(h is None for h in head):
             raise SourceError("empty file: fewer lines than the header needs", Location(file=str(path)))
         headers = header_names(head[layout.skip_rows:])
@@ -86,11 +88,23 @@ def read_tables(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None
         raise SourceError(f"cannot decode as {encoding}: {exc.reason}", Location(file=str(path))) from exc
 
 
+@contextlib.contextmanager
+def _located_csv_errors(path: Path, reader):
+    """The csv module's own errors (a field over its size limit, a NUL byte) reject the file at their line."""
+    try:
+        yield
+    except csv.Error as exc:
+        raise SourceError(f"unreadable CSV at line {reader.line_num}: {exc}", Location(file=str(path), row=reader.line_num)) from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"cannot decode line {reader.line_num + 1}: {exc.reason}", Location(file=str(path), row=reader.line_num + 1)) from None
+
+
 def read_tables_slowly(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None = None):
     """The line-by-line fallback: each malformed line becomes a bad line with its number."""
     encoding = encoding or detect_encoding(path)
-    with open(path, encoding=encoding, newline="") as fh:
+    with open(path, encoding=encoding, newline="") as fh, contextlib.ExitStack() as stack:
         reader = csv.reader(fh)
+        stack.enter_context(_located_csv_errors(path, reader))
         head = [next(reader, []) for _ in range(layout.skip_rows + layout.header_rows)]
         headers = header_names(head[layout.skip_rows:])
         good, numbers, bad = [], [], []

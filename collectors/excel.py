@@ -1,4 +1,5 @@
-"""Excel workbooks as departments send them, read with python-calamine (fast, no formulas evaluated).
+"""Excel workbooks as departments send them, read with python-calamine (fast, no formulas evaluated)
+in a child process with a memory limit (:mod:`collectors.sandbox`).
 
 Each sheet whose name matches a layout of the collector mapping is read: title rows skipped, header
 rows joined (merged cells included), units down the side, indicators across. A workbook that lacks a
@@ -15,13 +16,13 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook
-
 from collectors.layout import Collector, SheetLayout
+from collectors.sandbox import WorkbookParseError, read_sheets
 from collectors.table import header_names, period_from_label, to_raw
 from collectors.templates import TEMPLATE_SHEETS, missing_rows
 from collectors.validate import RAW_COLUMNS
 from targetwatch.errors import Location, SourceError
+from targetwatch.settings import Limits
 
 _A1 = re.compile(r"^([A-Z]+)(\d+)$")
 
@@ -37,13 +38,17 @@ def _cell(grid: list[list], ref: str):
     return grid[row][col - 1] if row < len(grid) and col - 1 < len(grid[row]) else None
 
 
-def read_raw(path: Path, collector: Collector) -> Iterator[tuple[pd.DataFrame, int, list[dict]]]:
-    """Yield (raw frame, skipped rows, bad lines) per matching sheet of a workbook."""
+def read_raw(path: Path, collector: Collector, limits: Limits | None = None) -> Iterator[tuple[pd.DataFrame, int, list[dict]]]:
+    """Yield (raw frame, skipped rows, bad lines) per matching sheet of a workbook.
+
+    calamine parses in a child process with the memory and time limits of ``limits``
+    (:mod:`collectors.sandbox`): a workbook that would abort the parser is rejected, located."""
+    limits = limits or Limits()
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own error types for broken or non-Excel files
-        raise SourceError(f"not a readable workbook: {exc}", Location(file=str(path))) from exc
-    names = workbook.sheet_names
+        names, grids = read_sheets(str(path), [layout.name for layout in collector.spec.sheets],
+                                   limits.parser_memory_mb, limits.parser_seconds)
+    except WorkbookParseError as exc:
+        raise SourceError(str(exc), Location(file=str(path))) from None
     for layout in collector.spec.sheets:
         if layout.required and not any(re.search(layout.name, n) for n in names):
             raise SourceError(
@@ -55,7 +60,7 @@ def read_raw(path: Path, collector: Collector) -> Iterator[tuple[pd.DataFrame, i
         if layout is None:
             continue
         try:
-            raw, skipped = _sheet_raw(workbook, name, layout, path)
+            raw, skipped = _sheet_raw(grids.get(name, []), name, layout, path)
         except SourceError as exc:
             # One unreadable sheet (empty, an impossible period in its name, a missing column) is
             # quarantined on its own with its location, so that the workbook's good sheets still land.
@@ -70,9 +75,8 @@ def read_raw(path: Path, collector: Collector) -> Iterator[tuple[pd.DataFrame, i
         yield pd.DataFrame(columns=RAW_COLUMNS), 0, gone
 
 
-def _sheet_raw(workbook: CalamineWorkbook, name: str, layout: SheetLayout, path: Path) -> tuple[pd.DataFrame, int]:
-    """The raw frame of one sheet, and the number of rows skipped on purpose."""
-    grid = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+def _sheet_raw(grid: list[list], name: str, layout: SheetLayout, path: Path) -> tuple[pd.DataFrame, int]:
+    """The raw frame of one sheet (its cell grid), and the number of rows skipped on purpose."""
     top = layout.skip_rows + layout.header_rows
     if len(grid) < top:
         raise SourceError("sheet is empty or shorter than its header", Location(file=str(path), sheet=name))

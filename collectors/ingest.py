@@ -2,8 +2,10 @@
 
 A file lands whole or not at all. Rows that fail validation are quarantined with file, sheet, row,
 column and reason, and the good rows still land. A file that cannot be read at all (empty, missing
-sheet, missing column, undecodable) is recorded in the quarantine too, so nothing is lost silently.
-Re-ingesting a file changes nothing: unchanged values add no revision and quarantine rows are unique.
+sheet, missing column, undecodable, over a limit of :mod:`collectors.limits`, or failing in any way
+nobody foresaw) is rejected whole and recorded in the quarantine too, so nothing is lost silently,
+and the next file is read. Re-ingesting a file changes nothing: unchanged values add no revision and
+quarantine rows are unique. Symbolic links and anything but a regular file are never read.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import logging
+import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,11 +27,12 @@ import pandas as pd
 
 from collectors import csv as csv_reader
 from collectors import excel as excel_reader
+from collectors import limits as file_limits
 from collectors import runs
 from collectors.layout import LONG_CSV, Collector, load_collectors
 from collectors.validate import Counts, validate
 from targetwatch.deployment import Deployment
-from targetwatch.errors import SourceError, TargetwatchError
+from targetwatch.errors import Location, SourceError, TargetwatchError
 from targetwatch.store import QUARANTINE_COLUMNS, BatchResult, StagedChunk, Store
 
 log = logging.getLogger("targetwatch.collectors")
@@ -50,10 +55,32 @@ class IngestResult:
     def ok(self) -> bool:
         return self.error is None and (self.batch is None or self.batch.ok)
 
+    @property
+    def rejected(self) -> bool:
+        """The file as a whole was not read (as opposed to some of its rows being quarantined)."""
+        return self.error is not None
+
+
+def not_a_regular_file(path: Path) -> str | None:
+    """Why ``path`` is not read, checked without following links: missing, a symbolic link, not a regular file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    if stat.S_ISLNK(mode):
+        return "refused: a symbolic link is never read (it could point anywhere the service can read)"
+    if not stat.S_ISREG(mode):
+        return "refused: not a regular file"
+    return None
+
 
 def content_hash(path: Path) -> str:
+    """SHA-256 of a regular file, opened without following a link (a link swapped in meanwhile fails)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SourceError("refused: not a regular file", Location(file=str(path)))
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -67,13 +94,17 @@ def document_time(path: Path) -> datetime:
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         try:
             with zipfile.ZipFile(path) as zf:
-                core = ET.fromstring(zf.read("docProps/core.xml"))
-            stamp = core.find("{http://purl.org/dc/terms/}modified")
-            if stamp is not None and stamp.text:
-                return datetime.fromisoformat(stamp.text.strip().replace("Z", "+00:00"))
-        except (KeyError, zipfile.BadZipFile, ET.ParseError, ValueError):
-            pass  # not an Office zip or no such property: fall back to the file's own time
+                if zf.getinfo("docProps/core.xml").file_size <= _CORE_XML_BYTES:
+                    core = ET.fromstring(zf.read("docProps/core.xml"))
+                    stamp = core.find("{http://purl.org/dc/terms/}modified")
+                    if stamp is not None and stamp.text:
+                        return datetime.fromisoformat(stamp.text.strip().replace("Z", "+00:00"))
+        except Exception:  # noqa: BLE001 - not an Office zip, no such property, or a broken one (zlib, encrypted…)
+            pass  # fall back to the file's own time; reading the workbook itself reports what is wrong with it
     return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
+_CORE_XML_BYTES = 1 << 20  # a document-properties part is a few hundred bytes
 
 
 def collector_for(path: Path, dep: Deployment, collectors: list[Collector]) -> Collector | None:
@@ -87,24 +118,49 @@ def collector_for(path: Path, dep: Deployment, collectors: list[Collector]) -> C
     return None
 
 
-def due_files(dep: Deployment, collectors: list[Collector] | None = None) -> list[Path]:
-    """Every file the deployment's collectors name, in a stable order."""
+def due_entries(dep: Deployment, collectors: list[Collector] | None = None) -> tuple[list[Path], list[Path]]:
+    """What the deployment's collectors' globs name: (regular files, entries refused), each in a stable order.
+
+    Judged without following links: a symbolic link (to a file or not) and anything that is neither a
+    regular file nor a folder (a FIFO, a socket, a device) is refused, never read; folders are ignored."""
     collectors = collectors if collectors is not None else load_collectors(dep.root)
     files: set[Path] = set()
+    refused: set[Path] = set()
     for collector in collectors:
         for pattern in collector.spec.files:
             base = Path(pattern) if Path(pattern).is_absolute() else dep.root / pattern
-            files.update(p for p in base.parent.glob(base.name) if p.is_file())
-    return sorted(files)
+            for p in base.parent.glob(base.name):
+                try:
+                    mode = os.lstat(p).st_mode
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISREG(mode):
+                    files.add(p)
+                elif not stat.S_ISDIR(mode):
+                    refused.add(p)
+    return sorted(files), sorted(refused)
 
 
-def _chunks(raw_iter: Iterable, dep: Deployment, counts: Counts, bad_extra: list[dict]) -> Iterator[StagedChunk]:
-    for raw, skipped, bad_lines in raw_iter:
-        counts.skipped += skipped
-        chunk = validate(raw, dep, counts)
-        if bad_lines:
-            chunk.bad = pd.concat([chunk.bad, pd.DataFrame(bad_lines, columns=QUARANTINE_COLUMNS)], ignore_index=True)
-        yield chunk
+def due_files(dep: Deployment, collectors: list[Collector] | None = None) -> list[Path]:
+    """Every regular file the deployment's collectors name, in a stable order (links are never listed)."""
+    return due_entries(dep, collectors)[0]
+
+
+def _chunks(raw_iter: Iterable, dep: Deployment, counts: Counts, bad_extra: list[dict], path: Path) -> Iterator[StagedChunk]:
+    try:
+        for raw, skipped, bad_lines in raw_iter:
+            counts.skipped += skipped
+            chunk = validate(raw, dep, counts)
+            if bad_lines:
+                chunk.bad = pd.concat([chunk.bad, pd.DataFrame(bad_lines, columns=QUARANTINE_COLUMNS)], ignore_index=True)
+            yield chunk
+    except (TargetwatchError, csv_reader.BadLine):
+        raise
+    except Exception as exc:
+        # A failure nobody foresaw in reading this file rejects the file (the batch rolls back), located,
+        # instead of printing a traceback and skipping the files after it. The details go to the debug log.
+        log.debug("%s: unexpected failure while reading", path, exc_info=True)
+        raise SourceError(f"cannot be read: {type(exc).__name__}: {str(exc)[:300]}", Location(file=str(path))) from None
     if bad_extra:
         yield StagedChunk(good=pd.DataFrame(), bad=pd.DataFrame(bad_extra, columns=QUARANTINE_COLUMNS))
 
@@ -123,25 +179,33 @@ def ingest_file(
     collector = collector_for(path, dep, collectors)
     name = collector.metadata.name if collector else None
     result = IngestResult(file=str(path), collector=name)
-    if not path.is_file():
-        result.error = f"{path}: no such file"
+    refused = not_a_regular_file(path)
+    if refused:
+        result.error = f"{path}: {refused}"
         return result
-    digest = content_hash(path)
+    try:
+        digest = content_hash(path)
+    except (OSError, SourceError) as exc:  # replaced by a link or a special file since it was listed
+        result.error = f"{path}: refused: {getattr(exc, 'message', None) or exc.strerror or exc}"
+        return result
     if reported_at is None:
         by_document = collector is not None and collector.spec.reported_at == "document"
         reported_at = document_time(path) if by_document else datetime.now(timezone.utc)
 
     def attempt(make_raw: Callable[[], Iterable]) -> BatchResult:
         counts = Counts()
-        batch = store.ingest(_chunks(make_raw(), dep, counts, []), source=str(path), content_hash=digest, reported_at=reported_at)
+        batch = store.ingest(_chunks(make_raw(), dep, counts, [], path), source=str(path), content_hash=digest, reported_at=reported_at)
         result.not_reported, result.skipped = counts.not_reported, counts.skipped
         return batch
 
+    limits = dep.settings.limits
     try:
-        if path.suffix.lower() in EXCEL_SUFFIXES:
+        excel = path.suffix.lower() in EXCEL_SUFFIXES
+        file_limits.check_before_parsing(path, limits, excel=excel)
+        if excel:
             if collector is None:
                 raise SourceError("no collector mapping in config/collectors names this workbook; add its glob to a mapping's files")
-            result.batch = attempt(lambda: excel_reader.read_raw(path, collector))
+            result.batch = attempt(lambda: excel_reader.read_raw(path, collector, limits))
         else:
             layout = collector.spec.sheets[0] if collector else LONG_CSV
             encoding = collector.spec.encoding if collector else None
@@ -170,7 +234,13 @@ def ingest(dep: Deployment, store: Store, paths: Iterable[str | Path], *, report
     collectors = load_collectors(dep.root)
     out = []
     for path in paths:
-        res = ingest_file(dep, store, path, collectors=collectors, reported_at=reported_at)
+        try:
+            res = ingest_file(dep, store, path, collectors=collectors, reported_at=reported_at)
+        except TargetwatchError as exc:  # e.g. the store refused the batch: this file fails, the next one is tried
+            res = IngestResult(file=str(path), collector=None, error=str(exc))
+        except Exception as exc:
+            log.debug("%s: unexpected failure", path, exc_info=True)
+            res = IngestResult(file=str(path), collector=None, error=f"{path}: failed: {type(exc).__name__}: {str(exc)[:300]}")
         out.append(res)
         if progress:
             progress(res)

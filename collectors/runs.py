@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from targetwatch.private import connect_sqlite
 from targetwatch.settings import Settings
 
 _SCHEMA = """
@@ -37,9 +38,7 @@ def jobs_db_path(settings: Settings) -> Path:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=30, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
+    con = connect_sqlite(path, timeout=30, isolation_level=None)
     con.execute(_SCHEMA)
     present = {row[1] for row in con.execute("PRAGMA table_info(collector_run)")}
     for column in ("unchanged", "skipped"):  # jobs databases written before these counters existed

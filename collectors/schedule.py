@@ -35,6 +35,7 @@ from collectors.triggers import WorkingDayTrigger, describe, trigger_for  # noqa
 from targetwatch.deployment import Deployment
 from targetwatch.errors import ConfigError, TargetwatchError
 from targetwatch.periods import TZ
+from targetwatch.private import create_private
 from targetwatch.store import Store, store_for
 
 log = logging.getLogger("targetwatch.collectors")
@@ -75,7 +76,7 @@ class CollectionScheduler:
         self.jobs_db = runs.jobs_db_path(deployment.settings)
         self.collectors = {c.metadata.name: c for c in load_collectors(deployment.root)}
         self._stopping = threading.Event()
-        self.jobs_db.parent.mkdir(parents=True, exist_ok=True)
+        create_private(self.jobs_db)  # SQLAlchemy opens it later; it is born 0600 here
         self.scheduler = BackgroundScheduler(
             timezone=TZ,
             # The run history writes to the same file; wait for its lock as long as it waits (30 s), not

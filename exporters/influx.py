@@ -16,7 +16,6 @@ One point per verdict row, at its as-of instant (the end of the as-of day in Asi
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from influxdb_client import InfluxDBClient
 
 from rules.verdict import STATUSES
 from targetwatch.periods import TZ
+from targetwatch.private import connect_sqlite
 from targetwatch.store.influx_spool import Outbox, RetryPolicy, line_protocol
 
 MEASUREMENT = "verdict"
@@ -74,11 +74,8 @@ def write_verdicts(
     policy: RetryPolicy | None = None,
 ) -> tuple[int, int]:
     """Queue the verdicts on disk, then replay the queue into InfluxDB: (points written, still spooled)."""
-    path = Path(spool_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path / "verdicts.db", isolation_level=None, timeout=30)
+    con = connect_sqlite(Path(spool_dir) / "verdicts.db", isolation_level=None, timeout=30)
     try:
-        con.execute("PRAGMA journal_mode=WAL")
         outbox = Outbox(con)
         outbox.append(bucket, verdict_lines(frame))
         with InfluxDBClient(url=url, token=token or "", org=org, timeout=10_000) as client:

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from rules.verdict import KEY as VERDICT_KEY
+from targetwatch.private import connect_sqlite
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdict_state (
@@ -69,12 +70,11 @@ class Ledger:
     """The SQLite ledger and outbox; safe to share between the service loop and the HTTP thread."""
 
     def __init__(self, path: str | Path, clock=time.time):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(path)
         self.clock = clock
         self.lock = threading.RLock()
-        self.con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.con.execute("PRAGMA journal_mode=WAL")
+        # Contact details of leaders: private from birth (0600, -wal/-shm too).
+        self.con = connect_sqlite(path, check_same_thread=False, isolation_level=None)
         self.con.execute("PRAGMA synchronous=FULL")
         self.con.executescript(SCHEMA)
         columns = {row[1] for row in self.con.execute("PRAGMA table_info(outbox)")}

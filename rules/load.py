@@ -123,7 +123,7 @@ def _parse_one(raw, file: str, out: RuleSet) -> None:
         loc = yamlio.locate(raw, ["apiVersion"], file)
         out.problems.append(Diagnostic("error", loc, f"apiVersion must be {API_VERSION!r}, found {version!r}"))
         return
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:  # kind: [] is unhashable: test the type first
         loc = yamlio.locate(raw, ["kind"], file)
         out.problems.append(Diagnostic("error", loc, f"unknown kind {kind!r}; known: {', '.join(KINDS)}"))
         return

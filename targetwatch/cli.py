@@ -31,12 +31,16 @@ def config_show(config: str = console.ConfigOption) -> None:
 
     from targetwatch.deployment import load_deployment
 
+    from targetwatch.settings import SECRET_SETTINGS
+
     dep = load_deployment(config)
-    dumped = dep.settings.model_dump(mode="json")
-    rows = [
-        {"setting": k, "value": "********" if "token" in k or "password" in k else v, "from": dep.settings_origin.get(k, "")}
-        for k, v in dumped.items()
-    ]
+    rows = []
+    for leaf, origin in dep.settings_origin.items():
+        value = dep.settings
+        for part in leaf.split("."):
+            value = getattr(value, part)
+        shown = ("********" if value is not None else None) if leaf in SECRET_SETTINGS else value
+        rows.append({"setting": leaf, "value": shown, "from": origin})
     console.emit(pd.DataFrame(rows), "table", title=f"settings of {dep.root}")
 
 
@@ -84,8 +88,10 @@ def run_command(
     as_of_text = verdicts["as_of"].iloc[0] if not verdicts.empty else (as_of or ctx.deployment.settings.as_of or "today")
     console.out.print(f"截至 {as_of_text}：共 {len(verdicts)} 项判定 —— {summary}")
     console.report_invalid_rules(result.rules)
-    if not result.ok:
-        raise typer.Exit(console.EXIT_INPUT)
+    # 3 when a whole file was rejected, else 1 for quarantined rows or a rule file left out.
+    code = console.ingest_exit_code(result.ingested) or (0 if result.ok else console.EXIT_INPUT)
+    if code:
+        raise typer.Exit(code)
 
 
 def _mount() -> None:

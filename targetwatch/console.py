@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import click
 import pandas as pd
 import typer
 from rich.console import Console
@@ -30,6 +32,15 @@ FormatOption = typer.Option("table", "--format", "-f", help="table, json or csv"
 
 EXIT_INPUT = 1  # bad input: quarantined rows, failed checks
 EXIT_CONFIG = 2  # the deployment itself is wrong
+EXIT_REJECTED = 3  # whole files rejected (unreadable, over a limit, refused); the other files were read
+EXIT_INTERNAL = 4  # a failure nobody foresaw: a bug to report; the details are in the debug log
+
+
+def ingest_exit_code(results) -> int:
+    """0 all read, 1 rows quarantined, 3 a file rejected (the worse of the two wins)."""
+    if any(r.rejected for r in results):
+        return EXIT_REJECTED
+    return 0 if all(r.ok for r in results) else EXIT_INPUT
 
 
 @dataclass
@@ -69,6 +80,14 @@ def command(fn: Callable) -> Callable:
         except TargetwatchError as exc:
             err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
             raise typer.Exit(EXIT_CONFIG) from None
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            # No traceback for the user: one line, and the traceback in the log at DEBUG level.
+            logging.getLogger("targetwatch").debug("unexpected failure in %s", fn.__name__, exc_info=True)
+            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {str(exc)[:500]} "
+                      "(TARGETWATCH_LOG_LEVEL=DEBUG shows the details)", markup=True, highlight=False)
+            raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper
 

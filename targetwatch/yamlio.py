@@ -63,6 +63,16 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList
     return out
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode):
+    """A date or datetime; an impossible one (2023-02-30) is a located error, not a ValueError."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        line, col = _pos(node)
+        raise ConfigError(f"invalid date {node.value!r}: {exc}", Location(file=loader.name, line=line, col=col)) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -87,6 +97,8 @@ def load_all(path: str | Path) -> list[Any]:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file=str(path), line=mark.line + 1, col=mark.column + 1) if mark else Location(file=str(path))
         raise ConfigError(f"invalid YAML: {exc.problem or exc.context}", loc) from exc
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", Location(file=str(path))) from None
     finally:
         loader.dispose()
 

@@ -6,23 +6,31 @@ Then it moves: to ``archive/`` when it was read (with a report beside it if rows
 its content was already ingested (a duplicate). A file still being copied is left alone: its size and
 modification time must stay the same for ``settle_seconds`` before it is read. Office lock files and
 temporary names are never read.
+
+The folder is shared, so nothing in it is trusted: entries are judged without following links
+(``lstat``, ``O_NOFOLLOW``). A symbolic link or anything but a regular file is refused unread and
+moved (the link itself) to ``rejected/``; an ``archive/`` or ``rejected/`` that is a link or not a
+folder stops the collector before any file is read or moved. Folders are created 0700 and reports
+0600 (:mod:`targetwatch.private`); nothing is written outside the configured folders.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
+import os
+import stat
 import time
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import Field
 
-from collectors.ingest import IngestResult, content_hash, due_files, ingest_file
+from collectors.ingest import IngestResult, content_hash, due_entries, ingest_file
 from collectors.sources import CollectionResult, FileOutcome, SourceKind, register_source
 from collectors.sources.files import file_reported_at, seen_hashes
-from targetwatch.errors import Location
+from targetwatch.errors import Location, SourceError
 from targetwatch.model import Strict
+from targetwatch.private import private_dir, write_private
 from targetwatch.store import Store
 
 log = logging.getLogger("targetwatch.collectors")
@@ -65,13 +73,27 @@ def settled_files(paths: list[Path], settle_seconds: float) -> tuple[list[Path],
     return settled, moving
 
 
+def safe_folder(folder: Path) -> Path:
+    """``folder`` as a real folder of its own: created 0700 when missing, refused when it is a link or a file."""
+    try:
+        mode = os.lstat(folder).st_mode
+    except FileNotFoundError:
+        return private_dir(folder)
+    if not stat.S_ISDIR(mode):
+        what = "a symbolic link" if stat.S_ISLNK(mode) else "not a folder"
+        raise SourceError(f"{folder.name}/ is {what}: refusing to move files or write reports there", Location(file=str(folder)))
+    return folder
+
+
 def _move(path: Path, folder: Path, digest: str) -> Path:
-    """Move into ``folder``; a name already taken there gets the content hash added, so nothing is overwritten."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Rename into ``folder`` (a link moves as itself); a name already taken gets a suffix, so nothing is overwritten."""
     target = folder / path.name
-    if target.exists():
+    if os.path.lexists(target):
         target = folder / f"{path.stem}.{digest[:12]}{path.suffix}"
-    shutil.move(str(path), target)
+        n = 1
+        while os.path.lexists(target):
+            target, n = folder / f"{path.stem}.{digest[:12]}.{n}{path.suffix}", n + 1
+    os.rename(path, target)  # within the drop folder's own tree: never a copy that could follow a link
     return target
 
 
@@ -87,9 +109,7 @@ def _report(result: IngestResult, store: Store, target: Path) -> Path:
             where = Location(file=target.name, sheet=r.sheet, row=None if r.row is None or r.row != r.row else int(r.row),
                              column=r.column)
             lines.append(f"  {where}: {r.reason}")
-    report = target.with_name(target.name + ".report.txt")
-    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return report
+    return write_private(target.with_name(target.name + ".report.txt"), "\n".join(lines) + "\n")
 
 
 @register_source("dropfolder")
@@ -101,7 +121,18 @@ class DropFolderSource(SourceKind):
     def collect(self, store: Store, reported_at: datetime) -> CollectionResult:
         opts = self.options
         result = CollectionResult(self.collector.metadata.name)
-        candidates = [p for p in due_files(self.deployment, [self.collector]) if not _is_temporary(p)]
+        files, refused = due_entries(self.deployment, [self.collector])
+        folders = {p.parent for p in files + refused}
+        for folder in folders:  # before anything is read or moved
+            safe_folder(folder / opts.archive), safe_folder(folder / opts.rejected)
+        for path in refused:
+            if _is_temporary(path):
+                continue
+            moved = _move(path, path.parent / opts.rejected, "link" if path.is_symlink() else "special")
+            write_private(moved.with_name(moved.name + ".report.txt"),
+                          f"文件 / file: {path}\n拒收原因 / refused: a symbolic link or not a regular file; it was not read\n")
+            result.files.append(FileOutcome(str(path), "refused", "a symbolic link or not a regular file: not read", str(moved)))
+        candidates = [p for p in files if not _is_temporary(p)]
         settled, moving = settled_files(candidates, opts.settle_seconds)
         result.files += [FileOutcome(str(p), "unsettled", "still being written; read on a later run") for p in moving]
         seen = seen_hashes(store)

@@ -15,7 +15,6 @@ half-way leaves the store exactly as before the batch.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 import uuid
 from datetime import datetime
@@ -28,6 +27,7 @@ import pyarrow as pa
 
 from targetwatch.errors import StoreError
 from targetwatch.model import Basis
+from targetwatch.private import connect_sqlite, create_private, private_umask
 from targetwatch.store import READ_COLUMNS, BatchResult, StagedChunk
 
 _UNIT_BITS, _PERIOD_BITS = 20, 16
@@ -78,9 +78,7 @@ class SQLiteStore:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self.con.execute("PRAGMA journal_mode=WAL")
+        self.con = connect_sqlite(self.path, isolation_level=None, timeout=30)  # 0600 from birth, -wal/-shm too
         self.con.execute("PRAGMA synchronous=FULL")  # a committed batch survives a crash
         self.con.execute("PRAGMA temp_store=FILE")  # staging spills to disk: memory stays flat
         self.con.execute("PRAGMA cache_size=-65536")  # 64 MB, whatever the file size
@@ -413,7 +411,9 @@ class Scratch:
     def __enter__(self) -> "Scratch":
         import adbc_driver_sqlite.dbapi as adbc
 
-        self._con = adbc.connect(str(self.path))
+        create_private(self.path)
+        with private_umask():  # its journal too
+            self._con = adbc.connect(str(self.path))
         return self
 
     def _load(self, table: str, data: pa.Table, exists: bool) -> None:

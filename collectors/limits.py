@@ -1,0 +1,160 @@
+"""Limits checked before any parser sees a file: sizes, a zip's declared and real sizes, a sheet's extent.
+
+Each check reads the file cheaply (a stat, a zip's central directory, a streamed scan of the sheet
+XML, a byte scan for line lengths) and raises a located :class:`SourceError` naming the limit and the
+setting that raises it. The known ways to abort a parser (a sheet declaring ``A1:XFD1048576``, a
+gigabyte of compressed whitespace, two million rows) stop here; :mod:`collectors.sandbox` catches
+the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from targetwatch.errors import Location, SourceError
+from targetwatch.settings import Limits
+
+ZIP_WORKBOOKS = {".xlsx", ".xlsm", ".xlsb", ".ods"}
+_SHEET_XML = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?"')
+_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,12})"')
+_CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Za-z]{1,8})\d')
+_CHUNK = 1 << 20
+
+
+def _reject(path: Path, message: str, sheet: str | None = None) -> SourceError:
+    return SourceError(message, Location(file=str(path), sheet=sheet))
+
+
+def column_number(letters: bytes | str) -> int:
+    """``A`` → 1, ``XFD`` → 16384."""
+    n = 0
+    for ch in letters.upper() if isinstance(letters, str) else letters.decode("ascii").upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def check_size(path: Path, limits: Limits) -> None:
+    size = os.stat(path, follow_symlinks=False).st_size
+    if size > limits.file_bytes:
+        raise _reject(path, f"file is {size:,} bytes, over the limit of {limits.file_bytes:,} (settings limits.file_bytes)")
+
+
+def check_before_parsing(path: Path, limits: Limits, excel: bool) -> None:
+    """Every limit that applies to ``path``; raise a located SourceError at the first one exceeded."""
+    check_size(path, limits)
+    if not excel:
+        check_csv(path, limits)
+    elif path.suffix.lower() in ZIP_WORKBOOKS:
+        check_zip_workbook(path, limits)
+
+
+def check_zip_workbook(path: Path, limits: Limits) -> None:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise _reject(path, f"not a readable workbook: not a valid zip archive ({exc})") from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > limits.zip_members:
+            raise _reject(path, f"the workbook has {len(members):,} zip members, over the limit of {limits.zip_members:,} (settings limits.zip_members)")
+        declared = sum(m.file_size for m in members)
+        if declared > limits.unzipped_bytes:
+            raise _reject(path, f"the workbook declares {declared:,} bytes uncompressed, over the limit of "
+                                f"{limits.unzipped_bytes:,} (settings limits.unzipped_bytes)")
+        for member in members:
+            if _SHEET_XML.match(member.filename):
+                _check_sheet_xml(path, archive, member, limits)
+
+
+def _check_sheet_xml(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> None:
+    """Stream one sheet's XML: its declared dimension, its row count and the furthest cell it names."""
+    sheet = member.filename
+    rows = max_row = max_col = 0
+    read = 0
+    carry = b""
+    try:
+        with archive.open(member) as stream:
+            while True:
+                block = stream.read(_CHUNK)
+                if not block:
+                    break
+                read += len(block)
+                if read > member.file_size:
+                    raise _reject(path, f"the sheet XML is larger than its zip entry declares ({member.file_size:,} bytes)", sheet)
+                data = carry + block
+                cut = data.rfind(b">") + 1  # scan whole tags only; the tail waits for the next block
+                if cut == 0 and len(data) < 4 * _CHUNK:
+                    carry = data
+                    continue
+                cut = cut or len(data)
+                scan, carry = data[:cut], data[cut:]
+                if max_row == 0 and rows == 0:
+                    _check_dimension(path, sheet, scan, limits)
+                rows += len(_ROW.findall(scan))
+                refs = _ROW_REF.findall(scan)
+                if refs:
+                    max_row = max(max_row, max(int(r) for r in refs))
+                cols = _CELL_COLUMN.findall(scan)
+                if cols:
+                    max_col = max(max_col, max(column_number(c) for c in set(cols)))
+                extent = max(rows, max_row)
+                if extent > limits.sheet_rows:
+                    raise _reject(path, f"the sheet has {extent:,} rows or more, over the limit of {limits.sheet_rows:,} "
+                                        "(settings limits.sheet_rows)", sheet)
+                if extent * max(max_col, 1) > limits.sheet_cells:
+                    raise _reject(path, f"the sheet spans {extent:,} rows × {max_col:,} columns, over the limit of "
+                                        f"{limits.sheet_cells:,} cells (settings limits.sheet_cells)", sheet)
+    except SourceError:
+        raise
+    except Exception as exc:  # zlib errors, encryption, unsupported compression, truncated data: all unreadable
+        raise _reject(path, f"not a readable workbook: {type(exc).__name__}: {exc}", sheet) from None
+
+
+def _check_dimension(path: Path, sheet: str, scan: bytes, limits: Limits) -> None:
+    m = _DIMENSION.search(scan)
+    if not m:
+        return
+    first_col, first_row, last_col, last_row = m.groups()
+    col = column_number(last_col or first_col or b"A")
+    row = int(last_row or first_row or b"1")
+    if row > limits.sheet_rows or row * col > limits.sheet_cells:
+        ref = m.group(0).split(b'ref="')[1].rstrip(b'"').decode("ascii", "replace")
+        raise _reject(path, f"the sheet declares the dimension {ref} ({row:,} rows × {col:,} columns), over the limits of "
+                            f"{limits.sheet_rows:,} rows and {limits.sheet_cells:,} cells (settings limits.sheet_rows, limits.sheet_cells)", sheet)
+
+
+def check_csv(path: Path, limits: Limits) -> None:
+    """No line (and so no field) of a CSV may be longer than ``limits.csv_line_bytes``."""
+    longest = limits.csv_line_bytes
+    line = 1  # the line number where the current chunk starts
+    run = 0  # bytes of the current line seen so far
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(_CHUNK)
+            if not block:
+                break
+            newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            if len(newlines) == 0:
+                run += len(block)
+                if run > longest:
+                    break
+                continue
+            lengths = np.diff(newlines, prepend=-1) - 1
+            lengths[0] += run
+            over = np.flatnonzero(lengths > longest)
+            if len(over):
+                line += int(over[0])
+                run = int(lengths[over[0]])
+                break
+            line += len(newlines)
+            run = len(block) - int(newlines[-1]) - 1
+    if run > longest:
+        raise SourceError(f"line {line} is longer than {longest:,} bytes (settings limits.csv_line_bytes)",
+                          Location(file=str(path), row=line))
