@@ -136,6 +136,10 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
     factors, measure_err = _scale(raw.get("measure"), ind_ids, dep)
     flag(measure_err.notna().to_numpy(), lambda i: measure_err.iat[i], raw["value_col"])
 
+    # Plausibility after scaling (1e305 亿元 is inf in 万元): finite and within the indicator's bounds.
+    scaled = values.to_numpy(dtype="float64") * factors.to_numpy(dtype="float64")
+    flag(_implausible(scaled, ind_ids, dep), lambda i: _bounds_reason(scaled[i], ind_ids.iat[i], dep), raw["value_col"])
+
     bad = (reasons != "") & keep
     good = (reasons == "") & keep
     # Explicit object Series: pandas 3 would otherwise convert every string column to Arrow strings.
@@ -146,7 +150,7 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
             "unit": text(unit_ids),
             "period": codes[good].astype("int64").to_numpy(),
             "basis": text(basis),
-            "value": (values[good] * factors[good]).to_numpy(dtype="float64"),
+            "value": scaled[good],
             "row": raw["row"][good].to_numpy(dtype="int64"),
             "sheet": text(raw["sheet"]),
             "column": text(raw["value_col"]),
@@ -163,6 +167,24 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
         }
     )
     return StagedChunk(good=good_frame, bad=bad_frame)
+
+
+def _implausible(scaled: np.ndarray, ind_ids: pd.Series, dep: Deployment) -> np.ndarray:
+    """Rows whose scaled value is not finite or lies outside its indicator's bounds (rows without a value pass)."""
+    bounds = {i.id: i.value_bounds() for i in dep.indicators.values()}
+    lo = lookup(ind_ids, {k: b[0] for k, b in bounds.items()}).to_numpy(dtype="float64", na_value=-np.inf)
+    hi = lookup(ind_ids, {k: b[1] for k, b in bounds.items()}).to_numpy(dtype="float64", na_value=np.inf)
+    with np.errstate(invalid="ignore"):
+        outside = ~np.isfinite(scaled) | (scaled < lo) | (scaled > hi)
+    return outside & ~np.isnan(scaled)
+
+
+def _bounds_reason(value: float, indicator: str, dep: Deployment) -> str:
+    ind = dep.indicators[indicator]
+    if not np.isfinite(value):
+        return f"not a finite number in {ind.measure} after scaling: {value}"
+    lo, hi = ind.value_bounds()
+    return f"implausible value {value:g} {ind.measure} for {indicator}: outside [{lo:g}, {hi:g}] (registry bounds)"
 
 
 def _frequency_matches(codes: pd.Series, ind_ids: pd.Series, dep: Deployment) -> pd.Series:

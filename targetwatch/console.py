@@ -80,7 +80,7 @@ def command(fn: Callable) -> Callable:
         except TargetwatchError as exc:
             err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
             raise typer.Exit(EXIT_CONFIG) from None
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
             # No traceback for the user: one line, and the traceback in the log at DEBUG level.

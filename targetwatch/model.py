@@ -112,6 +112,19 @@ class Deadline(Strict):
     working_days: int | None = Field(None, ge=0)
 
 
+class Bounds(Strict):
+    """The plausible values of an indicator, in its own measure; a value outside is quarantined, not stored."""
+
+    min: float | None = Field(None, description="lowest plausible value; none = the default of the indicator's kind")
+    max: float | None = Field(None, description="highest plausible value; none = the default of the indicator's kind")
+
+
+# No figure a local government reports comes near this, in any measure: beyond it a value is a typo or an attack.
+MAX_MAGNITUDE = 1e15
+# Measures of things that cannot be negative (entities, people, visits).
+_NON_NEGATIVE_DIMENSIONS = {"count", "people", "visits"}
+
+
 class Indicator(Strict):
     """A reported statistic: its unit of measure, frequency, basis, direction and reporting deadline."""
 
@@ -128,6 +141,19 @@ class Indicator(Strict):
     decimals: int = 2
     aliases: list[str] = Field(default_factory=list)
     owners: Owners | None = None
+    bounds: Bounds = Field(default_factory=Bounds, description="plausible values; defaults by kind and measure (value_bounds)")
+
+    def value_bounds(self) -> tuple[float, float]:
+        """(lowest, highest) plausible value: the registry's bounds, else the defaults of the kind and measure.
+
+        Defaults: a growth rate lies between -100 and 1000 (%), a count or a number of people is not
+        negative, and nothing exceeds ±1e15."""
+        lo, hi = -MAX_MAGNITUDE, MAX_MAGNITUDE
+        if self.kind is IndicatorKind.growth:
+            lo, hi = -100.0, 1000.0
+        elif self.kind is IndicatorKind.count or MEASURES.get(self.measure, ("",))[0] in _NON_NEGATIVE_DIMENSIONS:
+            lo = 0.0
+        return (lo if self.bounds.min is None else self.bounds.min, hi if self.bounds.max is None else self.bounds.max)
 
     @field_validator("frequency")
     @classmethod

@@ -13,8 +13,11 @@ Example::
     mapping:
       fields: {unit: region, indicator: code, period: month, value: amount}
 
-The token travels only in a header. It never appears in the URL, in the batch's source label, in a
-log line or in an error message.
+The token travels only in a header, added to each request whose origin (scheme, host and port) is
+the configured ``url``'s: a ``pagination.next`` link or a redirect to another origin is refused, or
+with ``other_origins: without_token`` followed without the token. Redirects are followed here, hop by
+hop, never by the HTTP library. The token never appears in the URL, in the batch's source label, in a
+log line or in an error message. A response is read up to ``limits.file_bytes`` and no further.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import io
 import logging
 from typing import Any, Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import pandas as pd
 import requests
@@ -63,6 +66,23 @@ class HttpOptions(Strict):
     retries: int = Field(3, ge=0, description="retries of a failed request (connection errors, 429, 5xx), with backoff")
     backoff: float = Field(0.5, ge=0, description="urllib3 backoff factor between request retries")
     encoding: str | None = Field(None, description="CSV encoding when the server does not say")
+    other_origins: Literal["refuse", "without_token"] = Field(
+        "refuse", description="a next link or redirect to another scheme, host or port: refuse it, or follow it without the token")
+    max_redirects: int = Field(5, ge=0, description="redirects followed per request")
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a URL, with the scheme's default port filled in."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise SourceError(f"not a valid URL: {exc}", Location(file=url.split("?")[0])) from None
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme, 0)
 
 
 def dig(doc: Any, path: str | None) -> Any:
@@ -76,6 +96,22 @@ def dig(doc: Any, path: str | None) -> Any:
     return doc
 
 
+def read_limited(response: requests.Response, limit: int) -> None:
+    """Read a streamed body up to ``limit`` bytes; a longer response is rejected before anything parses it."""
+    body = bytearray()
+    where = Location(file=response.url.split("?")[0])
+    try:
+        for block in response.iter_content(1 << 16):
+            body += block
+            if len(body) > limit:
+                raise SourceError(f"the response is larger than {limit:,} bytes (settings limits.file_bytes)", where)
+    except requests.RequestException as exc:
+        raise SourceError(f"reading the response failed: {type(exc).__name__}: {exc}", where) from None
+    finally:
+        response.close()
+    response._content = bytes(body)  # what .content, .text and .json() read from now on
+
+
 @register_source("http")
 class HttpSource(RecordSource):
     """Fetch every page, then hand the records to validation as one batch."""
@@ -86,40 +122,68 @@ class HttpSource(RecordSource):
         opts = self.options
         session = requests.Session()
         retry = Retry(total=opts.retries, backoff_factor=opts.backoff, status_forcelist=(429, 500, 502, 503, 504),
-                      allowed_methods=("GET",), raise_on_status=False)
+                      allowed_methods=("GET",), raise_on_status=False, redirect=0)
         session.mount("http://", HTTPAdapter(max_retries=retry))
         session.mount("https://", HTTPAdapter(max_retries=retry))
+        self._token = None
         if opts.token_env:
             token = secret(opts.token_env, self.deployment.settings)
             if not token:
                 raise SourceError(f"the API token is not set: export {opts.token_env}=... (or put it in the secrets file)",
                                   Location(file=str(self.collector.path)))
-            session.headers[opts.token_header] = f"{opts.token_scheme} {token}".strip()
+            self._token = f"{opts.token_scheme} {token}".strip()  # added per request, never to the session
         return session
 
+    def _headers_for(self, url: str) -> dict[str, str]:
+        """The token header for a URL of the configured origin; for another origin nothing, or a refusal."""
+        if origin(url) == origin(self.options.url):
+            return {self.options.token_header: self._token} if self._token else {}
+        if self.options.other_origins == "refuse":
+            scheme, host, port = origin(url)
+            raise SourceError(f"refused to follow a link to another origin {scheme}://{host}:{port} "
+                              "(set other_origins: without_token to follow it without the token)", Location(file=self.options.url.split("?")[0]))
+        return {}
+
     def _get(self, session: requests.Session, url: str, params: dict[str, str]) -> requests.Response:
-        try:
-            response = session.get(url, params=params, timeout=self.options.timeout)
-        except requests.RequestException as exc:
-            # The exception text names the URL and the cause, never the request headers.
-            raise SourceError(f"request failed after {self.options.retries} retries: {type(exc).__name__}: {exc}", Location(file=url)) from None
+        opts = self.options
+        for _ in range(opts.max_redirects + 1):
+            try:
+                response = session.get(url, params=params, headers=self._headers_for(url), timeout=opts.timeout,
+                                       allow_redirects=False, stream=True)
+            except requests.RequestException as exc:
+                # The exception text names the URL and the cause, never the request headers.
+                raise SourceError(f"request failed after {opts.retries} retries: {type(exc).__name__}: {exc}", Location(file=url)) from None
+            if not (response.is_redirect and response.headers.get("location")):
+                break
+            url, params = urljoin(response.url, response.headers["location"]), {}
+            response.close()
+        else:
+            raise SourceError(f"more than {opts.max_redirects} redirects", Location(file=opts.url.split("?")[0]))
         if response.status_code >= 400:
-            raise SourceError(f"HTTP {response.status_code} {response.reason}", Location(file=url))
+            response.close()
+            raise SourceError(f"HTTP {response.status_code} {response.reason}", Location(file=url.split("?")[0]))
+        read_limited(response, self.deployment.settings.limits.file_bytes)
         return response
 
     def _page(self, response: requests.Response) -> tuple[pd.DataFrame, Any]:
         opts = self.options
-        if opts.format == "csv":
-            text = response.content.decode(opts.encoding or response.encoding or "utf-8-sig")
-            return pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, na_values=[""]), None
+        where = Location(file=response.url.split("?")[0])
         try:
-            doc = response.json()
-        except ValueError as exc:
-            raise SourceError(f"not JSON: {exc}", Location(file=response.url)) from None
-        items = dig(doc, opts.records)
-        if not isinstance(items, list):
-            raise SourceError(f"no list of records at {opts.records or 'the top level'!r}", Location(file=response.url))
-        return pd.DataFrame.from_records(items), doc
+            if opts.format == "csv":
+                text = response.content.decode(opts.encoding or response.encoding or "utf-8-sig")
+                return pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, na_values=[""]), None
+            try:
+                doc = response.json()
+            except (ValueError, RecursionError) as exc:
+                raise SourceError(f"not JSON: {exc}", where) from None
+            items = dig(doc, opts.records)
+            if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+                raise SourceError(f"no list of records (JSON objects) at {opts.records or 'the top level'!r}", where)
+            return pd.DataFrame.from_records(items), doc
+        except SourceError:
+            raise
+        except Exception as exc:  # a page no parser can read (bad CSV, unknown encoding…) rejects the fetch, located
+            raise SourceError(f"unreadable {opts.format} page: {type(exc).__name__}: {str(exc)[:300]}", where) from None
 
     def fetch(self) -> tuple[pd.DataFrame, str]:
         opts = self.options
@@ -141,6 +205,8 @@ class HttpSource(RecordSource):
                     following = dig(doc, opts.pagination.next)
                     if not following:
                         break
+                    if not isinstance(following, str):
+                        raise SourceError(f"the next link at {opts.pagination.next!r} is not a URL", Location(file=opts.url.split("?")[0]))
                     url, params = urljoin(response.url, following), {}
                 else:
                     page_no += 1

@@ -18,7 +18,7 @@ import pandas as pd
 from collectors.layout import FieldMapping
 from collectors.sources import CollectionResult, SourceKind
 from collectors.validate import RAW_COLUMNS, validate
-from targetwatch.errors import ConfigError, Location, SourceError
+from targetwatch.errors import ConfigError, Location, SourceError, TargetwatchError
 from targetwatch.store import Store
 
 _FIELDS = ("unit", "indicator", "period", "value", "basis", "measure")
@@ -36,6 +36,9 @@ def records_to_raw(records: pd.DataFrame, mapping: FieldMapping, label: str) -> 
         if name in mapping.fields:
             column = mapping.fields[name]
             series = records[column]
+            if series.dtype == object:
+                # A nested JSON value (a list, an object) is read as its text: quarantined as such, never a crash.
+                series = series.map(lambda v: str(v) if isinstance(v, (dict, list, set, tuple)) else v)
             if name in mapping.codes:
                 text = series.astype("string")
                 series = text.map(mapping.codes[name]).fillna(text)
@@ -65,7 +68,12 @@ class RecordSource(SourceKind):
             raise ConfigError(f"collector {self.collector.metadata.name!r}: a {self.collector.spec.source.kind} source "
                               "needs spec.mapping (fields, fixed, codes)", Location(file=str(self.collector.path)))
         records, label = self.fetch()
-        raw = records_to_raw(records, mapping, label)
-        chunk = validate(raw, self.deployment)
+        try:
+            raw = records_to_raw(records, mapping, label)
+            chunk = validate(raw, self.deployment)
+        except TargetwatchError:
+            raise
+        except Exception as exc:  # records no check foresaw: the fetch is rejected, located, and nothing lands
+            raise SourceError(f"cannot read the records: {type(exc).__name__}: {str(exc)[:300]}", Location(file=label)) from None
         batch = store.ingest(iter([chunk]), source=label, content_hash=records_hash(records), reported_at=reported_at)
         return CollectionResult(self.collector.metadata.name, batches=[batch])

@@ -22,6 +22,8 @@ import requests
 from pydantic import Field, model_validator
 
 from collectors.sources import register_source
+from collectors.limits import check_size
+from collectors.sources.http import read_limited
 from collectors.sources.records import RecordSource
 from targetwatch.errors import Location, SourceError
 from targetwatch.model import Strict
@@ -64,16 +66,25 @@ class SdmxSource(RecordSource):
         opts = self.options
         label = opts.url.split("?")[0] if opts.url else str(self.deployment.path(opts.file))
         try:
+            limit = self.deployment.settings.limits.file_bytes
             if opts.file:
-                message = sdmx.read_sdmx(self.deployment.path(opts.file))
+                path = self.deployment.path(opts.file)
+                check_size(path, self.deployment.settings.limits)
+                message = sdmx.read_sdmx(path)
             else:
-                response = requests.get(opts.url, timeout=opts.timeout)
+                response = requests.get(opts.url, timeout=opts.timeout, stream=True)
                 response.raise_for_status()
+                read_limited(response, limit)
                 message = sdmx.read_sdmx(io.BytesIO(response.content))
+        except SourceError:
+            raise
         except (OSError, requests.RequestException) as exc:
             raise SourceError(f"cannot read the SDMX message: {exc}", Location(file=label)) from None
         except Exception as exc:  # sdmx1 raises many parser errors; all mean "not a readable message"
             raise SourceError(f"not a readable SDMX data message: {type(exc).__name__}: {exc}", Location(file=label)) from None
         if not hasattr(message, "data"):
             raise SourceError(f"a {type(message).__name__}, not a data message", Location(file=label))
-        return message_records(message), label
+        try:
+            return message_records(message), label
+        except Exception as exc:  # a message sdmx1 reads but cannot flatten: rejected, located
+            raise SourceError(f"cannot flatten the SDMX data message: {type(exc).__name__}: {str(exc)[:300]}", Location(file=label)) from None
