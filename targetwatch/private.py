@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import subprocess
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -91,3 +92,16 @@ def connect_sqlite(path: str | os.PathLike, *, wal: bool = True, **kwargs) -> sq
         if wal:
             con.execute("PRAGMA journal_mode=WAL")
     return con
+
+
+def in_tracked_tree(path: str | os.PathLike) -> bool:
+    """Whether ``path`` lies in a git work tree and is not ignored there: no place for a file holding a secret."""
+    path = Path(path).absolute()
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.is_dir()), None)
+    if folder is None:
+        return False
+    try:
+        ignored = subprocess.run(["git", "-C", str(folder), "check-ignore", "-q", str(path)], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False  # no git: nothing can commit the file by accident here
+    return ignored.returncode == 1  # 0 = ignored, 1 = not ignored (inside a work tree), 128 = not a work tree
