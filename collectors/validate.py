@@ -137,7 +137,8 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
     flag(measure_err.notna().to_numpy(), lambda i: measure_err.iat[i], raw["value_col"])
 
     # Plausibility after scaling (1e305 亿元 is inf in 万元): finite and within the indicator's bounds.
-    scaled = values.to_numpy(dtype="float64") * factors.to_numpy(dtype="float64")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is flagged just below, not warned about
+        scaled = values.to_numpy(dtype="float64") * factors.to_numpy(dtype="float64")
     flag(_implausible(scaled, ind_ids, dep), lambda i: _bounds_reason(scaled[i], ind_ids.iat[i], dep), raw["value_col"])
 
     bad = (reasons != "") & keep
@@ -184,7 +185,7 @@ def _bounds_reason(value: float, indicator: str, dep: Deployment) -> str:
     if not np.isfinite(value):
         return f"not a finite number in {ind.measure} after scaling: {value}"
     lo, hi = ind.value_bounds()
-    return f"implausible value {value:g} {ind.measure} for {indicator}: outside [{lo:g}, {hi:g}] (registry bounds)"
+    return f"implausible value {value:g} {ind.measure} for {indicator}: outside [{lo:g}, {hi:g}] (indicator bounds)"
 
 
 def _frequency_matches(codes: pd.Series, ind_ids: pd.Series, dep: Deployment) -> pd.Series:
