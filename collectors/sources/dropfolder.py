@@ -73,16 +73,15 @@ def settled_files(paths: list[Path], settle_seconds: float) -> tuple[list[Path],
     return settled, moving
 
 
-def safe_folder(folder: Path) -> Path:
-    """``folder`` as a real folder of its own: created 0700 when missing, refused when it is a link or a file."""
+def check_folder(folder: Path) -> None:
+    """Refuse ``folder`` when it exists as anything but a real folder (a link could send files anywhere)."""
     try:
         mode = os.lstat(folder).st_mode
     except FileNotFoundError:
-        return private_dir(folder)
+        return
     if not stat.S_ISDIR(mode):
         what = "a symbolic link" if stat.S_ISLNK(mode) else "not a folder"
         raise SourceError(f"{folder.name}/ is {what}: refusing to move files or write reports there", Location(file=str(folder)))
-    return folder
 
 
 def _move(path: Path, folder: Path, digest: str) -> Path:
@@ -122,11 +121,13 @@ class DropFolderSource(SourceKind):
         opts = self.options
         result = CollectionResult(self.collector.metadata.name)
         files, refused = due_entries(self.deployment, [self.collector])
-        folders = {p.parent for p in files + refused}
-        for folder in folders:  # before anything is read or moved
-            safe_folder(folder / opts.archive), safe_folder(folder / opts.rejected)
+        targets = sorted({p.parent / name for p in files + refused for name in (opts.archive, opts.rejected)})
+        for folder in targets:  # all checked before anything is read, moved or created
+            check_folder(folder)
+        for folder in targets:
+            private_dir(folder)
         for path in refused:
-            if _is_temporary(path):
+            if _is_temporary(path) or path in targets:
                 continue
             moved = _move(path, path.parent / opts.rejected, "link" if path.is_symlink() else "special")
             write_private(moved.with_name(moved.name + ".report.txt"),
