@@ -97,6 +97,12 @@ def load_all(path: str | Path) -> list[Any]:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file=str(path), line=mark.line + 1, col=mark.column + 1) if mark else Location(file=str(path))
         raise ConfigError(f"invalid YAML: {exc.problem or exc.context}", loc) from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL, a control character)
+        before = text[:exc.position]
+        loc = Location(file=str(path), line=before.count("\n") + 1, col=len(before) - before.rfind("\n"))
+        raise ConfigError(f"invalid YAML: character {exc.character!r}: {exc.reason}", loc) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", Location(file=str(path))) from None
     except RecursionError:
         raise ConfigError("invalid YAML: nested too deeply", Location(file=str(path))) from None
     finally:

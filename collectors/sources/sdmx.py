@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pandas as pd
@@ -54,6 +55,12 @@ def message_records(message) -> pd.DataFrame:
     return frame
 
 
+def _quiet():
+    """sdmx1 prints its parser stacks and the failing element to stdout when a message does not parse:
+    the payload would reach the terminal. The located error says what went wrong instead."""
+    return contextlib.redirect_stdout(io.StringIO())
+
+
 @register_source("sdmx")
 class SdmxSource(RecordSource):
     """Read the message, flatten its observations, and map them."""
@@ -70,12 +77,14 @@ class SdmxSource(RecordSource):
             if opts.file:
                 path = self.deployment.path(opts.file)
                 check_size(path, self.deployment.settings.limits)
-                message = sdmx.read_sdmx(path)
+                with _quiet():
+                    message = sdmx.read_sdmx(path)
             else:
                 response = requests.get(opts.url, timeout=opts.timeout, stream=True)
                 response.raise_for_status()
                 read_limited(response, limit)
-                message = sdmx.read_sdmx(io.BytesIO(response.content))
+                with _quiet():
+                    message = sdmx.read_sdmx(io.BytesIO(response.content))
         except SourceError:
             raise
         except (OSError, requests.RequestException) as exc:
