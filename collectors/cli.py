@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from collectors.ingest import IngestResult, ingest
 from targetwatch import console, periods
+from targetwatch.private import write_private
 
 
 def register(app: typer.Typer) -> None:
@@ -111,7 +112,7 @@ def quarantine_export(out: Path = typer.Argument(..., help="CSV file to write"),
         frame = ctx.store.quarantined()
     finally:
         ctx.close()
-    frame.to_csv(out, index=False, encoding="utf-8-sig")
+    write_private(out, frame.to_csv(index=False), encoding="utf-8-sig")  # raw rows of the departments: 0600
     console.err.print(f"{len(frame)} quarantined rows written to {out}")
 
 
@@ -127,7 +128,8 @@ def jobs_command(config: Optional[Path] = console.ConfigOption, format: str = co
 @console.command
 def collect_command(name: str = typer.Argument(..., help="collector name (metadata.name of its mapping)"),
                     config: Optional[Path] = console.ConfigOption) -> None:
-    """Run one collector now, with its retries; exits 1 when it failed (the store keeps its previous data)."""
+    """Run one collector now, with its retries; exits 1 when it failed (the store keeps its previous data) or rows
+    were quarantined, 3 when a file was rejected."""
     from collectors.schedule import CollectionFailed, collect
 
     ctx = console.Context(config)
@@ -139,3 +141,7 @@ def collect_command(name: str = typer.Argument(..., help="collector name (metada
     console.out.print(f"{name}: {result.summary()}", highlight=False)
     for f in result.files:
         console.err.print(f"  {f.file}: {f.outcome}{' → ' + f.moved_to if f.moved_to else ''}{' (' + f.detail + ')' if f.detail else ''}")
+    if any(f.outcome in ("rejected", "refused") for f in result.files):
+        raise typer.Exit(console.EXIT_REJECTED)
+    if result.quarantined:
+        raise typer.Exit(console.EXIT_INPUT)

@@ -63,16 +63,23 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList
     return out
 
 
-def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode):
-    """A date or datetime; an impossible one (2023-02-30) is a located error, not a ValueError."""
-    try:
-        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except (ValueError, OverflowError) as exc:
-        line, col = _pos(node)
-        raise ConfigError(f"invalid date {node.value!r}: {exc}", Location(file=loader.name, line=line, col=col)) from None
+def _located_scalar(construct, what: str):
+    """A scalar constructor whose failure (2023-02-30, an integer of 100,000 digits) is a located error."""
+
+    def wrapped(loader: _Loader, node: yaml.ScalarNode):
+        try:
+            return construct(loader, node)
+        except (ValueError, OverflowError) as exc:
+            line, col = _pos(node)
+            shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+            raise ConfigError(f"invalid {what} {shown!r}: {exc}", Location(file=loader.name, line=line, col=col)) from None
+
+    return wrapped
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _located_scalar(yaml.SafeLoader.construct_yaml_timestamp, "date"))
+_Loader.add_constructor("tag:yaml.org,2002:int", _located_scalar(yaml.SafeLoader.construct_yaml_int, "integer"))
+_Loader.add_constructor("tag:yaml.org,2002:float", _located_scalar(yaml.SafeLoader.construct_yaml_float, "number"))
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -100,7 +107,8 @@ def load_all(path: str | Path) -> list[Any]:
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL, a control character)
         before = text[:exc.position]
         loc = Location(file=str(path), line=before.count("\n") + 1, col=len(before) - before.rfind("\n"))
-        raise ConfigError(f"invalid YAML: character {exc.character!r}: {exc.reason}", loc) from None
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ConfigError(f"invalid YAML: character U+{code:04X}: {exc.reason}", loc) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", Location(file=str(path))) from None
     except RecursionError:

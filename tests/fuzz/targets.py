@@ -30,7 +30,7 @@ CONFIG = ROOT / "config"
 SDMX_SEED = ROOT / "tests" / "collectors" / "data" / "sdmx_wb_wits_tariff.xml"
 
 # Share of the cases per target: the cheap targets get many, the workbook (a child process each) fewer.
-WEIGHTS = {"period": 0.22, "csv": 0.30, "rule_yaml": 0.16, "http": 0.12, "sdmx": 0.08, "xlsx": 0.12}
+WEIGHTS = {"period": 0.28, "csv": 0.26, "rule_yaml": 0.20, "http": 0.10, "sdmx": 0.07, "xlsx": 0.09}
 
 PERIOD_SEEDS = ["2023-06", "2023-Q2", "2023-H1", "2023", "2023-01/02", "2023年1-6月", "2023年1-2月", "2023年6月",
                 "2023年第二季度", "2023年二季度", "2023年上半年", "2023年", "1-6月", "2025-08"]
