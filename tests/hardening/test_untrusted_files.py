@@ -170,3 +170,30 @@ def test_a_broken_document_property_falls_back_to_the_file_time_and_the_workbook
     (result,) = ingest(deployment, db, [book])  # shaoyang-gdp takes reported_at from the document
     assert result.ok and result.batch.revisions_added > 0, result.error
     assert str(db.batches()["reported_at"].iat[0]).startswith("2023-11-14")
+
+
+def test_a_failure_nobody_foresaw_rejects_that_file_and_the_next_file_still_lands(tmp_path, deployment, db, monkeypatch):
+    import collectors.ingest as ingest_module
+    from collectors.validate import validate as real_validate
+
+    def fragile(raw, dep, counts=None):
+        if (raw["unit"] == "火星区").any():
+            raise KeyError("a bug in a check")
+        return real_validate(raw, dep, counts)
+
+    monkeypatch.setattr(ingest_module, "validate", fragile)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unit,indicator,period,value\n火星区,gdp,2023-Q2,1\n", encoding="utf-8")
+    results = ingest(deployment, db, [bad, _good_csv(tmp_path)])
+    _assert_rejected_then_next_lands(results, db, "cannot be read: KeyError: 'a bug in a check'", where=str(bad))
+
+
+def test_an_internal_error_in_a_command_is_one_line_and_exit_4(deployment_dir, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero somewhere deep")
+
+    monkeypatch.setattr(console, "open_store", broken)
+    run = CliRunner().invoke(app, ["observations", "--config", str(deployment_dir)])
+    assert run.exit_code == console.EXIT_INTERNAL == 4
+    assert "internal error: ZeroDivisionError: division by zero somewhere deep" in run.output
+    assert "Traceback" not in run.output
