@@ -189,10 +189,10 @@ def test_the_same_key_in_two_sheets_with_different_values_names_both_sheets(drop
     assert sorted(quarantine(db)) == [("2023年1-6月", 5, IVA), ("2023年1-6月(续)", 5, IVA)]
 
 
-def test_a_missing_sheet_rejects_the_file_records_it_and_ingest_exits_1(drop, deployment_dir, db):
+def test_a_missing_sheet_rejects_the_file_records_it_and_ingest_exits_3(drop, deployment_dir, db):
     f = write_workbook(drop / "a.xlsx", {"Sheet1": good_rows()})
     result = CliRunner().invoke(app, ["ingest", "--config", str(deployment_dir), str(f)])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output  # a whole file rejected (1 is for quarantined rows)
     q = db.quarantined()
     assert q[["file", "sheet", "row"]].values.tolist() == [[str(f), None, None]]
     assert q["reason"][0] == "file rejected: missing sheet matching '^\\d{4}年'; the workbook has: Sheet1"
