@@ -40,6 +40,24 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     libyaml's parser (CSafeLoader: the same safe constructor) when PyYAML has it: about 6× faster on
     the rule files, with the same values and positions."""
 
+    def construct_object(self, node, deep=False):
+        # PyYAML's scalar constructors raise plain Python errors on values their resolver let through:
+        # 2023-02-30, `!!int` with no digits, an integer of 100,000 digits, `!!bool maybe`. Each becomes a
+        # located error at the innermost node.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError, IndexError, KeyError, AttributeError, TypeError) as exc:
+            line, col = _pos(node)
+            value = node.value if isinstance(node.value, str) else ""
+            shown = f" {value if len(value) <= 40 else value[:40] + '…'!r}" if value else ""
+            what = _TAG_WORDS.get(node.tag, node.tag.rsplit(":", 1)[-1])
+            text = f"invalid {what}{shown}: {exc}" if isinstance(exc, (ValueError, OverflowError)) else f"not a valid {what}{shown}"
+            raise ConfigError(text, Location(file=self.name, line=line, col=col)) from None
+
+
+_TAG_WORDS = {"tag:yaml.org,2002:timestamp": "date", "tag:yaml.org,2002:int": "integer", "tag:yaml.org,2002:float": "number",
+              "tag:yaml.org,2002:bool": "true/false value"}
+
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
     loader.flatten_mapping(node)
@@ -48,6 +66,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
     out.positions = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, (list, dict)):
+            line, col = _pos(key_node)
+            raise ConfigError("a mapping key must be a single value, not a list or a mapping", Location(file=loader.name, line=line, col=col))
         if key in out:
             line, col = _pos(key_node)
             raise ConfigError(f"duplicate key {key!r}", Location(file=loader.name, line=line, col=col))
@@ -63,23 +84,6 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList
     return out
 
 
-def _located_scalar(construct, what: str):
-    """A scalar constructor whose failure (2023-02-30, an integer of 100,000 digits) is a located error."""
-
-    def wrapped(loader: _Loader, node: yaml.ScalarNode):
-        try:
-            return construct(loader, node)
-        except (ValueError, OverflowError) as exc:
-            line, col = _pos(node)
-            shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
-            raise ConfigError(f"invalid {what} {shown!r}: {exc}", Location(file=loader.name, line=line, col=col)) from None
-
-    return wrapped
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _located_scalar(yaml.SafeLoader.construct_yaml_timestamp, "date"))
-_Loader.add_constructor("tag:yaml.org,2002:int", _located_scalar(yaml.SafeLoader.construct_yaml_int, "integer"))
-_Loader.add_constructor("tag:yaml.org,2002:float", _located_scalar(yaml.SafeLoader.construct_yaml_float, "number"))
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 

@@ -14,9 +14,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--replay", type=int, default=None, metavar="CASE", help="run only this case number; its input goes to stdout")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="targetwatch-fuzz-") as folder:
-        report = run(args.cases, args.seed, Path(folder))
+        report = run(args.cases, args.seed, Path(folder), only=args.replay)
+    if args.replay is not None and report.replayed is not None:
+        sys.stdout.buffer.write(report.replayed + b"\n")
     print(report.summary())
     for failure in report.tracebacks + report.unforeseen:
         print(f"--- {failure.target} case {failure.case} (seed {report.seed})\n{failure.error}", file=sys.stderr)

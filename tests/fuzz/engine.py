@@ -114,6 +114,7 @@ class Report:
     landed: int = 0
     landed_bad: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    replayed: bytes | None = None  # the input of a replayed case
     target_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -150,8 +151,10 @@ def run_case(name: str, case: int, target: Target, data: bytes, report: Report) 
 
 
 def campaign(targets: dict[str, tuple[float, Callable[[Mutator], bytes], Target]], cases: int, seed: int,
-             finish: Callable[[Report], None] | None = None) -> Report:
-    """Run ``cases`` cases spread over ``targets`` (name → (weight, make input, target)) with one seed."""
+             finish: Callable[[Report], None] | None = None, only: int | None = None) -> Report:
+    """Run ``cases`` cases spread over ``targets`` (name → (weight, make input, target)) with one seed.
+
+    ``only``: replay that one case (its input is generated exactly as in the full run; no other target runs)."""
     rng = random.Random(seed)
     mutator = Mutator(rng)
     report = Report(seed)
@@ -161,7 +164,12 @@ def campaign(targets: dict[str, tuple[float, Callable[[Mutator], bytes], Target]
     for case in range(cases):
         name = rng.choices(names, weights)[0]
         _, make, target = targets[name]
-        run_case(name, case, target, make(mutator), report)
+        data = make(mutator)
+        if only is None or case == only:
+            run_case(name, case, target, data, report)
+        if only is not None and case == only:
+            report.replayed = data
+            break
     if finish:
         finish(report)
     report.seconds = time.monotonic() - start

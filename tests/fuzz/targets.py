@@ -210,11 +210,13 @@ def _unforeseen(report: Report, error: str):
     return Failure("ingest", sum(report.cases.values()) - 1, error)
 
 
-def run(cases: int, seed: int, folder: Path) -> Report:
-    """One campaign in ``folder``: a fresh workspace, ``cases`` cases, then the landed-values check."""
+def run(cases: int, seed: int, folder: Path, only: int | None = None) -> Report:
+    """One campaign in ``folder``: a fresh workspace, ``cases`` cases, then the landed-values check.
+
+    ``only`` replays one case of the campaign (same seed, same input)."""
     os.environ.setdefault("TARGETWATCH_LOG_LEVEL", "ERROR")
     workspace = Workspace(folder)
     try:
-        return campaign(workspace.targets(), cases, seed, finish=workspace.check_landed)
+        return campaign(workspace.targets(), cases, seed, finish=workspace.check_landed, only=only)
     finally:
         workspace.close()

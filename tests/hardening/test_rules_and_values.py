@@ -89,3 +89,17 @@ def test_a_negative_count_is_quarantined_and_registry_bounds_override_the_defaul
         assert db.read()["value"].tolist() == [29.0]
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("value, where, message", [
+    ("version: !!int", ":3:", "not a valid integer"),  # fuzz seed 14, case 2177: IndexError in PyYAML
+    ("version: " + "9" * 5000, ":3:", "invalid integer '999"),  # fuzz seed 20261114, case 942: ValueError
+    ("version: !!bool maybe", ":3:", "not a valid true/false value 'maybe'"),
+    ("[a]: 1, version: 1", ":3:", "a mapping key must be a single value"),  # fuzz seed 14, case 536: unhashable key
+])
+def test_values_pyyaml_cannot_construct_are_located_errors_found_by_the_fuzzer(value, where, message, deployment_dir):
+    (deployment_dir / "rules" / "zz_bad.yaml").write_text(RULE.replace("version: 1", value), encoding="utf-8")
+    run = CliRunner().invoke(app, ["rules", "check", "--config", str(deployment_dir)])
+    assert run.exit_code == 1 and "Traceback" not in run.output, run.output
+    line = next(line for line in run.output.splitlines() if "zz_bad.yaml" in line)
+    assert where in line and message in line, run.output
