@@ -10,6 +10,7 @@ quarantine rows are unique. Symbolic links and anything but a regular file are n
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import logging
@@ -74,24 +75,49 @@ def not_a_regular_file(path: Path) -> str | None:
     return None
 
 
-def content_hash(path: Path) -> str:
-    """SHA-256 of a regular file, opened without following a link (a link swapped in meanwhile fails)."""
+def open_regular(path: Path) -> int:
+    """A read descriptor of ``path``, opened without following a link; refused unless it is a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)  # NONBLOCK: a FIFO cannot hang us
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SourceError("refused: not a regular file", Location(file=str(path)))
+    return fd
+
+
+def _hash_fd(fd: int) -> str:
     digest = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    with open(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise SourceError("refused: not a regular file", Location(file=str(path)))
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    offset = 0
+    while block := os.pread(fd, 1 << 20, offset):
+        digest.update(block)
+        offset += len(block)
     return digest.hexdigest()
 
 
-def document_time(path: Path) -> datetime:
+def content_hash(path: Path) -> str:
+    """SHA-256 of a regular file, opened without following a link (a link swapped in meanwhile fails)."""
+    fd = open_regular(path)
+    try:
+        return _hash_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def _through_descriptor(fd: int, path: Path) -> Path:
+    """A name that opens exactly the file behind ``fd``, whatever ``path`` names by the time a parser opens it.
+
+    ``/proc/self/fd/N`` reopens the checked file itself (Linux); a link swapped in at ``path`` after the
+    check is never followed. Without /proc the path itself is used."""
+    via = Path(f"/proc/self/fd/{fd}")
+    return via if via.exists() else path
+
+
+def document_time(path: Path, suffix: str | None = None) -> datetime:
     """When a document says it was last saved: an Office file's ``dcterms:modified``, else its mtime.
 
     The workbook property travels with the file through e-mail and shares, where the mtime does not.
+    ``suffix``: the file's own suffix when ``path`` is a descriptor path (``/proc/self/fd/N``).
     """
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+    if (suffix or path.suffix).lower() in {".xlsx", ".xlsm"}:
         try:
             with zipfile.ZipFile(path) as zf:
                 if zf.getinfo("docProps/core.xml").file_size <= _CORE_XML_BYTES:
@@ -184,13 +210,23 @@ def ingest_file(
         result.error = f"{path}: {refused}"
         return result
     try:
-        digest = content_hash(path)
+        fd = open_regular(path)
     except (OSError, SourceError) as exc:  # replaced by a link or a special file since it was listed
         result.error = f"{path}: refused: {getattr(exc, 'message', None) or exc.strerror or exc}"
         return result
+    try:
+        # Every reader below opens the checked file through its descriptor; ``path`` only labels.
+        return _ingest_checked(dep, store, path, _through_descriptor(fd, path), _hash_fd(fd), collector, result, reported_at)
+    finally:
+        os.close(fd)
+
+
+def _ingest_checked(dep: Deployment, store: Store, path: Path, source: Path, digest: str, collector: Collector | None,
+                    result: IngestResult, reported_at: datetime | None) -> IngestResult:
+    """Read ``source`` (the checked file) as the file ``path``: one batch, or one rejection."""
     if reported_at is None:
         by_document = collector is not None and collector.spec.reported_at == "document"
-        reported_at = document_time(path) if by_document else datetime.now(timezone.utc)
+        reported_at = document_time(source, path.suffix) if by_document else datetime.now(timezone.utc)
 
     def attempt(make_raw: Callable[[], Iterable]) -> BatchResult:
         counts = Counts()
@@ -201,21 +237,23 @@ def ingest_file(
     limits = dep.settings.limits
     try:
         excel = path.suffix.lower() in EXCEL_SUFFIXES
-        file_limits.check_before_parsing(path, limits, excel=excel)
+        file_limits.check_before_parsing(source, limits, excel=excel, suffix=path.suffix)
         if excel:
             if collector is None:
                 raise SourceError("no collector mapping in config/collectors names this workbook; add its glob to a mapping's files")
-            result.batch = attempt(lambda: excel_reader.read_raw(path, collector, limits))
+            result.batch = attempt(lambda: excel_reader.read_raw(source, collector, limits))
         else:
             layout = collector.spec.sheets[0] if collector else LONG_CSV
             encoding = collector.spec.encoding if collector else None
             try:
-                result.batch = attempt(lambda: csv_reader.read_raw(path, layout, encoding))
+                result.batch = attempt(lambda: csv_reader.read_raw(source, layout, encoding))
             except csv_reader.BadLine:
                 log.info("%s: malformed lines; rereading line by line", path)
-                result.batch = attempt(lambda: csv_reader.read_raw(path, layout, encoding, slow=True))
+                result.batch = attempt(lambda: csv_reader.read_raw(source, layout, encoding, slow=True))
     except TargetwatchError as exc:
         # The file as a whole is unreadable: record it in the quarantine so that it is listed and kept.
+        if exc.location is not None and exc.location.file == str(source):
+            exc.location = dataclasses.replace(exc.location, file=str(path))  # name the file, not its descriptor
         loc = exc.location
         bad = [{"sheet": loc.sheet if loc else None, "row": loc.row if loc else None,
                 "column": loc.column if loc else None, "reason": f"file rejected: {exc.message}", "raw": None}]

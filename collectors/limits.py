@@ -41,17 +41,18 @@ def column_number(letters: bytes | str) -> int:
 
 
 def check_size(path: Path, limits: Limits) -> None:
-    size = os.stat(path, follow_symlinks=False).st_size
+    size = os.stat(path).st_size
     if size > limits.file_bytes:
         raise _reject(path, f"file is {size:,} bytes, over the limit of {limits.file_bytes:,} (settings limits.file_bytes)")
 
 
-def check_before_parsing(path: Path, limits: Limits, excel: bool) -> None:
-    """Every limit that applies to ``path``; raise a located SourceError at the first one exceeded."""
+def check_before_parsing(path: Path, limits: Limits, excel: bool, suffix: str | None = None) -> None:
+    """Every limit that applies to ``path`` (a file whose name ends in ``suffix``); raise a located SourceError
+    at the first one exceeded."""
     check_size(path, limits)
     if not excel:
         check_csv(path, limits)
-    elif path.suffix.lower() in ZIP_WORKBOOKS:
+    elif (suffix or path.suffix).lower() in ZIP_WORKBOOKS:
         check_zip_workbook(path, limits)
 
 

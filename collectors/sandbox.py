@@ -40,9 +40,11 @@ def read_sheets(path: str, patterns: list[str], memory_mb: int, seconds: float) 
 
     Raises :class:`WorkbookParseError` when the workbook is unreadable, or the child exceeds its limits or dies."""
     request = json.dumps({"path": path, "patterns": patterns, "memory_mb": memory_mb}).encode()
+    # A checked file passed as /proc/self/fd/N (collectors.ingest): the child inherits descriptor N.
+    inherited = (int(path.rsplit("/", 1)[1]),) if path.startswith("/proc/self/fd/") else ()
     try:
         done = subprocess.run([sys.executable, "-m", "collectors.sandbox"], input=request, capture_output=True,
-                              timeout=seconds, check=False)
+                              timeout=seconds, check=False, pass_fds=inherited)
     except subprocess.TimeoutExpired:
         raise WorkbookParseError(f"the workbook parser did not finish within {seconds:g} s (settings limits.parser_seconds)") from None
     if done.returncode < 0:

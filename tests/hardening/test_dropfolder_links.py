@@ -81,3 +81,25 @@ def test_the_ingest_command_refuses_a_link_and_reads_the_next_file(tmp_path, dep
     assert run.exit_code == 3 and "symbolic link is never read" in run.output, run.output
     shown = CliRunner().invoke(app, ["observations", "--config", str(deployment_dir), "--format", "csv"])
     assert "shuangqing" in shown.output and "beita" not in shown.output
+
+
+def test_a_link_swapped_in_after_the_check_is_never_followed(tmp_path, deployment, db, monkeypatch):
+    import collectors.ingest as ingest_module
+    from collectors.ingest import ingest
+
+    private = tmp_path / "private.csv"
+    private.write_text("unit,indicator,period,value\n北塔区,gdp,2023-Q2,999\n", encoding="utf-8")
+    dropped = tmp_path / "dropped.csv"
+    dropped.write_text("unit,indicator,period,value\n北塔区,gdp,2023-Q2,10\n", encoding="utf-8")
+    checked_open = ingest_module.open_regular
+
+    def open_then_lose_the_race(path):
+        fd = checked_open(path)
+        path.unlink()
+        path.symlink_to(private)  # the depositor swaps in a link between the check and the parser's open
+        return fd
+
+    monkeypatch.setattr(ingest_module, "open_regular", open_then_lose_the_race)
+    (result,) = ingest(deployment, db, [dropped])
+    assert result.ok and result.file == str(dropped)
+    assert db.read(indicators=["gdp"])["value"].tolist() == [10.0]  # the checked file was read, not the link's target
