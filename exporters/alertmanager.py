@@ -144,7 +144,7 @@ def export_alertmanager(deployment, out_dir: str | Path, config: NotifierConfig 
     doc = alertmanager_config(deployment, config, secret)
     holds_secret = bool(secret) and doc["global"].get("wechat_api_secret") == secret
     if holds_secret and in_tracked_tree(path):
-        raise ConfigError(f"{path} is in a git work tree and not ignored, and would hold {WECHAT_SECRET_ENV}: "
+        raise ConfigError(f"{path} is tracked by git, or in a git work tree and not ignored, and would hold {WECHAT_SECRET_ENV}: "
                           "export with --out into an ignored folder (e.g. .targetwatch/alertmanager)")
     text = HEADER + dump(doc).split("\n", 1)[1]
     if holds_secret:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import threading
 import zipfile
@@ -214,7 +213,6 @@ def run(cases: int, seed: int, folder: Path, only: int | None = None) -> Report:
     """One campaign in ``folder``: a fresh workspace, ``cases`` cases, then the landed-values check.
 
     ``only`` replays one case of the campaign (same seed, same input)."""
-    os.environ.setdefault("TARGETWATCH_LOG_LEVEL", "ERROR")
     workspace = Workspace(folder)
     try:
         return campaign(workspace.targets(), cases, seed, finish=workspace.check_landed, only=only)

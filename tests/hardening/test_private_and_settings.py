@@ -91,20 +91,24 @@ def test_drop_folder_reports_and_folders_are_private_from_birth(deployment_dir, 
 
 def test_the_alertmanager_file_with_the_wechat_secret_is_private_and_never_in_a_tracked_tree(tmp_path, monkeypatch, deployment_dir, open_umask):
     from exporters.alertmanager import export_alertmanager
+    from tests.exporters.test_generated import VARIANTS
 
+    wechat = VARIANTS["alertmanager-all-wechat"]  # every leader on WeCom: the file holds the corp-app secret
     monkeypatch.setenv("TARGETWATCH_WECHAT_API_SECRET", "corp-secret-xyz")
     repo = tmp_path / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     (repo / ".gitignore").write_text("private/\n", encoding="utf-8")
     dep = load_deployment(deployment_dir)
-    with pytest.raises(ConfigError, match="inside a git work tree"):
-        export_alertmanager(dep, repo / "provisioning")
+    # Not yet tracked, but not ignored either: one `git add .` away from the repository.
+    with pytest.raises(ConfigError, match="in a git work tree and not ignored"):
+        export_alertmanager(dep, repo / "provisioning", wechat)
     assert not (repo / "provisioning" / "alertmanager.yml").exists()
-    written = export_alertmanager(dep, repo / "private")
+    written = export_alertmanager(dep, repo / "private", wechat)
+    assert "corp-secret-xyz" in written.read_text(encoding="utf-8")
     assert mode(written) == 0o600 and mode(repo / "private") == 0o700
     monkeypatch.delenv("TARGETWATCH_WECHAT_API_SECRET")
-    placeholder = export_alertmanager(dep, repo / "provisioning")  # no secret: the tracked file is fine
+    placeholder = export_alertmanager(dep, repo / "provisioning", wechat)  # no secret: the work tree is fine
     assert "corp-secret-xyz" not in placeholder.read_text(encoding="utf-8")
 
 
@@ -117,6 +121,7 @@ def _settings(deployment_dir: Path, text: str) -> None:
 
 def test_command_line_beats_environment_beats_settings_file_beats_defaults_and_each_origin_is_true(deployment_dir, monkeypatch):
     _settings(deployment_dir, "listen_port: 9999\nlog_level: INFO\ninflux: {bucket: from_file, url: 'http://file:1'}\n")
+    monkeypatch.delenv("TARGETWATCH_LOG_LEVEL", raising=False)
     monkeypatch.setenv("TARGETWATCH_LISTEN_PORT", "7777")
     monkeypatch.setenv("TARGETWATCH_INFLUX__URL", "http://env:2")
     monkeypatch.setenv("TARGETWATCH_DASHBOARD_URL", "http://env-dash")
