@@ -96,6 +96,7 @@ def test_a_negative_count_is_quarantined_and_registry_bounds_override_the_defaul
     ("version: " + "9" * 5000, ":3:", "invalid integer '999"),  # fuzz seed 20261114, case 942: ValueError
     ("version: !!bool maybe", ":3:", "not a valid true/false value 'maybe'"),
     ("[a]: 1, version: 1", ":3:", "a mapping key must be a single value"),  # fuzz seed 14, case 536: unhashable key
+    ("version: 1\x00", ":3:", "invalid YAML: character U+0000"),  # fuzz seed 1, case 105: ReaderError
 ])
 def test_values_pyyaml_cannot_construct_are_located_errors_found_by_the_fuzzer(value, where, message, deployment_dir):
     (deployment_dir / "rules" / "zz_bad.yaml").write_text(RULE.replace("version: 1", value), encoding="utf-8")

@@ -197,3 +197,21 @@ def test_an_internal_error_in_a_command_is_one_line_and_exit_4(deployment_dir, m
     assert run.exit_code == console.EXIT_INTERNAL == 4
     assert "internal error: ZeroDivisionError: division by zero somewhere deep" in run.output
     assert "Traceback" not in run.output
+
+
+def test_a_broken_sdmx_message_is_a_located_error_and_prints_nothing(deployment_dir, store, capfd):
+    # sdmx1 dumps its parser stacks and the failing element to stdout: the payload would reach the terminal.
+    from targetwatch.errors import SourceError
+    from tests.collectors.schedule_helpers import write_collector
+
+    (deployment_dir / "feeds").mkdir()
+    message = (Path(__file__).parents[1] / "collectors" / "data" / "sdmx_wb_wits_tariff.xml").read_text(encoding="utf-8")
+    (deployment_dir / "feeds" / "m.xml").write_text(message.replace("<generic:Series>", "<generic:Series><generic:Oops/>", 1),
+                                                  encoding="utf-8")
+    write_collector(deployment_dir, "m", "  source: {kind: sdmx, file: feeds/m.xml}\n"
+                    "  mapping: {fields: {unit: REPORTER, period: TIME_PERIOD, value: value}, fixed: {indicator: gdp}}\n")
+    dep = load_deployment(deployment_dir)
+    capfd.readouterr()
+    with pytest.raises(SourceError, match="not a readable SDMX data message"):
+        collect(dep, store, load_collectors(dep.root)[0])
+    assert capfd.readouterr().out == ""
