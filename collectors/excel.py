@@ -19,7 +19,7 @@ import pandas as pd
 from collectors.layout import Collector, SheetLayout
 from collectors.sandbox import WorkbookParseError, read_sheets
 from collectors.table import header_names, period_from_label, to_raw
-from collectors.templates import TEMPLATE_SHEETS, missing_rows
+from collectors.templates import INDEX_SHEET, TEMPLATE_SHEETS, missing_rows
 from collectors.validate import RAW_COLUMNS
 from targetwatch.errors import Location, SourceError
 from targetwatch.settings import Limits
@@ -38,6 +38,33 @@ def _cell(grid: list[list], ref: str):
     return grid[row][col - 1] if row < len(grid) and col - 1 < len(grid[row]) else None
 
 
+class ParsedSheets:
+    """The sheets the sandbox parsed, behind the two calls of a calamine workbook that readers use."""
+
+    def __init__(self, names: list[str], grids: dict[str, list[list]]):
+        self.sheet_names = names
+        self._grids = grids
+
+    def get_sheet_by_name(self, name: str) -> "_ParsedSheet":
+        return _ParsedSheet(self._grids.get(name, []))
+
+
+class _ParsedSheet:
+    def __init__(self, grid: list[list]):
+        self.grid = grid
+
+    def to_python(self, skip_empty_area: bool = True) -> list[list]:
+        """The grid from A1, or (``skip_empty_area``, calamine's default) from its first non-empty row and column."""
+        if not skip_empty_area:
+            return self.grid
+        filled = [i for i, row in enumerate(self.grid) if any(v not in ("", None) for v in row)]
+        if not filled:
+            return []
+        rows = self.grid[filled[0]:filled[-1] + 1]
+        first = min(next(j for j, v in enumerate(r) if v not in ("", None)) for r in rows if any(v not in ("", None) for v in r))
+        return [r[first:] for r in rows]
+
+
 def read_raw(path: Path, collector: Collector, limits: Limits | None = None) -> Iterator[tuple[pd.DataFrame, int, list[dict]]]:
     """Yield (raw frame, skipped rows, bad lines) per matching sheet of a workbook.
 
@@ -45,8 +72,8 @@ def read_raw(path: Path, collector: Collector, limits: Limits | None = None) -> 
     (:mod:`collectors.sandbox`): a workbook that would abort the parser is rejected, located."""
     limits = limits or Limits()
     try:
-        names, grids = read_sheets(str(path), [layout.name for layout in collector.spec.sheets],
-                                   limits.parser_memory_mb, limits.parser_seconds)
+        wanted = [layout.name for layout in collector.spec.sheets] + [f"^{re.escape(INDEX_SHEET)}$"]
+        names, grids = read_sheets(str(path), wanted, limits.parser_memory_mb, limits.parser_seconds)
     except WorkbookParseError as exc:
         raise SourceError(str(exc), Location(file=str(path))) from None
     for layout in collector.spec.sheets:
@@ -70,7 +97,7 @@ def read_raw(path: Path, collector: Collector, limits: Limits | None = None) -> 
                 "reason": f"sheet rejected: {exc.message}", "raw": None}]
             continue
         yield raw, skipped, []
-    gone = missing_rows(workbook, path)  # a filled template whose unit row was deleted says where
+    gone = missing_rows(ParsedSheets(names, grids), path)  # a filled template whose unit row was deleted says where
     if gone:
         yield pd.DataFrame(columns=RAW_COLUMNS), 0, gone
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from python_calamine import CalamineWorkbook
 
 from collectors.layout import Collector
+from collectors.limits import check_before_parsing
+from collectors.sandbox import WorkbookParseError, read_sheets
 from collectors.table import _clean, column_letter, header_names
 from targetwatch import periods
 from targetwatch.errors import PeriodError, SourceError
@@ -172,14 +173,17 @@ def _sheet(dep, name: str, grid: list[list], unmatched: list[str]) -> dict | Non
 def suggest(dep, path: str | Path, *, name: str | None = None) -> Proposal:
     """The proposed mapping for one workbook (xlsx, xls, ods) and what it could not match."""
     path = Path(path)
+    limits = dep.settings.limits
+    # The same limits and the same memory-limited child as ingest: an unfamiliar workbook is untrusted too.
+    check_before_parsing(path, limits, excel=True)
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine's own error types
-        raise SourceError(f"{path}: not a readable workbook: {exc}") from exc
+        names, grids = read_sheets(str(path), [""], limits.parser_memory_mb, limits.parser_seconds)
+    except WorkbookParseError as exc:
+        raise SourceError(f"{path}: {exc}") from None
     unmatched: list[str] = []
     sheets = []
-    for sheet in workbook.sheet_names:
-        layout = _sheet(dep, sheet, workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False), unmatched)
+    for sheet in names:
+        layout = _sheet(dep, sheet, grids.get(sheet, []), unmatched)
         if layout and not any(s["name"] == layout["name"] for s in sheets):
             sheets.append(layout)
     if not sheets:
