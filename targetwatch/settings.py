@@ -9,6 +9,7 @@ refused); they never print. ``targetwatch config show`` lists every resolved val
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -162,9 +163,16 @@ def load_settings(config_dir: Path, overrides: dict[str, Any] | None = None) -> 
     return settings, origin
 
 
+_WARNED: set[tuple[str, int]] = set()
+
+
 def _secrets_file_value(path: str | None, name: str) -> str | None:
     if not path or not Path(path).exists():
         return None
+    mode = Path(path).stat().st_mode & 0o777
+    if mode & 0o077 and (str(path), mode) not in _WARNED:
+        _WARNED.add((str(path), mode))  # once per file and mode, not at every secret looked up
+        logging.getLogger("targetwatch").warning("the secrets file %s is readable by other users (mode %o): chmod 600 it", path, mode)
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         key, sep, val = line.partition("=")
         if sep and key.strip() == name:

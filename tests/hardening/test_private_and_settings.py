@@ -148,12 +148,15 @@ def test_a_token_in_settings_yaml_is_refused_at_its_line_and_never_printed(deplo
     assert run.exit_code == 2 and "TARGETWATCH_INFLUX__TOKEN" in run.output and "do-not-keep-me-here" not in run.output
 
 
-def test_the_influx_token_comes_from_the_secrets_file_unless_the_environment_has_it(deployment_dir, tmp_path, monkeypatch):
+def test_the_influx_token_comes_from_the_secrets_file_unless_the_environment_has_it(deployment_dir, tmp_path, monkeypatch, caplog):
     secrets = tmp_path / "secrets.env"
     secrets.write_text("TARGETWATCH_INFLUX__TOKEN=from-secrets-file\n", encoding="utf-8")
+    secrets.chmod(0o644)
     _settings(deployment_dir, f"secrets_file: {secrets}\n")
     monkeypatch.delenv("TARGETWATCH_INFLUX__TOKEN", raising=False)
     dep = load_deployment(deployment_dir)
+    assert f"the secrets file {secrets} is readable by other users (mode 644)" in caplog.text
+    assert "from-secrets-file" not in caplog.text
     assert (dep.settings.influx.token_value(), dep.settings_origin["influx.token"]) == ("from-secrets-file", "secrets file")
     monkeypatch.setenv("TARGETWATCH_INFLUX__TOKEN", "from-env")
     dep = load_deployment(deployment_dir)
