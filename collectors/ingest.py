@@ -150,20 +150,22 @@ def due_entries(dep: Deployment, collectors: list[Collector] | None = None) -> t
     Judged without following links: a symbolic link (to a file or not) and anything that is neither a
     regular file nor a folder (a FIFO, a socket, a device) is refused, never read; folders are ignored."""
     collectors = collectors if collectors is not None else load_collectors(dep.root)
+    from collectors.projects import ledger_globs
+
+    patterns = [*ledger_globs(dep), *(p for collector in collectors for p in collector.spec.files)]  # 项目台账 too
     files: set[Path] = set()
     refused: set[Path] = set()
-    for collector in collectors:
-        for pattern in collector.spec.files:
-            base = Path(pattern) if Path(pattern).is_absolute() else dep.root / pattern
-            for p in base.parent.glob(base.name):
-                try:
-                    mode = os.lstat(p).st_mode
-                except FileNotFoundError:
-                    continue
-                if stat.S_ISREG(mode):
-                    files.add(p)
-                elif not stat.S_ISDIR(mode):
-                    refused.add(p)
+    for pattern in patterns:
+        base = Path(pattern) if Path(pattern).is_absolute() else dep.root / pattern
+        for p in base.parent.glob(base.name):
+            try:
+                mode = os.lstat(p).st_mode
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(mode):
+                files.add(p)
+            elif not stat.S_ISDIR(mode):
+                refused.add(p)
     return sorted(files), sorted(refused)
 
 
@@ -201,6 +203,10 @@ def ingest_file(
 ) -> IngestResult:
     """Ingest one file as one batch; see the module docstring for the guarantees."""
     path = Path(path)
+    from collectors.projects import ingest_ledger, is_ledger
+
+    if is_ledger(path, dep):
+        return ingest_ledger(dep, store, path, reported_at=reported_at)
     collectors = collectors if collectors is not None else load_collectors(dep.root)
     collector = collector_for(path, dep, collectors)
     name = collector.metadata.name if collector else None

@@ -305,3 +305,54 @@ def periods_between(start: Period, end: Period, frequency: str, jan_feb_combined
         if m > 12:
             y, m = y + 1, m - 12
     return out
+
+
+# ---- calendar days as people type them in ledgers ------------------------------------------------
+
+# Excel's day 0 (its serials count from 1899-12-30, with the 1900 leap-year bug folded in).
+_EXCEL_EPOCH = date(1899, 12, 30)
+_DAY_FORMS = (
+    # 2023.5.6, 2023-05-06, 2023/5/6, 2023年5月6日 (日 or 号 optional), and the same without the day.
+    re.compile(r"^(?P<y>\d{4})\s*[.\-/年]\s*(?P<m>\d{1,2})\s*(?:[.\-/月]\s*(?:(?P<d>\d{1,2})\s*[日号]?|(?P<end>底)前?)?)?$"),
+    # 5月6日, 5.6, 5月底前 (the year comes from the ledger's title).
+    re.compile(r"^(?P<m>\d{1,2})\s*[.月]\s*(?:(?P<d>\d{1,2})\s*[日号]?|(?P<end>底)前?)?$"),
+)
+
+
+def parse_date(value, year: int | None = None, *, month_only: str = "first") -> date:
+    """A calendar day as typed in a ledger: ``2023.5.6``, ``2023年5月6日``, ``5月6日`` (``year`` from the
+    ledger's title), ``2023-05-06``, an Excel serial (``45052``), a date or datetime cell.
+
+    A month without a day (``2023年5月``) is its first day, or its last with ``month_only="last"`` (a
+    deadline); ``5月底`` and ``5月底前`` are always the last day of May.
+    """
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        serial = float(value)
+        if serial != serial or not (1 <= serial < 2958466) or serial != int(serial):
+            raise PeriodError(f"cannot read date {value!r}: an Excel date serial is a whole number of days (45052 = 2023-05-06)")
+        return _EXCEL_EPOCH + timedelta(days=int(serial))
+    text = re.sub(r"\s+", "", str(value)).replace("．", ".").replace("－", "-").replace("／", "/")
+    if re.fullmatch(r"\d{5}(\.0+)?", text):
+        return parse_date(float(text))
+    for form in _DAY_FORMS:
+        m = form.match(text)
+        if not m:
+            continue
+        y = int(m["y"]) if "y" in form.groupindex and m["y"] else year
+        if y is None:
+            raise PeriodError(f"cannot read date {value!r}: no year, and none in the ledger's title")
+        month = int(m["m"])
+        if not 1 <= month <= 12:
+            raise PeriodError(f"impossible date {value!r}: month {month}")
+        last = Period(y, month, month).end
+        if m["d"]:
+            try:
+                return date(y, month, int(m["d"]))
+            except ValueError:
+                raise PeriodError(f"impossible date {value!r}: {month}月 has {last.day} days") from None
+        return last if m["end"] or month_only == "last" else date(y, month, 1)
+    raise PeriodError(f"cannot read date {value!r}: write 2023.5.6, 2023年5月6日, 5月6日, 2023-05-06 or an Excel date")
