@@ -47,5 +47,9 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
             first_item = docs[-1].doc.spec.items[0].rule
             for p in periods_judged(ruleset, first_item, deployment, day, period):
                 frames.append(score(docs[-1], ruleset, deployment, obs, day, p))
+    if rules is None:  # every rule: the project checks too (rules/projects.py), one row per project
+        from rules.projects import project_verdicts
+
+        frames.append(project_verdicts(deployment, store, instant))
     frames = [f for f in frames if len(f)]
     return verdict.conform(pd.concat(frames, ignore_index=True)) if frames else verdict.empty()

@@ -50,6 +50,11 @@ def explain(deployment, store, rule_id: str, unit: str, *, period=None, as_of=No
             day = row.reported_at.tz_convert(periods.TZ)
             mark = " ← 采用" if (row.basis, row.revision) in used else ""
             lines.append(f"   {periods.format_code(code)} {row.basis}: {row.value:g} 第{row.revision}次修订 报送于 {day:%Y-%m-%d} 来源 {row.source}{mark}")
+    from rules.projects import projects_behind
+
+    behind = projects_behind(deployment, store, j.ind.id, unit, j.code, instant)  # a figure derived from the 项目台账
+    if behind:
+        lines += ["   项目台账中构成该数的项目：", *behind]
     rows = judge(j).set_index("unit")
     if spec.group:
         members = j.members

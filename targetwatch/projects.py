@@ -55,6 +55,7 @@ class FundsPacing(Strict):
     """到位资金 against the contracted amount: expected to arrive evenly over ``months_to_full`` from 签约."""
 
     months_to_full: int = Field(24, ge=1)
+    grace_months: float = Field(3, ge=0, description="months after 签约 before pacing is judged")
     at_risk_below: float = Field(0.8, gt=0, le=1, description="share of the expected funds below which a project is at risk")
     behind_below: float = Field(0.5, gt=0, le=1, description="share below which it is behind")
 

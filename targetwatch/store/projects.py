@@ -79,6 +79,12 @@ class ProjectLedger:
             frame = frame[frame["unit"].isin(list(units))].reset_index(drop=True)
         return frame
 
+    @staticmethod
+    def empty() -> pd.DataFrame:
+        """A project frame without rows, with the columns :meth:`read` returns."""
+        return _decode([]).assign(revision=pd.Series(dtype="int64"), reported_at=pd.Series(dtype="datetime64[ns, UTC]"),
+                                  source=pd.Series(dtype=object))
+
     def revisions(self, project: str) -> pd.DataFrame:
         """Every revision of one project, oldest first."""
         rows = self.con.execute("SELECT revision, reported_at, source, record FROM project_revision WHERE project = ? "
