@@ -21,6 +21,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from exporters.exposition import LabelBlock, VerdictFamily
+from exporters.projects import project_families
 from exporters.verdicts import GAUGES, HISTORIC, LABELS, STATUSES, label_frame
 
 PREFIX = "targetwatch"
@@ -36,6 +37,7 @@ class ExporterState:
     evaluation_seconds: float | None = None
     batches: pd.DataFrame = field(default_factory=pd.DataFrame)
     invalid_rule_files: list[str] | None = None
+    projects: pd.DataFrame = field(default_factory=pd.DataFrame)  # the project listing (exporters.projects)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def set_verdicts(self, verdicts: pd.DataFrame, seconds: float | None = None, batches: pd.DataFrame | None = None,
@@ -93,10 +95,12 @@ class TargetwatchCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with self.state.lock:
             verdicts = self.state.verdicts
+            projects = self.state.projects
             seconds = self.state.evaluation_seconds
             invalid = self.state.invalid_rule_files
         self._up: dict[str, int] = {}
         yield from verdict_families(verdicts)
+        yield from project_families(projects)
         if self.deployment is not None:
             yield from info_families(self.deployment, self._read("rule_infos", self.rule_infos, []))
         yield from run_families(self._read("runs", self.runs, pd.DataFrame(columns=["collector", "status"])))

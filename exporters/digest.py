@@ -12,6 +12,7 @@ import pandas as pd
 
 from exporters.notifiers import Message, Recipient
 from exporters.verdicts import DIGEST_STATUSES, status_rank
+from rules.projects import RULE_PREFIX as PROJECT_RULE_PREFIX
 from rules.vocabulary import label
 
 PERIOD_JOIN = "、"  # a digest of several periods (a leader's monthly and quarterly targets) names them joined
@@ -43,11 +44,16 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
     head = f"截至{day}，" if day else ""
     lines = [f"{head}您牵头的目标中{summary}。" if summary else f"{head}您牵头的目标已全部达标或无需预警。"]
     items = []
-    for i, row in enumerate(mine.itertuples(index=False), 1):
-        unit = deployment.units[row.unit].name if row.unit in deployment.units else row.unit
-        lines.append(f"{i}. 【{label(row.status)}】{row.rule_title}（{unit}）：{row.message}")
-        items.append({"rule": row.rule, "unit": row.unit, "indicator": row.indicator, "status": row.status,
-                      "value": _num(row.value), "target": _num(row.target), "gap": _num(row.gap)})
+    # Project checks (rules/projects.py) come last, under their own heading 项目: the leader's stalled projects.
+    is_project = mine["rule"].astype(str).str.startswith(PROJECT_RULE_PREFIX).to_numpy()
+    for section, rows in ((None, mine[~is_project]), ("项目", mine[is_project])):
+        if section and len(rows):
+            lines.append(f"{section}：")
+        for i, row in enumerate(rows.itertuples(index=False), 1):
+            unit = deployment.units[row.unit].name if row.unit in deployment.units else row.unit
+            lines.append(f"{i}. 【{label(row.status)}】{row.rule_title}（{unit}）：{row.message}")
+            items.append({"rule": row.rule, "unit": row.unit, "indicator": row.indicator, "status": row.status,
+                          "value": _num(row.value), "target": _num(row.target), "gap": _num(row.gap)})
     if recovered is not None and len(recovered):
         # Left a digest status: reached the target (已改善), or no longer judged on data (e.g. a withdrawn figure).
         for head, rows in (("已改善", recovered[recovered["status"] == "on_track"]),

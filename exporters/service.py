@@ -47,6 +47,7 @@ from exporters.exposition import render
 from exporters.ledger import Ledger, ledger_path
 from exporters.notify import Delivery, Notifications
 from exporters.owners import RuleInfo, rule_catalogue
+from exporters.projects import project_snapshot
 from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
 from exporters.verdicts import HISTORIC, historic
@@ -187,6 +188,7 @@ class Service:
             verdicts = verdicts.assign(**{HISTORIC: np.where(historic(verdicts, self.period), "true", None)})
             seconds = time.perf_counter() - started
             self.state.set_verdicts(verdicts, seconds, store.batches(), invalid_rule_files=self.cycle_config.rules.invalid_files)
+            self.state.projects = project_snapshot(self.deployment, store, self.as_of)
         finally:
             if owned:
                 store.close()

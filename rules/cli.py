@@ -21,6 +21,9 @@ def register(app: typer.Typer) -> None:
     """Mount ``evaluate``, ``explain`` and the ``rules`` group on the root command."""
     app.command("evaluate")(evaluate)
     app.command("explain")(explain)
+    from rules.project_cli import projects
+
+    app.command("projects")(projects)
     app.add_typer(rules_app, name="rules")
 
 

@@ -230,7 +230,7 @@ LIST_COLUMNS = ["project", "name", "unit", "unit_name", "sector", "chain", "inve
 
 def list_projects(dep, store, *, as_of=None, unit: str | None = None, stage: str | None = None, stalled: bool = False) -> pd.DataFrame:
     """Projects with their stage, days in stage, 到位资金 and flags (the ``targetwatch projects`` listing)."""
-    instant = periods.as_of_instant(as_of)
+    instant = periods.as_of_instant(as_of or dep.settings.as_of)
     projects = read_projects(dep, store, instant)
     if projects.empty:
         return pd.DataFrame(columns=LIST_COLUMNS)
