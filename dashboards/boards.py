@@ -196,3 +196,7 @@ def alerts(groups, group_names) -> dashboard.Dashboard:
 
 
 BOARDS = {"overview": overview, "league": league, "scorecard": scorecard, "trends": trends, "freshness": freshness, "alerts": alerts}
+
+from dashboards.projects import projects  # noqa: E402  (its own module; registered here like the others)
+
+BOARDS["projects"] = projects

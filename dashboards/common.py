@@ -29,6 +29,7 @@ UIDS = {
     "trends": "tw-trends",
     "freshness": "tw-freshness",
     "alerts": "tw-alerts",  # exporters.promrules and exporters.digest link leaders here
+    "projects": "tw-projects",  # dashboards/projects.py
 }
 
 

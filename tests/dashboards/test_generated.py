@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from dashboards.build import GENERATED, build, dashboards, render
 from targetwatch.deployment import load_deployment
 
-UIDS = ["tw-alerts", "tw-freshness", "tw-league", "tw-overview", "tw-scorecard", "tw-trends"]
+UIDS = ["tw-alerts", "tw-freshness", "tw-league", "tw-overview", "tw-projects", "tw-scorecard", "tw-trends"]
 
 
 def boards() -> dict[str, dict]:
@@ -49,7 +49,7 @@ def test_every_dashboard_has_a_chinese_title_a_stable_uid_the_four_variables_and
     titles = {uid: b["title"] for uid, b in boards().items()}
     assert titles == {
         "tw-overview": "目标完成情况总览", "tw-league": "指标排名表", "tw-scorecard": "单位记分卡",
-        "tw-trends": "指标趋势", "tw-freshness": "数据报送及时性", "tw-alerts": "正在告警",
+        "tw-trends": "指标趋势", "tw-freshness": "数据报送及时性", "tw-alerts": "正在告警", "tw-projects": "项目推进",
     }
     for board in boards().values():
         assert board["schemaVersion"] == 41
@@ -82,6 +82,8 @@ def test_queries_use_the_exporters_metric_names_and_influx_measurements():
         "targetwatch_verdict_status", "targetwatch_verdict_value", "targetwatch_verdict_target", "targetwatch_verdict_gap",
         "targetwatch_verdict_rank", "targetwatch_verdict_group_size", "targetwatch_verdict_required_run_rate",
         "targetwatch_unit_info", "targetwatch_indicator_info", "targetwatch_last_successful_ingest_timestamp_seconds",
+        "targetwatch_project_reached", "targetwatch_project_stalled", "targetwatch_project_info",
+        "targetwatch_project_days_in_stage", "targetwatch_project_funds_monthly_yi",
     }
     flux = [t["query"] for b in boards().values() for p in panels(b) for t in p.get("targets", []) if "query" in t]
     assert flux and all(q.startswith('from(bucket: "targetwatch")') for q in flux)

@@ -28,7 +28,7 @@ def committed() -> dict[str, dict]:
 
 def test_every_committed_dashboard_type_checks(tsc_ready):
     boards = committed()
-    assert len(boards) == 6
+    assert len(boards) == 7
     result = typecheck(boards)
     assert result.returncode == 0, result.stdout + result.stderr
 
