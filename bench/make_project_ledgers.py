@@ -1,6 +1,6 @@
-"""Generate the example project ledgers (项目台账) of ``config/inbox/projects/``.
+"""Generate the example project ledgers (项目台账) of ``config/ledgers/``.
 
-    python bench/make_project_ledgers.py [OUT_DIR]      # default: config/inbox/projects
+    python bench/make_project_ledgers.py [OUT_DIR]      # default: config/ledgers
 
 Two kinds of ledger:
 
@@ -225,7 +225,7 @@ def build() -> list[Ledger]:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[1]) if len(argv) > 1 else ROOT / "config" / "inbox" / "projects"
+    out = Path(argv[1]) if len(argv) > 1 else ROOT / "config" / "ledgers"
     for ledger in build():
         print(write(ledger, out))
     return 0

@@ -145,14 +145,20 @@ def collector_for(path: Path, dep: Deployment, collectors: list[Collector]) -> C
 
 
 def due_entries(dep: Deployment, collectors: list[Collector] | None = None) -> tuple[list[Path], list[Path]]:
-    """What the deployment's collectors' globs name: (regular files, entries refused), each in a stable order.
+    """What the deployment names (its collectors' globs and its 项目台账; with ``collectors``, only theirs):
+    (regular files, entries refused), each in a stable order."""
+    from collectors.projects import ledger_globs
+
+    ledgers = ledger_globs(dep) if collectors is None else []  # 项目台账 (config/projects.yaml)
+    collectors = collectors if collectors is not None else load_collectors(dep.root)
+    return glob_entries(dep, [*ledgers, *(p for collector in collectors for p in collector.spec.files)])
+
+
+def glob_entries(dep: Deployment, patterns: Iterable[str]) -> tuple[list[Path], list[Path]]:
+    """The entries the globs name: (regular files, entries refused), each in a stable order.
 
     Judged without following links: a symbolic link (to a file or not) and anything that is neither a
     regular file nor a folder (a FIFO, a socket, a device) is refused, never read; folders are ignored."""
-    collectors = collectors if collectors is not None else load_collectors(dep.root)
-    from collectors.projects import ledger_globs
-
-    patterns = [*ledger_globs(dep), *(p for collector in collectors for p in collector.spec.files)]  # 项目台账 too
     files: set[Path] = set()
     refused: set[Path] = set()
     for pattern in patterns:

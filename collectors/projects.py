@@ -355,6 +355,13 @@ def is_ledger(path: Path, dep) -> bool:
     return any(fnmatch.fnmatch(resolved, str((dep.root / g).resolve())) or fnmatch.fnmatch(path.name, g) for g in ledger_globs(dep))
 
 
+def ledger_files(dep) -> list[Path]:
+    """The regular files the ledger globs name (links and special files are never read)."""
+    from collectors.ingest import glob_entries
+
+    return glob_entries(dep, ledger_globs(dep))[0]
+
+
 def ingest_ledger(dep, store, path: str | Path, *, reported_at: datetime | None = None, content_hash: str | None = None):
     """Land one ledger: project revisions, derived observations and quarantined errors in one store batch."""
     from collectors.ingest import IngestResult, content_hash as hash_of, document_time

@@ -50,7 +50,8 @@ def ingest_inbox(deployment, db) -> list:
 def test_every_shipped_file_is_due_and_has_a_mapping(deployment):
     files = due_files(deployment)
     shipped = sorted(p for p in (deployment.root / "inbox").rglob("*") if p.is_file() and p.name != "README.md")
-    assert files == shipped and len(files) == 10
+    ledgers = sorted((deployment.root / "ledgers").glob("*.xlsx"))  # 项目台账, config/projects.yaml
+    assert files == sorted(shipped + ledgers) and len(shipped) == 10 and len(ledgers) == 4
 
 
 def test_the_inbox_ingests_with_nothing_quarantined_and_every_value_as_generated(deployment, db, generator):

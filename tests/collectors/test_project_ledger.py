@@ -109,7 +109,7 @@ def test_a_workbook_that_is_not_a_ledger_says_so(tmp_path, deployment):
 
 
 def test_ingest_quarantines_errors_keeps_revisions_and_reads_as_of(tmp_path, deployment, db):
-    inbox = deployment.root / "inbox" / "projects"
+    inbox = deployment.root / "ledgers"
     bad = BAD_CASES["stage_backwards"][0]
     first = ingest_file(deployment, db, workbook(inbox / "台账v1.xlsx", [GOOD, bad]), reported_at=datetime(2023, 7, 1, tzinfo=timezone.utc))
     assert first.batch.quarantined == 1 and first.collector == "项目台账"
@@ -138,3 +138,21 @@ def test_parse_date_reads_a_month_without_a_day_as_its_first_or_last_day():
     assert parse_date("2023年5月") == date(2023, 5, 1)
     assert parse_date("2023年5月", month_only="last") == date(2023, 5, 31)
     assert parse_date("5月底前", 2024) == date(2024, 5, 31)
+
+
+def test_the_generator_reproduces_the_committed_ledgers(tmp_path):
+    import subprocess
+    import sys
+
+    from python_calamine import CalamineWorkbook
+
+    from tests.conftest import EXAMPLE_CONFIG
+    from tests.ledgers import GENERATOR
+
+    subprocess.run([sys.executable, str(GENERATOR), str(tmp_path)], check=True, capture_output=True, cwd=tmp_path)
+    committed = sorted(p.name for p in (EXAMPLE_CONFIG / "ledgers").glob("*.xlsx"))
+    assert sorted(p.name for p in tmp_path.glob("*.xlsx")) == committed and len(committed) == 4
+    for name in committed:
+        mine, theirs = CalamineWorkbook.from_path(str(tmp_path / name)), CalamineWorkbook.from_path(str(EXAMPLE_CONFIG / "ledgers" / name))
+        assert [mine.get_sheet_by_name(s).to_python() for s in mine.sheet_names] == \
+               [theirs.get_sheet_by_name(s).to_python() for s in theirs.sheet_names], name
