@@ -19,6 +19,18 @@ from targetwatch import periods
 from tests.ledgers import generator
 
 
+HUNAN_RULE = """apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: hunan_ten_projects_completion, title: 十大产业项目完成年度投资计划, version: 1, effective_from: 2023-01-01}
+spec:
+  indicator: project_completion_rate
+  units: [hunan]
+  period: {from: 2023-01, to: 2023-12}
+  target: {kind: pacing, annual: 100, profile: linear}
+  source: {document: 湖南十大产业项目建设加速赋能区域高质量发展, seed: "002", line: 23, quote: 完成率达122.17%}
+"""
+
+
 @pytest.fixture
 def ledgers(deployment, db):
     results = ingest(deployment, db, ledger_files(deployment))
@@ -74,7 +86,9 @@ def test_seed_002_figures_come_back_from_its_ledger(ledgers):
     assert round(observed(db, "project_completion_rate", "hunan")["2023-10"], 2) == seed["completion_rate"] == 122.17
     plans = read_projects(deployment, db).query("unit == 'hunan'")["annual_plan"].sum()
     assert plans == pytest.approx(206.5)
-    # …and through the rule on the derived indicator, like any reported figure.
+    # …and through a rule on the derived indicator, like any reported figure (a rule of this test's own:
+    # the example has none, since seed 002 names no leader for the province's projects).
+    (deployment.root / "rules" / "hunan_projects.yaml").write_text(HUNAN_RULE, encoding="utf-8")
     verdicts = rules.evaluate(deployment, db, as_of="2023-11-20", rules=["hunan_ten_projects_completion"])
     assert verdicts.loc[0, "status"] == "on_track" and round(verdicts.loc[0, "value"], 2) == 122.17
 
