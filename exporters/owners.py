@@ -50,6 +50,9 @@ def rule_catalogue(deployment, ruleset: RuleSet | None = None) -> list[RuleInfo]
 
 
 def leaders(deployment, catalogue: list[RuleInfo] | None = None) -> list[str]:
-    """Person ids that lead a verdict (the owner chain of some rule and unit), in registry order."""
+    """Person ids that lead a verdict (the owner chain of some rule and unit, or a project of the ledgers), in registry order."""
     ids = {p for r in (catalogue if catalogue is not None else rule_catalogue(deployment)) for p in r.leaders}
+    from rules.projects import ledger_leaders
+
+    ids.update(ledger_leaders(deployment))  # 包联领导 of the projects: their verdicts reach them too
     return [p for p in deployment.people if p in ids]

@@ -16,11 +16,11 @@ from targetwatch.projects import PIPELINE
 PREFIX = "targetwatch_project"
 
 
-def project_snapshot(deployment, store, as_of=None) -> pd.DataFrame:
-    """The listing the metrics are built from (every project, as of the evaluation)."""
+def project_snapshot(deployment, store, as_of=None, verdicts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The listing the metrics are built from (every project, as of the evaluation, flagged by its verdicts)."""
     from rules.projects import list_projects
 
-    return list_projects(deployment, store, as_of=as_of)
+    return list_projects(deployment, store, as_of=as_of, verdicts=verdicts)
 
 
 def project_families(projects: pd.DataFrame) -> Iterator[Metric]:

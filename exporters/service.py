@@ -188,7 +188,7 @@ class Service:
             verdicts = verdicts.assign(**{HISTORIC: np.where(historic(verdicts, self.period), "true", None)})
             seconds = time.perf_counter() - started
             self.state.set_verdicts(verdicts, seconds, store.batches(), invalid_rule_files=self.cycle_config.rules.invalid_files)
-            self.state.projects = project_snapshot(self.deployment, store, self.as_of)
+            self.state.projects = project_snapshot(self.deployment, store, self.as_of, verdicts)
         finally:
             if owned:
                 store.close()

@@ -50,6 +50,6 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
     if rules is None:  # every rule: the project checks too (rules/projects.py), one row per project
         from rules.projects import project_verdicts
 
-        frames.append(project_verdicts(deployment, store, instant))
+        frames.append(project_verdicts(deployment, store, instant, period=period))
     frames = [f for f in frames if len(f)]
     return verdict.conform(pd.concat(frames, ignore_index=True)) if frames else verdict.empty()

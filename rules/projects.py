@@ -71,6 +71,16 @@ def project_owners(dep, project) -> Owners:
     return merged
 
 
+def ledger_leaders(dep) -> set[str]:
+    """The 包联领导 the deployment's ledger files name (and the configured fallback owner), for routing."""
+    from collectors.projects import ledger_files, read_ledger
+
+    ids = {load_project_config(dep.root).owner} - {None}
+    for path in ledger_files(dep):
+        ids.update(p for p in read_ledger(path, dep).projects["leader"].dropna())
+    return ids
+
+
 def status_frame(projects: pd.DataFrame, day: date, config: ProjectConfig) -> pd.DataFrame:
     """Each project's stage as of ``day``, days in that stage, money to date and the stall figures."""
     out = projects.copy()
@@ -101,8 +111,13 @@ def status_frame(projects: pd.DataFrame, day: date, config: ProjectConfig) -> pd
     return out
 
 
-def project_verdicts(dep, store, instant: datetime, config: ProjectConfig | None = None, projects: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One verdict row per (check, project) that applies, in the verdict frame's columns."""
+def project_verdicts(dep, store, instant: datetime, config: ProjectConfig | None = None, projects: pd.DataFrame | None = None,
+                     period: str | None = None) -> pd.DataFrame:
+    """One verdict row per (check, project) that applies, in the verdict frame's columns.
+
+    Projects are judged at ``instant``. Their period label is ``period`` when one period is being judged
+    (so that they join that period's digests), else the latest month ended by ``instant``.
+    """
     config = config or load_project_config(dep.root)
     projects = projects if projects is not None else read_projects(dep, store, instant)
     if projects.empty:
@@ -113,7 +128,7 @@ def project_verdicts(dep, store, instant: datetime, config: ProjectConfig | None
     if not rows:
         return verdict.empty()
     out = pd.DataFrame(rows)
-    period = _judged_month(day)
+    period = str(periods.parse(period)) if period not in (None, "all") else _judged_month(day)
     owners = {p: project_owners(dep, r) for p, r in zip(frame["project"], frame.to_dict("records"))}
     out["owners"] = out["indicator"].map(lambda p: owners[p].model_dump())
     out["leader"] = out["indicator"].map(lambda p: owners[p].leader)
@@ -228,15 +243,20 @@ LIST_COLUMNS = ["project", "name", "unit", "unit_name", "sector", "chain", "inve
                 "revision", "source"]
 
 
-def list_projects(dep, store, *, as_of=None, unit: str | None = None, stage: str | None = None, stalled: bool = False) -> pd.DataFrame:
-    """Projects with their stage, days in stage, 到位资金 and flags (the ``targetwatch projects`` listing)."""
+def list_projects(dep, store, *, as_of=None, unit: str | None = None, stage: str | None = None, stalled: bool = False,
+                  verdicts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Projects with their stage, days in stage, 到位资金 and flags (the ``targetwatch projects`` listing).
+
+    ``verdicts`` (an evaluation's frame, with the project rows) spares judging the projects again.
+    """
     instant = periods.as_of_instant(as_of or dep.settings.as_of)
     projects = read_projects(dep, store, instant)
     if projects.empty:
         return pd.DataFrame(columns=LIST_COLUMNS)
     frame = status_frame(projects, instant.date(), load_project_config(dep.root))
-    verdicts = project_verdicts(dep, store, instant, projects=projects)
-    flagged = verdicts[verdicts["status"].isin(["behind", "at_risk"])]
+    if verdicts is None:
+        verdicts = project_verdicts(dep, store, instant, projects=projects)
+    flagged = verdicts[verdicts["status"].isin(["behind", "at_risk"]) & verdicts["rule"].astype(str).str.startswith(RULE_PREFIX)]
     flags = flagged.groupby("indicator")["rule"].agg(lambda r: sorted(set(r)))
     frame["flags"] = frame["project"].map(flags).map(lambda v: v if isinstance(v, list) else [])
     if unit:
