@@ -264,8 +264,9 @@ COUNTS = {
     "projects_in_production": "in_production",
 }
 DERIVED = ("projects_signed", "projects_signed_investment", "projects_signed_over_100m", "projects_signed_over_1b",
-           "projects_started", "projects_in_production", "project_funds_in_place", "project_investment_completed",
-           "project_completion_rate")
+           "projects_signed_hunan_merchant", "projects_registered_hunan_merchant", "projects_signed_top500",
+           "projects_started", "projects_in_production", "project_funds_in_place", "project_funds_hunan_merchant",
+           "project_investment_completed", "project_completion_rate")
 
 
 def events(projects: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
@@ -277,14 +278,20 @@ def events(projects: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
     dated["projects_signed_investment"] = projects["signed"].where(amount.notna())
     dated["projects_signed_over_100m"] = projects["signed"].where(amount >= config.over_100m)
     dated["projects_signed_over_1b"] = projects["signed"].where(amount >= config.over_1b)
+    merchant, top500 = projects["source_type"].eq("湘商回湘"), projects["source_type"].eq("三类500强")
+    dated["projects_signed_hunan_merchant"] = projects["signed"].where(merchant)
+    dated["projects_registered_hunan_merchant"] = projects["registered"].where(merchant)
+    dated["projects_signed_top500"] = projects["signed"].where(top500)
     for indicator, when in dated.items():
         keep = when.notna()
         value = amount[keep] if indicator == "projects_signed_investment" else pd.Series(1.0, index=keep[keep].index)
         frames.append(pd.DataFrame({"indicator": indicator, "unit": projects["unit"][keep], "project": projects["project"][keep],
                                     "period": (when[keep].dt.year * 10000 + when[keep].dt.month * 101).astype("int64"),
                                     "value": value.astype(float)}))
-    for indicator, column in (("project_funds_in_place", "funds"), ("project_investment_completed", "invested")):
-        rows = [(p, u, m, v) for p, u, by_month in zip(projects["project"], projects["unit"], projects[column]) for m, v in by_month.items()]
+    for indicator, column, which in (("project_funds_in_place", "funds", None), ("project_investment_completed", "invested", None),
+                                     ("project_funds_hunan_merchant", "funds", merchant)):
+        chosen = projects if which is None else projects[which]
+        rows = [(p, u, m, v) for p, u, by_month in zip(chosen["project"], chosen["unit"], chosen[column]) for m, v in by_month.items()]
         if rows:
             money = pd.DataFrame(rows, columns=["project", "unit", "month", "value"])
             frames.append(money.assign(indicator=indicator, period=[periods.parse(m).code for m in money["month"]]).drop(columns="month"))
@@ -307,8 +314,11 @@ def derive(projects: pd.DataFrame, through: periods.Period, config: ProjectConfi
     months = [periods.Period(y, m, m).code for y in range(first_year, through.year + 1) for m in range(1, 13)
               if periods.Period(y, m, m) <= through]
     units = sorted(projects["unit"].dropna().unique())
-    money_units = {i: set(facts.loc[facts["indicator"] == i, "unit"]) for i in ("project_funds_in_place", "project_investment_completed")}
-    out = []
+    money = ("project_funds_in_place", "project_funds_hunan_merchant", "project_investment_completed")
+    # Money only where the ledger has such columns (a unit with 到位资金 gets 湘商回湘 funds, possibly 0).
+    money_units = {i: set(facts.loc[facts["indicator"] == i, "unit"]) for i in money}
+    money_units["project_funds_hunan_merchant"] = money_units["project_funds_in_place"]
+    out, ytd = [], {}
     for indicator in DERIVED[:-1]:
         wanted = sorted(money_units[indicator]) if indicator in money_units else units
         if not wanted:
@@ -319,8 +329,9 @@ def derive(projects: pd.DataFrame, through: periods.Period, config: ProjectConfi
         frame["year"] = frame["period"] // 10000
         frame["ytd"] = frame.groupby(["unit", "year"])["value"].cumsum().round(6)
         out.append(frame.assign(indicator=indicator, basis="period", value=frame["value"].round(6)))
-        out.append(frame.assign(indicator=indicator, basis="ytd", value=frame["ytd"]))
-    rate = _completion_rate(projects, out[-1] if out and out[-1]["indicator"].iloc[0] == "project_investment_completed" else None)
+        ytd[indicator] = frame.assign(indicator=indicator, basis="ytd", value=frame["ytd"])
+        out.append(ytd[indicator])
+    rate = _completion_rate(projects, ytd.get("project_investment_completed"))
     if rate is not None:
         out.append(rate)
     frame = pd.concat(out, ignore_index=True)

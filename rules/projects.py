@@ -38,7 +38,9 @@ CHECKS = {
 # Derived indicator → the stage date (or money column) whose projects it counts, for ``explain``.
 BEHIND_COUNT = {
     "projects_signed": "signed", "projects_signed_investment": "signed", "projects_signed_over_100m": "signed",
-    "projects_signed_over_1b": "signed", "projects_started": "started", "projects_in_production": "in_production",
+    "projects_signed_over_1b": "signed", "projects_signed_hunan_merchant": "signed", "projects_signed_top500": "signed",
+    "projects_registered_hunan_merchant": "registered", "project_funds_hunan_merchant": "funds",
+    "projects_started": "started", "projects_in_production": "in_production",
     "project_funds_in_place": "funds", "project_investment_completed": "invested", "project_completion_rate": "invested",
 }
 

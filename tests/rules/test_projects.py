@@ -65,12 +65,20 @@ def test_derived_counts_match_hand_counts_of_the_daxiang_ledger(ledgers):
     assert observed(db, "projects_signed", "daxiang_park")["2022-12"] == 1
     assert observed(db, "projects_started", "daxiang_park", "period")["2023-03"] == 1
     assert observed(db, "projects_in_production", "daxiang_park", "period")["2023-05"] == 1
+    # By source: 湘商回湘 新型建材 (park; signed 2.8, registered 2.20; 食品精深加工 signed in 2021), 三类500强 智能装备.
+    assert observed(db, "projects_signed_hunan_merchant", "daxiang_park")["2023-06"] == 1
+    assert observed(db, "projects_registered_hunan_merchant", "daxiang_park", "period")["2023-02"] == 1
+    assert observed(db, "projects_signed_top500", "daxiang")["2023-06"] == 1
+    assert observed(db, "projects_signed_top500", "daxiang_park")["2023-06"] == 0
     # 到位资金 year to date: the ledger's monthly columns added up.
     daxiang = generator().build()[0]
     first = daxiang.columns.index("1月")
     own = [r for r in daxiang.rows if r[2] == "大祥区"]
     assert observed(db, "project_funds_in_place", "daxiang")["2023-06"] == pytest.approx(
         sum(v or 0 for r in own for v in r[first:first + 6]))
+    merchant = [r for r in daxiang.rows if r[2] == "大祥产业开发区" and r[6] == "湘商回湘"]
+    assert observed(db, "project_funds_hunan_merchant", "daxiang_park")["2023-06"] == pytest.approx(
+        sum(v or 0 for r in merchant for v in r[first:first + 6]))
 
 
 def test_seed_002_figures_come_back_from_its_ledger(ledgers):
