@@ -304,6 +304,9 @@ def projects_behind(dep, store, indicator: str, unit: str, period_code: int, as_
         if not month_only:
             for pid, value in by_project.items():
                 lines.append(f"     {pid} {names.get(pid, pid)}：{value:g}")
+    if indicator == "project_completion_rate":
+        plans = projects[(projects["unit"] == unit) & (projects["plan_year"] == period.year)]["annual_plan"]
+        lines.append(f"   {period.year}年度计划投资：{plans.notna().sum()} 个项目，合计 {round(plans.sum(), 6):g}（完成率 = 累计完成投资 ÷ 年度计划 × 100）")
     return lines
 
 

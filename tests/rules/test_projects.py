@@ -99,6 +99,9 @@ def test_seed_002_figures_come_back_from_its_ledger(ledgers):
     (deployment.root / "rules" / "hunan_projects.yaml").write_text(HUNAN_RULE, encoding="utf-8")
     verdicts = rules.evaluate(deployment, db, as_of="2023-11-20", rules=["hunan_ten_projects_completion"])
     assert verdicts.loc[0, "status"] == "on_track" and round(verdicts.loc[0, "value"], 2) == 122.17
+    lines = "\n".join(explain(deployment, db, "hunan_ten_projects_completion", "hunan", as_of="2023-11-20"))
+    assert "1-10月累计：10 个项目，合计 252.29" in lines and "2023年度计划投资：10 个项目，合计 206.5" in lines
+    assert "上汽大众新能源汽车项目" in lines
 
 
 def at(deployment, db, day: str) -> pd.DataFrame:
