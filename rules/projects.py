@@ -57,7 +57,7 @@ def read_projects(dep, store, as_of=None) -> pd.DataFrame:
         ledger.close()
 
 
-def project_owners(dep, project) -> Owners:
+def project_owners(dep, project, config: ProjectConfig | None = None) -> Owners:
     """Who answers for a project: its 包联领导 and 责任部门, else its unit's owners, else the configured owner.
 
     The one place that resolves a project's owners; a shared owner chain of ``rules`` can replace the
@@ -69,7 +69,7 @@ def project_owners(dep, project) -> Owners:
     fallback = unit.owners if unit is not None else None
     merged = own.merged_over(fallback)
     if merged.leader is None:
-        merged = merged.merged_over(Owners(leader=load_project_config(dep.root).owner))
+        merged = merged.merged_over(Owners(leader=(config or load_project_config(dep.root)).owner))
     return merged
 
 
@@ -131,7 +131,7 @@ def project_verdicts(dep, store, instant: datetime, config: ProjectConfig | None
         return verdict.empty()
     out = pd.DataFrame(rows)
     period = str(periods.parse(period)) if period not in (None, "all") else _judged_month(day)
-    owners = {p: project_owners(dep, r) for p, r in zip(frame["project"], frame.to_dict("records"))}
+    owners = {p: project_owners(dep, r, config) for p, r in zip(frame["project"], frame.to_dict("records"))}
     out["owners"] = out["indicator"].map(lambda p: owners[p].model_dump())
     out["leader"] = out["indicator"].map(lambda p: owners[p].leader)
     out["lead_department"] = out["indicator"].map(lambda p: owners[p].lead_department[0] if owners[p].lead_department else None)
