@@ -206,3 +206,16 @@ def test_listing_respects_the_as_of_time_of_revisions(ledgers):
     early = list_projects(deployment, db, as_of="2023-07-05")  # 邵阳经开区 reported on 07-03, 大祥区 on 07-05
     assert set(early["unit"]) == {"daxiang", "daxiang_park", "shaoyang_etdz"}
     assert list_projects(deployment, db, as_of="2023-07-01").empty  # nothing reported by then
+
+
+def test_a_project_without_a_leader_goes_to_the_configured_owner(ledgers):
+    deployment, db = ledgers
+    assert at(deployment, db, "2023-07-10").loc[("project_stall_signed", "SYETDZ-2023-02"), "leader"] is None
+    config = deployment.root / "projects.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "owner: liu_jian\n", encoding="utf-8")
+    row = at(deployment, db, "2023-07-10").loc[("project_stall_signed", "SYETDZ-2023-02")]
+    assert row["leader"] == "liu_jian" and row["lead_department"] is None
+    # …whom Alertmanager then routes to, like every 包联领导 of the ledgers.
+    from exporters.owners import leaders
+
+    assert "liu_jian" in leaders(deployment) and "xin_qin" in leaders(deployment)
