@@ -209,12 +209,13 @@ def ingest_file(
 ) -> IngestResult:
     """Ingest one file as one batch; see the module docstring for the guarantees."""
     path = Path(path)
-    from collectors.projects import ingest_ledger, is_ledger
+    from collectors.projects import ingest_ledger, is_ledger, looks_like_ledger
 
-    if is_ledger(path, dep):
-        return ingest_ledger(dep, store, path, reported_at=reported_at)
     collectors = collectors if collectors is not None else load_collectors(dep.root)
     collector = collector_for(path, dep, collectors)
+    # A 项目台账: named by config/projects.yaml, or a workbook no mapping names that has a 项目名称 header.
+    if is_ledger(path, dep) or (collector is None and path.suffix.lower() in EXCEL_SUFFIXES and looks_like_ledger(path)):
+        return ingest_ledger(dep, store, path, reported_at=reported_at)
     name = collector.metadata.name if collector else None
     result = IngestResult(file=str(path), collector=name)
     refused = not_a_regular_file(path)

@@ -366,6 +366,18 @@ def is_ledger(path: Path, dep) -> bool:
     return any(fnmatch.fnmatch(resolved, str((dep.root / g).resolve())) or fnmatch.fnmatch(path.name, g) for g in ledger_globs(dep))
 
 
+def looks_like_ledger(path: Path) -> bool:
+    """Whether a workbook has a sheet with a 项目名称 header in its first rows (never raises)."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        return any(_norm(c) in HEADERS["name"] for s in workbook.sheet_names
+                   for r in workbook.get_sheet_by_name(s).to_python(skip_empty_area=False)[:15] for c in r)
+    except Exception:  # noqa: BLE001 - not a readable workbook: not a ledger either; the ordinary path reports it
+        return False
+
+
 def ledger_files(dep) -> list[Path]:
     """The regular files the ledger globs name (links and special files are never read)."""
     from collectors.ingest import glob_entries

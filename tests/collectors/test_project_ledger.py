@@ -156,3 +156,10 @@ def test_the_generator_reproduces_the_committed_ledgers(tmp_path):
         mine, theirs = CalamineWorkbook.from_path(str(tmp_path / name)), CalamineWorkbook.from_path(str(EXAMPLE_CONFIG / "ledgers" / name))
         assert [mine.get_sheet_by_name(s).to_python() for s in mine.sheet_names] == \
                [theirs.get_sheet_by_name(s).to_python() for s in theirs.sheet_names], name
+
+
+def test_a_ledger_outside_the_configured_folder_is_recognised_by_its_header(tmp_path, deployment, db):
+    path = workbook(tmp_path / "elsewhere" / "台账.xlsx", [GOOD])
+    result = ingest_file(deployment, db, path, reported_at=datetime(2023, 7, 1, tzinfo=timezone.utc))
+    assert result.ok and result.collector == "项目台账"
+    assert set(db.read(indicators=["projects_signed"], units=["daxiang"])["value"]) >= {1.0}
