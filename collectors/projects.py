@@ -212,8 +212,10 @@ def _read_sheet(grid: list[list], header_at: int, title: str, sheet: str, dep, e
                     rec["source_type"] = text
             else:
                 rec[f] = str(value).strip()
-        if "unit" not in names:
-            rec["unit"] = title_unit
+        if rec.get("unit") is None and not any(e["column"] == header[names["unit"]] for e in row_errors if "unit" in names):
+            rec["unit"] = title_unit  # a ledger of one unit names it in its title (大祥区2023年…台账)
+            if title_unit is None:
+                bad(header[names["unit"]] if "unit" in names else None, "a project without a 所属单位, and the title names no unit")
         for i, (kind, month, scale) in money.items():
             value = raw[i] if i < len(raw) else None
             if _blank(value):

@@ -68,6 +68,8 @@ BAD_CASES = {
                            "责任部门", "unknown department '区宇宙局'"),
     "unknown_source_type": (["T-02", "来源错项目", "大祥区", "先进制造", 1, "火星资本", "伍毅", "区商务局", "2023.5.1", None, None],
                             "项目来源", "unknown source type '火星资本'"),
+    "no_unit": (["T-02", "无单位项目", None, "先进制造", 1, "内资", "伍毅", "区商务局", "2023.5.1", None, None],
+                "所属单位", "a project without a 所属单位"),
     "no_name": (["T-02", None, "大祥区", "先进制造", 1, "内资", "伍毅", "区商务局", "2023.5.1", None, None],
                 "项目名称", "a project without a 项目名称"),
 }
@@ -76,7 +78,8 @@ BAD_CASES = {
 @pytest.mark.parametrize("case", list(BAD_CASES))
 def test_each_bad_row_is_a_located_error_and_the_good_row_still_reads(tmp_path, deployment, case):
     row, column, reason = BAD_CASES[case]
-    path = workbook(tmp_path / f"{case}.xlsx", [GOOD, row])
+    # A title that names no unit: a row without a 所属单位 has none to fall back on.
+    path = workbook(tmp_path / f"{case}.xlsx", [GOOD, row], title="2023年招商引资项目台账（1-6月）")
     read = read_ledger(path, deployment)
     assert list(read.projects["project"]) == ["T-01"]
     assert len(read.errors) == 1, read.errors.to_dict("records")
@@ -163,3 +166,10 @@ def test_a_ledger_outside_the_configured_folder_is_recognised_by_its_header(tmp_
     result = ingest_file(deployment, db, path, reported_at=datetime(2023, 7, 1, tzinfo=timezone.utc))
     assert result.ok and result.collector == "项目台账"
     assert set(db.read(indicators=["projects_signed"], units=["daxiang"])["value"]) >= {1.0}
+
+
+def test_a_ledger_of_one_unit_may_name_it_in_its_title_only(tmp_path, deployment):
+    header = [h for h in HEADER if h != "所属单位"]
+    row = [v for h, v in zip(HEADER, GOOD) if h != "所属单位"]
+    read = read_ledger(workbook(tmp_path / "t.xlsx", [row], title="大祥区2023年招商引资项目台账", header=header), deployment)
+    assert read.errors.empty and read.projects.loc[0, "unit"] == "daxiang"
