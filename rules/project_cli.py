@@ -21,16 +21,24 @@ def projects(
     stage: Optional[str] = typer.Option(None, "--stage", help="only projects in this stage: negotiating|signed|started|in_production (or 洽谈/签约/开工/投产)"),
     stalled: bool = typer.Option(False, "--stalled", help="only stalled projects (signed too long without 开工, started too long without 投产)"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="as of this day (YYYY-MM-DD): stages and revisions by then"),
+    batches: bool = typer.Option(False, "--batches", help="instead: each signing batch (签约批次) with its project count and total investment"),
     fmt: str = console.FormatOption,
 ) -> None:
     """List the projects of the ledgers (项目台账): stage, days in stage, 到位资金 and flags."""
-    from rules.projects import list_projects
+    from rules.projects import batch_totals, list_projects
 
     ctx = console.Context(config)
     try:
         frame = list_projects(ctx.deployment, ctx.store, as_of=as_of, unit=unit, stage=stage, stalled=stalled)
     finally:
         ctx.close()
+    if batches:
+        totals = batch_totals(frame)
+        if fmt == "json":
+            console.emit_json(totals.to_dict(orient="records"))
+        else:
+            console.emit(totals, fmt, title="签约批次")
+        return
     if fmt == "json":
         records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
         for rec in records:

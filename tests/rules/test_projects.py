@@ -201,6 +201,15 @@ def test_the_projects_command_lists_stages_and_stalled_projects_as_json(ledgers)
     assert {(p["unit"], p["stage"]) for p in json.loads(only.output)} == {("daxiang", "started")}
 
 
+def test_the_projects_command_prints_the_signing_batches(ledgers):
+    from targetwatch.cli import app
+
+    deployment, _ = ledgers
+    result = CliRunner().invoke(app, ["projects", "--config", str(deployment.root), "--batches", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert {"batch": "2023年邵阳市招商引资重点产业项目集中签约", "projects": 11, "investment": 14.0} in json.loads(result.output)
+
+
 def test_listing_respects_the_as_of_time_of_revisions(ledgers):
     deployment, db = ledgers
     early = list_projects(deployment, db, as_of="2023-07-05")  # 邵阳经开区 reported on 07-03, 大祥区 on 07-05
