@@ -23,6 +23,13 @@ def project_snapshot(deployment, store, as_of=None, verdicts: pd.DataFrame | Non
     return list_projects(deployment, store, as_of=as_of, verdicts=verdicts)
 
 
+def project_rule_infos() -> list[tuple[str, str, str]]:
+    """(rule, title, document) of the project checks, for ``targetwatch_rule_info`` (alert annotations read it)."""
+    from rules.projects import CHECKS
+
+    return [(rule, f"项目{title}", "项目台账") for rule, title in CHECKS.items()]
+
+
 def project_families(projects: pd.DataFrame) -> Iterator[Metric]:
     """Every ``targetwatch_project_*`` family of one listing."""
     if projects is None or projects.empty:

@@ -47,7 +47,7 @@ from exporters.exposition import render
 from exporters.ledger import Ledger, ledger_path
 from exporters.notify import Delivery, Notifications
 from exporters.owners import RuleInfo, rule_catalogue
-from exporters.projects import project_snapshot
+from exporters.projects import project_rule_infos, project_snapshot
 from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
 from exporters.verdicts import HISTORIC, historic
@@ -174,7 +174,7 @@ class Service:
             self.pusher = None
 
     def _rule_infos(self) -> list[tuple[str, str, str]]:
-        return [(r.id, r.title, r.document) for r in self.cycle_config.catalogue]
+        return [(r.id, r.title, r.document) for r in self.cycle_config.catalogue] + project_rule_infos()
 
     # -- one cycle -------------------------------------------------------------------------------------
 
