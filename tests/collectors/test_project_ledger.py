@@ -173,3 +173,18 @@ def test_a_ledger_of_one_unit_may_name_it_in_its_title_only(tmp_path, deployment
     row = [v for h, v in zip(HEADER, GOOD) if h != "所属单位"]
     read = read_ledger(workbook(tmp_path / "t.xlsx", [row], title="大祥区2023年招商引资项目台账", header=header), deployment)
     assert read.errors.empty and read.projects.loc[0, "unit"] == "daxiang"
+
+
+def test_random_cells_never_raise_and_every_row_lands_or_is_located(tmp_path, deployment):
+    import random
+
+    rng = random.Random(12)
+    pool = [None, "", "/", "2023.5.6", "5月底前", "2023.13.40", 45052, -3, 1e308, "约两亿", "大祥区", "火星区", "伍毅", "张三",
+            "内资", "湘商回湘", "=1+1", "项目名称", "合计", datetime(2023, 1, 1), True, "\u3000", "１２"]
+    rows = [[f"R-{i}", f"随机项目{i}", *[rng.choice(pool) for _ in HEADER[2:]]] for i in range(200)]
+    read = read_ledger(workbook(tmp_path / "random.xlsx", rows, title="2023年招商引资项目台账（1-6月）"), deployment)
+    landed = set(read.projects["project"])
+    located = set(read.errors["row"].dropna().astype(int))
+    # Every data row (sheet rows 3..202) either landed as a project or has at least one located error.
+    for i in range(200):
+        assert (f"R-{i}" in landed) != (i + 3 in located), i
