@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from rules import verdict
+from rules.owners import owner_chain
 from targetwatch import periods
 from targetwatch.model import Owners
 from targetwatch.projects import PIPELINE, STAGES, ProjectConfig, load_project_config, months_between
@@ -60,14 +61,13 @@ def read_projects(dep, store, as_of=None) -> pd.DataFrame:
 def project_owners(dep, project, config: ProjectConfig | None = None) -> Owners:
     """Who answers for a project: its 包联领导 and 责任部门, else its unit's owners, else the configured owner.
 
-    The one place that resolves a project's owners; a shared owner chain of ``rules`` can replace the
-    fallback here without touching the checks.
+    The one place that resolves a project's owners, through the owner chain of :mod:`rules.owners`.
     """
     own = Owners(leader=_text(project.get("leader")),
                  lead_department=[d] if (d := _text(project.get("department"))) else [])
     unit = dep.units.get(_text(project.get("unit")) or "")
-    fallback = unit.owners if unit is not None else None
-    merged = own.merged_over(fallback)
+    # The project's own roles stand where a rule's would, its unit's owners fill in (rules.owners).
+    merged = owner_chain(own, None, unit.owners if unit is not None else None)
     if merged.leader is None:
         merged = merged.merged_over(Owners(leader=(config or load_project_config(dep.root)).owner))
     return merged
@@ -131,15 +131,17 @@ def project_verdicts(dep, store, instant: datetime, config: ProjectConfig | None
         return verdict.empty()
     out = pd.DataFrame(rows)
     period = str(periods.parse(period)) if period not in (None, "all") else _judged_month(day)
-    owners = {p: project_owners(dep, r, config) for p, r in zip(frame["project"], frame.to_dict("records"))}
-    out["owners"] = out["indicator"].map(lambda p: owners[p].model_dump())
-    out["leader"] = out["indicator"].map(lambda p: owners[p].leader)
-    out["lead_department"] = out["indicator"].map(lambda p: owners[p].lead_department[0] if owners[p].lead_department else None)
-    out = out.assign(period=period, as_of=day.isoformat(), target_version="v1", group=None, rank=np.nan,
-                     group_size=np.nan, reference=np.nan, required_run_rate=np.nan, reported=np.nan, stretch_met=None,
-                     deadline=None)
-    out["severity"] = verdict.severities(out["status"], None)
-    return verdict.conform(out)
+    owners = {p: project_owners(dep, r, config).model_dump() for p, r in zip(frame["project"], frame.to_dict("records"))}
+
+    def column(name: str) -> np.ndarray:
+        return out[name].to_numpy(dtype=object)
+
+    columns = verdict.rows(
+        rule=column("rule"), unit=column("unit"), indicator=column("indicator"), period=period, as_of=day.isoformat(),
+        status=column("status"), owners=[owners[p] for p in out["indicator"]], message=column("message"),
+        rule_title=column("rule_title"), group=None, measure=column("measure"), target_version="v1", deadline=None,
+        value=out["value"].to_numpy(float), target=out["target"].to_numpy(float), gap=out["gap"].to_numpy(float))
+    return verdict.conform(verdict.as_frame([columns]))
 
 
 def _status(value: np.ndarray, behind: np.ndarray, at_risk: np.ndarray) -> np.ndarray:
