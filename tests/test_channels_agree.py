@@ -55,6 +55,7 @@ def owned(deployment_dir, store, tmp_path):
     """The deployment described in the module docstring, with 大祥区's September report in the store."""
     for old in (deployment_dir / "rules").glob("*.yaml"):
         old.unlink()
+    (deployment_dir / "projects.yaml").unlink()  # no project ledgers either: their 包联领导 would have routes and verdicts
     (deployment_dir / "rules" / "retail.yaml").write_text(RULE, encoding="utf-8")
     registry = deployment_dir / "registry"
     _replace(registry / "indicators.yaml", "aliases: [社零总额], deadline: {working_days: 10}}", "aliases: [社零总额], deadline: {working_days: 10}, owners: {leader: xia_danbo, contacts: [liu_yifan]}}")
