@@ -15,7 +15,7 @@ from exporters.ledger import Ledger, ledger_path
 from exporters.notifiers import KEY_FIELD
 from exporters.notify import Notifications
 from exporters.verdicts import HISTORIC, historic
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 from tests.exporters.receivers import Receiver
 from tests.exporters.test_notifiers import smtp_server  # noqa: F401  (aiosmtpd with STARTTLS and AUTH)
 from tests.exporters.test_notify import Clock
@@ -239,6 +239,9 @@ def test_serve_relays_an_alertmanager_notification_to_the_robot_once_and_only_vi
             "截至2023-07-20，您牵头的目标中落后1项。"]
         assert "1. 【落后】规模工业增加值增速增长7%以上（大祥区）：大祥区规模工业增加值增速5.1%" in digest[0]["markdown"]["content"]
         assert post(url, b"not json")[0] == 400
+        # The handler answers Alertmanager first and delivers after: the ledger says "sent" once the robot answered.
+        wait_until(lambda: (service.ledger.notifications().query("kind == 'alertmanager'")["result"] == "sent").all(), 10,
+                   "the relayed message recorded as sent")
         ledger = service.ledger.notifications()
         relayed = ledger[ledger["kind"] == "alertmanager"]
         assert relayed[["rule", "unit", "new_status", "note", "result"]].values.tolist() == [
