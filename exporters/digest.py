@@ -18,6 +18,12 @@ from rules.vocabulary import label
 PERIOD_JOIN = "、"  # a digest of several periods (a leader's monthly and quarterly targets) names them joined
 
 
+def all_clear() -> str:
+    """The line of a digest with nothing behind, late or at risk, in the vocabulary's word for on_track
+    (read at call time, so that the Alertmanager templates say the same)."""
+    return f"您牵头的目标已全部{label('on_track')}或无需预警。"
+
+
 def recipient(deployment, person_id: str) -> Recipient:
     """A registry person as a message recipient (an unknown id still gets a recipient with that name)."""
     person = deployment.people.get(person_id)
@@ -42,7 +48,7 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
     day = as_of or (str(verdicts["as_of"].iloc[0]) if len(verdicts) and "as_of" in verdicts else "")
     title = f"目标预警｜{period}｜{who.name}同志分管事项"
     head = f"截至{day}，" if day else ""
-    lines = [f"{head}您牵头的目标中{summary}。" if summary else f"{head}您牵头的目标已全部达标或无需预警。"]
+    lines = [f"{head}您牵头的目标中{summary}。" if summary else f"{head}{all_clear()}"]
     items = []
     # Project checks (rules/projects.py) come last, under their own heading 项目: the leader's stalled projects.
     is_project = mine["rule"].astype(str).str.startswith(PROJECT_RULE_PREFIX).to_numpy()

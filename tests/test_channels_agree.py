@@ -150,6 +150,18 @@ def test_one_word_changed_in_the_vocabulary_changes_on_every_channel(owned, stor
     assert '"text": "迟交了"' in text and '"title": "迟交了"' in text and '"fixedColor": "purple"' in text
 
 
+def test_the_all_clear_line_of_a_digest_and_of_the_alertmanager_templates_says_the_on_track_word(owned, store, monkeypatch):
+    # A leader whose verdicts all caught up reads "已全部<on_track>" in the built-in digest and in Alertmanager's
+    # e-mail and WeCom bodies alike, in the vocabulary's word.
+    monkeypatch.setitem(WORDS, "on_track", StatusWords("完成了", "完成了", "完成了目标", "green", "none"))
+    verdicts = rules.evaluate(owned, store, as_of=AS_OF)
+    caught_up = verdicts.assign(status="on_track")
+    digest = build_digest(owned, "wu_yi", "2025-09", caught_up.iloc[0:0], recovered=caught_up)
+    assert "您牵头的目标已全部完成了或无需预警。" in digest.text and "达标" not in digest.text
+    templates = notification_templates()
+    assert templates.count("您牵头的目标已全部完成了或无需预警。") == 2 and "达标" not in templates
+
+
 BROKEN = """apiVersion: targetwatch/v1
 kind: Rule
 metadata: {id: broken_rule, title: 写错了指标的规则, version: 1}
