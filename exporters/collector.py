@@ -191,7 +191,8 @@ def ingest_families(batches: pd.DataFrame) -> Iterator[Metric]:
                   "counter", ["source"], ingested.items())
     yield _family("rows_unchanged_total", "Rows read again per source with the value the store already had (no revision added).",
                   "counter", ["source"], unchanged.items())
-    yield _family("rows_quarantined_total", "Rows quarantined per source (kept with their location and reason, not landed).",
+    yield _family("rows_quarantined_total", "Bad rows per source, counted at every read of their file (not landed; the quarantine, "
+                  "targetwatch quarantine list, keeps each row once).",
                   "counter", ["source"], quarantined.items())
     yield _family("last_successful_ingest_timestamp_seconds", "Unix time a batch of the source last added a new revision to the store.",
                   "gauge", ["source"], last.items())

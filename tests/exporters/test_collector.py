@@ -168,3 +168,19 @@ def test_a_collection_that_skips_already_ingested_files_counts_them_apart(deploy
     got = samples(render(collector))
     assert got[("targetwatch_files_skipped_total", (("collector", "long-csv"),))] == len(second.files)
     assert got[("targetwatch_collector_runs_total", (("collector", "long-csv"),))] == 2
+
+
+def test_rows_quarantined_counts_every_read_of_a_bad_row_and_its_help_says_so(deployment, db, tmp_path):
+    # The quarantine keeps a bad row once, but each read of its file quarantines it again: the counter
+    # follows the reads (like rows read), and its HELP must say so rather than suggest the quarantine's size.
+    from collectors.ingest import ingest_file
+
+    csv = tmp_path / "bad.csv"
+    csv.write_text("unit,indicator,period,value\ndaxiang,gdp,2023-06,abc\n", encoding="utf-8")
+    for _ in range(2):
+        assert not ingest_file(deployment, db, csv, collectors=[]).ok
+    assert len(db.quarantined()) == 1
+    body = render(TargetwatchCollector(ExporterState(), batches=db.batches))
+    assert samples(body)[("targetwatch_rows_quarantined_total", (("source", str(csv)),))] == 2
+    [family] = [f for f in text_string_to_metric_families(body.decode()) if f.name == "targetwatch_rows_quarantined"]
+    assert "every read" in family.documentation and "once" in family.documentation, family.documentation
