@@ -13,8 +13,8 @@ in a thread and runs the cycle in the calling thread, the only one that touches 
 ``interval`` seconds, or at once when :meth:`Service.request_evaluation` is called (for example by the
 collection scheduler after a collection). SIGTERM and SIGINT stop it cleanly.
 
-Each cycle starts by loading the configuration once (:class:`CycleConfig`): the rules, the notifier
-settings and the collector mappings. So an edit while the service runs changes the verdicts, the rule
+Each cycle starts by loading the configuration once (:class:`CycleConfig`; the first cycle takes the
+reading made at start): the rules, the notifier settings and the collector mappings. So an edit while the service runs changes the verdicts, the rule
 titles on /metrics and the reminder contacts together, at the next cycle. A rule file with an error is
 left out with its located errors logged and counted (``targetwatch_rule_files_invalid``), and every
 other rule is evaluated; notifier settings or collector mappings with an error keep the last good ones.
@@ -130,6 +130,7 @@ class Service:
         self.period = period
         self._fixed_notifiers = notifier_config
         self.cycle_config = load_cycle_config(deployment, notifiers=notifier_config)
+        self._config_unused = True  # the first cycle takes this reading rather than parsing everything again
         self.config_listeners: list[Callable[[CycleConfig], None]] = []  # told of each cycle's configuration
         self.ledger = ledger or Ledger(ledger_path(settings))
         self.interval, self.retry_tick = interval, retry_tick
@@ -150,7 +151,11 @@ class Service:
 
     def reload(self) -> CycleConfig:
         """Load this cycle's configuration once, and hand it to everything that reads it."""
-        config = load_cycle_config(self.deployment, self.cycle_config, self._fixed_notifiers)
+        if self._config_unused:  # read at start: the first cycle uses it (a broken rule file is logged once)
+            self._config_unused = False
+            config = self.cycle_config
+        else:
+            config = load_cycle_config(self.deployment, self.cycle_config, self._fixed_notifiers)
         if config.notifiers != self.cycle_config.notifiers:
             self._use_notifiers(config.notifiers)
         self.cycle_config = config

@@ -210,3 +210,17 @@ def test_notifier_settings_and_collector_mappings_are_loaded_each_cycle_and_a_br
         svc.evaluate_and_notify()
     assert svc.config.recipients["liu_yifan"] == [] and any("notifiers.yaml has an error" in r.getMessage() for r in caplog.records)
     svc.ledger.close()
+
+
+def test_the_first_cycle_loads_the_configuration_once(owned, store, deployment_dir, caplog):
+    # Starting the service reads the configuration; its first cycle uses that reading instead of parsing the
+    # rules again, so a broken file is reported once per cycle, also on the first.
+    (deployment_dir / "rules" / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="targetwatch.serve"):
+        svc = Service(owned, store, as_of=AS_OF, notifier_config=NotifierConfig(), ledger=Ledger(ledger_path(owned.settings)), port=0)
+        svc.evaluate()
+        first = [r.getMessage() for r in caplog.records if "rule file left out" in r.getMessage()]
+        svc.evaluate()
+        second = [r.getMessage() for r in caplog.records if "rule file left out" in r.getMessage()]
+    svc.ledger.close()
+    assert len(first) == 1 and len(second) == 2, (first, second)
