@@ -58,11 +58,8 @@ def serve(
 
 
 def _attach_scheduler(service, deployment) -> None:
-    # The collection scheduler runs beside the service; each collection asks for an evaluation.
-    from collectors.layout import load_collectors
-
-    if not any(c.spec.schedule for c in load_collectors(deployment.root)):
-        return
+    # The collection scheduler runs beside the service; each collection asks for an evaluation. It runs even
+    # when no mapping has a schedule yet: mappings are reloaded every cycle, and one may gain a schedule.
     from collectors.schedule import CollectionScheduler
 
     scheduler = CollectionScheduler(deployment, on_collected=service.request_evaluation)

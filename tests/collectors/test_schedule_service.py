@@ -202,3 +202,32 @@ def test_newly_loaded_mappings_reschedule_the_running_scheduler(daily, clock, de
         assert service.scheduler.get_jobs() == [] and "daily" not in service.collectors
     finally:
         service.shutdown()
+
+
+def test_a_schedule_added_while_serving_is_taken_up_even_when_no_collector_was_scheduled_at_start(deployment_dir):
+    # serve reloads the mappings every cycle; a deployment that starts with manual collectors only must
+    # still schedule one that gains a schedule, without a restart.
+    from exporters.cli import _attach_scheduler
+    from exporters.ledger import Ledger, ledger_path
+    from exporters.service import Service
+
+    for path in (deployment_dir / "collectors").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text("\n".join(line for line in text.splitlines() if "schedule:" not in line) + "\n", encoding="utf-8")
+    dep = load_deployment(deployment_dir)
+    service = Service(dep, evaluate=lambda *a, **k: __import__("pandas").DataFrame(), ledger=Ledger(ledger_path(dep.settings)), port=0)
+    _attach_scheduler(service, dep)
+    try:
+        assert service.config_listeners, "nothing listens for newly loaded mappings"
+        for start, _ in service._backgrounds:
+            start()
+        service.evaluate()  # the first cycle, as serve runs it at start
+        path = deployment_dir / "collectors" / "long-csv.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("spec:\n", 'spec:\n  schedule: {cron: "0 9 5 * *"}\n', 1), encoding="utf-8")
+        service.evaluate()  # the next cycle loads the mappings and hands them to the scheduler
+        [(start, _)] = service._backgrounds
+        assert [job.id for job in start.__self__.scheduler.get_jobs()] == ["long-csv"]
+    finally:
+        for _, stop in service._backgrounds:
+            stop()
+        service.ledger.close()
