@@ -131,7 +131,7 @@ def test_an_edit_while_serving_changes_verdicts_titles_and_reminder_contacts_tog
     svc.ledger.close()
 
 
-def test_one_word_changed_in_the_vocabulary_changes_on_every_channel(owned, store, deployment_dir, monkeypatch):
+def test_one_word_changed_in_the_vocabulary_changes_on_every_channel(owned, store, deployment_dir, monkeypatch, tmp_path):
     monkeypatch.setitem(WORDS, "late", StatusWords("迟交了", "迟交了句", "迟交了警", "purple", "warning"))
     # `run` (over the deployment's own store: the inbox has nothing of 2025-09, so both units are late):
     # the status column, the summary line and the verdict sentence.
@@ -145,6 +145,11 @@ def test_one_word_changed_in_the_vocabulary_changes_on_every_channel(owned, stor
     late_rule = next(r for g in prometheus_rules()["groups"] for r in g["rules"] if r.get("alert") == "TargetLate")
     assert late_rule["annotations"]["summary"].endswith("迟交了警")
     assert 'if eq .Labels.status "late" }}- 【迟交了】' in notification_templates()
+    # The bulletin command's summary line (both units late in the deployment's own store, as for `run`).
+    out = tmp_path / "bulletin.html"
+    made = CliRunner().invoke(app, ["bulletin", "--config", str(deployment_dir), "--as-of", "2025-10-22", "--period", "2025-09",
+                                    "--format", "html", "--out", str(out)])
+    assert made.exit_code == 0 and "2 项迟交了" in made.stderr and "逾期未报" not in made.stderr, made.output
     # The dashboards: the traffic-light mapping and the stat panel of the status.
     text = json.dumps(dashboards(owned), ensure_ascii=False)
     assert '"text": "迟交了"' in text and '"title": "迟交了"' in text and '"fixedColor": "purple"' in text

@@ -26,6 +26,7 @@ def bulletin_command(
 ) -> None:
     """The monthly bulletin (通报): league tables, 确保/约谈/逾期/达标/进度 lists and charts, as xlsx, html or pdf."""
     from exporters.bulletin import FORMATS, build, render
+    from rules.vocabulary import label
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
@@ -40,4 +41,4 @@ def bulletin_command(
         return
     target = out or Path(f"通报_{b.period or 'latest'}.{fmt}")
     target.write_bytes(body)
-    console.err.print(f"{b.title}：{len(b.tables)} 张排名表，{len(b.behind)} 项落后，{len(b.late)} 项逾期未报 → {target}")
+    console.err.print(f"{b.title}：{len(b.tables)} 张排名表，{len(b.behind)} 项{label('behind')}，{len(b.late)} 项{label('late')} → {target}")
