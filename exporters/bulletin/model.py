@@ -254,7 +254,9 @@ def _bottom(league: pd.DataFrame) -> pd.DataFrame:
 
 
 def _late(dep, frame: pd.DataFrame) -> pd.DataFrame:
-    late = frame[frame["status"] == "late"].drop_duplicates(["unit", "indicator", "period"])
+    """Reports of the registry's indicators past their deadline. A scorecard's composite ("score") is late
+    because a component is; nobody files it, and its late components are listed under their own indicators."""
+    late = frame[(frame["status"] == "late") & frame["indicator"].isin(dep.indicators)].drop_duplicates(["unit", "indicator", "period"])
     late = _named(dep, late.sort_values(["unit", "indicator"], kind="stable"))
     return late[["unit", "unit_name", "indicator", "indicator_name", "period", "deadline"]]
 
