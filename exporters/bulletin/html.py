@@ -137,12 +137,23 @@ def bar_chart(block: pd.DataFrame, target: float, reference: float, measure: str
              f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" font-size="11">{_e(f"{hi:g}")}</text>',
              f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">{_e(f"{lo:g}")}</text>',
              f'<text x="4" y="{top + plot_h / 2:.0f}" font-size="11">{_e(measure)}</text>', "".join(rects.tolist()), *labels]
-    for value, colour, name, cls in ((target, style.TARGET_LINE, "目标", "target"), (reference, style.REFERENCE_LINE, "全组", "reference")):
-        if value is not None and value == value:
-            parts.append(f'<line class="{cls}" x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
-                         f'stroke="{colour}" stroke-width="2" stroke-dasharray="6 4"/>'
-                         f'<text x="{width - right}" y="{y(value) - 3:.1f}" text-anchor="end" font-size="12" fill="{colour}">'
-                         f'{_e(name)} {_e(f"{value:g}")}</text>')
+    drawn_lines = [(v, colour, name, cls) for v, colour, name, cls in
+                   ((target, style.TARGET_LINE, "目标 ", "target"), (reference, style.REFERENCE_LINE, "全组 ", "reference"))
+                   if v is not None and v == v]
+    if len(drawn_lines) == 2 and f"{target:g}" == f"{reference:g}":
+        # 高于全市平均水平: the target is the group's figure; two labels in one place would read as neither.
+        drawn_lines = [(target, style.TARGET_LINE, "目标（全组）", "target reference")]
+    label_ys: list[float] = []
+    for value, colour, name, cls in drawn_lines:
+        label_y = y(value) - 3
+        if any(abs(label_y - other) < 13 for other in label_ys):
+            label_y = y(value) + 13  # close to the other line: this label goes under its own line
+        label_ys.append(label_y)
+        parts.append(f'<line class="{cls}" x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                     f'stroke="{colour}" stroke-width="2" stroke-dasharray="6 4"/>'
+                     f'<text x="{width - right}" y="{label_y:.1f}" text-anchor="end" font-size="12" '
+                     f'stroke="#fff" stroke-width="3" paint-order="stroke" fill="{colour}">'  # a halo: legible over a bar
+                     f'{_e(name)}{_e(f"{value:g}")}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -209,6 +209,24 @@ def test_html_is_one_self_contained_page_with_every_table_and_chart(bulletin):
         assert f">{word}</td>" in page
 
 
+def test_a_target_that_is_the_groups_figure_is_one_labelled_line(bulletin):
+    """高于全市平均水平: the target is the group's figure. Two labels drawn at the same place read as neither
+    (目标 over 全组); the chart draws one dashed line that says it is both."""
+    from exporters.bulletin.html import bar_chart
+
+    [t] = bulletin.tables[bulletin.tables["rule"] == "dx_retail_sales_above_city"].itertuples(index=False)
+    assert t.target == t.reference
+    block = bulletin.league[bulletin.league["table"] == t.table]
+    svg = bar_chart(block, style.value_line(t.target, t.target_kind), t.reference, t.measure)
+    labels = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*fill="[^"]+">([^<]*)</text>', svg)
+    assert [text for _, _, text in labels] == [f"目标（全组）{t.target:g}"]
+    assert svg.count("stroke-dasharray") == 1
+    # Different figures keep a line each, labelled apart.
+    apart = bar_chart(block, t.target + 1.0, t.reference, t.measure)
+    texts = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*fill="[^"]+">([^<]*)</text>', apart)
+    assert [x[2].split()[0] for x in texts] == ["目标", "全组"] and texts[0][1] != texts[1][1]
+
+
 def test_pdf_is_printed_from_the_page_and_reads_in_chinese(bulletin, tmp_path):
     require_binary("chromium")
     pdftotext = require_binary("pdftotext")
