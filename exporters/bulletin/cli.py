@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
 @console.command
 def bulletin_command(
     config: Optional[Path] = console.ConfigOption,
-    period: Optional[str] = typer.Option(None, "--period", help="the period (2023-06, 2023-Q2); default: the latest ended by --as-of"),
+    period: Optional[str] = typer.Option(None, "--period", help="the period (2023-06, 2023-Q2); default: the latest with reports due by --as-of"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="as of this day (YYYY-MM-DD); default: settings as_of, else today"),
     group: Optional[str] = typer.Option(None, "--group", help="one peer group (default: every group)"),
     fmt: str = typer.Option("xlsx", "--format", "-f", help="xlsx, html or pdf"),

@@ -40,6 +40,7 @@ LEAGUE_COLUMNS = [
     "status", "group_size", "reported", "period", "target_kind",
 ]
 BOTTOM = 5  # 每季度对排名后五位的单位主要负责人进行集体约谈 (seed 000, L81)
+LOOKBACK = 12  # periods the default bulletin steps back to find one with reports due
 PACING_LINES = 8  # units drawn per pacing chart: those furthest behind the share due
 
 
@@ -92,12 +93,15 @@ def widened(ruleset: RuleSet) -> tuple[RuleSet, bool]:
 
 def build(deployment, store, *, period: str | None = None, as_of=None, group: str | None = None,
           ruleset: RuleSet | None = None) -> Bulletin:
-    """The bulletin of ``period`` (default: the latest ended by ``as_of``) as of ``as_of``, for one peer group or all."""
+    """The bulletin of ``period`` (default: the latest with reports due by ``as_of``) as of ``as_of``, for one peer
+    group or all."""
     if group is not None and group not in deployment.groups:
         raise ConfigError(f"unknown peer group {group!r}; known: {', '.join(deployment.groups)}")
     ruleset = ruleset or load_rules(deployment.root, deployment)
     instant = periods.as_of_instant(as_of)
     verdicts = evaluate(deployment, store, as_of=instant, period=period, ruleset=ruleset)
+    if period is None:
+        period, verdicts = _latest_due(deployment, store, instant, ruleset, verdicts)
     wide_rules, changed = widened(ruleset)
     league_verdicts = evaluate(deployment, store, as_of=instant, period=period, ruleset=wide_rules) if changed else verdicts
     if group is not None:
@@ -125,6 +129,25 @@ def build(deployment, store, *, period: str | None = None, as_of=None, group: st
     )
 
 
+def _latest_due(dep, store, instant, ruleset: RuleSet, current: pd.DataFrame) -> tuple[str | None, pd.DataFrame]:
+    """The default period and its verdicts. Each rule's own latest period mixes periods (a task list that
+    ends in June beside a monthly target already in July), and the latest period ended by the date may
+    have no report due yet (July's figures are due in August). The bulletin is of one period, judged whole:
+    the latest one, stepping back a period at a time (at most a year), in which some report is due."""
+    latest = period = _latest(current)
+    if latest is None:
+        return None, current
+    first = None
+    for _ in range(LOOKBACK):
+        verdicts = evaluate(dep, store, as_of=instant, period=period, ruleset=ruleset)
+        first = verdicts if first is None else first
+        if (verdicts["status"] != "no_data").any():
+            return period, verdicts
+        code = periods.previous_codes(np.array([periods.parse(period).code]))[0]
+        period = str(periods.Period.from_code(int(code)))
+    return latest, first  # nothing due for a year: the latest period, all of it 待报送
+
+
 def _jurisdiction(dep, group: str | None, reference_units: set[str]) -> str:
     """Whose bulletin it is: the unit whose own figure is the group's (邵阳市 for its counties), else the
     group's name, else the registry's top units (those without a parent)."""
@@ -140,7 +163,8 @@ def _latest(verdicts: pd.DataFrame) -> str | None:
     if verdicts.empty:
         return None
     codes = [periods.parse(p).code for p in verdicts["period"].unique()]
-    return str(periods.Period.from_code(max(codes, key=lambda c: (periods.Period.from_code(c).end, -c))))
+    # Of the periods ending last, the shortest: June's monthly bulletin rather than the second quarter's.
+    return str(periods.Period.from_code(max(codes, key=lambda c: (periods.Period.from_code(c).end, c))))
 
 
 def _named(dep, frame: pd.DataFrame) -> pd.DataFrame:

@@ -100,6 +100,18 @@ def test_every_figure_is_a_verdict_of_evaluate(example_once, bulletin):
     assert bulletin.on_time == len(bulletin.units) - len(bulletin.late_units)
 
 
+def test_the_default_period_is_the_latest_with_reports_due(example_once, bulletin):
+    """Without --period the bulletin is of the latest period whose reports are due by the as-of date, and all
+    of it is of that period: as of 31 July (July's figures due in August) it is June's bulletin, not one
+    titled 2023年7月 whose tables are June's and the second quarter's."""
+    deployment, db, _ = example_once
+    latest = build(deployment, db, as_of=AS_OF)
+    assert latest.period == PERIOD and "2023年6月" in latest.title
+    assert _key(latest.verdicts).equals(_key(bulletin.verdicts)) and _key(latest.league).equals(_key(bulletin.league))
+    # As of 31 August July's figures are due (the task list's rules end in June): July's bulletin.
+    assert build(deployment, db, as_of="2023-08-31").period == "2023-07"
+
+
 def test_rank_moves_are_the_engines_ranks_of_the_previous_month(example_once, bulletin):
     deployment, db, _ = example_once
     may = rules.evaluate(deployment, db, as_of=AS_OF, period="2023-05",
