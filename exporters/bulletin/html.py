@@ -242,8 +242,9 @@ def render_html(b: Bulletin) -> str:
         (_column(style.numbers(r["target"])), "")]) if len(r) else ""))
     out.append("<h2>七、年度任务进度（时间过半、任务过半）</h2>")
     r = b.pacing
-    out.append(_table(["单位", "目标", "年度任务", "累计完成", "完成年度任务", "应完成", "时间进度", "快于(+)/慢于(−)时间进度", "状态"], _rows([
-        (_column(r["unit_name"]), NAME), (_column(r["rule_title"]), NAME), (_column(style.numbers(r["annual"])), ""),
+    out.append(_table(["单位", "目标", "计量单位", "年度任务", "累计完成", "完成年度任务", "应完成", "时间进度", "快于(+)/慢于(−)时间进度", "状态"], _rows([
+        (_column(r["unit_name"]), NAME), (_column(r["rule_title"]), NAME), (_column(r["measure"]), ""),
+        (_column(style.numbers(r["annual"])), ""),
         (_column(style.numbers(r["value"])), ""), (_column(style.percents(r["done_pct"])), ""),
         (_column(style.percents(r["due_pct"])), ""), (_column(style.percents(r["time_pct"])), ""),
         (_column(style.points(r["ahead_pct"])), ""),

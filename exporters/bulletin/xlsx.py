@@ -36,6 +36,8 @@ class _Sheets:
         self.text_q = wb.add_format(base | {"quote_prefix": True})
         self.bold = wb.add_format(base | {"bold": True})
         self.bold_q = wb.add_format(base | {"bold": True, "quote_prefix": True})
+        self.wrap = wb.add_format(base | {"text_wrap": True})  # the cover's long lines print whole
+        self.wrap_q = wb.add_format(base | {"text_wrap": True, "quote_prefix": True})
         self.num = wb.add_format(base | {"num_format": "0.00"})
         self.int = wb.add_format(base | {"num_format": "0", "align": "center"})
         self.pct = wb.add_format(base | {"num_format": "0.0\\%"})
@@ -132,7 +134,7 @@ def _cover(wb, f: _Sheets, b: Bulletin) -> None:
              ("排名表", f"{len(b.tables)} 张"), (f"{label('behind')}（确保目标未完成）", f"{len(b.behind)} 项"), ("已完成目标", f"{len(b.met)} 项")]
     for i, (k, v) in enumerate(facts, start=2):
         ws.write_string(i, 0, k, f.head)
-        f.string(ws, i, 1, v)
+        ws.write_string(i, 1, v, f.wrap_q if v.startswith(FORMULA_START) else f.wrap)
     row = len(facts) + 3
     ws.write_string(row, 0, "图例", f.head)
     for i, (s, word, _) in enumerate(style.legend()):
@@ -233,21 +235,22 @@ def _simple(wb, f: _Sheets, name: str, head: list[str], frame: pd.DataFrame, col
 
 def _pacing(wb, f: _Sheets, b: Bulletin) -> None:
     ws = wb.add_worksheet("进度")
-    head = ["单位", "目标", "年度任务", "累计完成", "完成年度任务(%)", "应完成(%)", "时间进度(%)", "快于/慢于时间进度(百分点)", "状态"]
+    head = ["单位", "目标", "计量单位", "年度任务", "累计完成", "完成年度任务(%)", "应完成(%)", "时间进度(%)", "快于/慢于时间进度(百分点)", "状态"]
     p = b.pacing
     bulk = BulkSheet(ws, 1, len(p))
-    _bulk_header(ws, bulk, f, head, 0, [14, 40, 10, 10, 14, 10, 10, 16, 10])
+    _bulk_header(ws, bulk, f, head, 0, [14, 40, 8, 10, 10, 14, 10, 10, 16, 10])
     if len(p):
         bulk.text(0, p["unit_name"], f.text, f.text_q)
         bulk.text(1, p["rule_title"], f.text, f.text_q)
-        bulk.number(2, p["annual"], f.num)
-        bulk.number(3, p["value"], f.num)
-        bulk.number(4, p["done_pct"], f.pct)
-        bulk.number(5, p["due_pct"], f.pct)
-        bulk.number(6, p["time_pct"], f.pct)
-        bulk.number(7, p["ahead_pct"], f.signed)
-        bulk.text(8, style.status_labels(p["status"]), f.text, f.text_q)
-        f.traffic_lights(ws, 1, len(p), 8)
+        bulk.text(2, p["measure"], f.text, f.text_q)  # 267000 is 万元 although the title says 26.7亿元
+        bulk.number(3, p["annual"], f.num)
+        bulk.number(4, p["value"], f.num)
+        bulk.number(5, p["done_pct"], f.pct)
+        bulk.number(6, p["due_pct"], f.pct)
+        bulk.number(7, p["time_pct"], f.pct)
+        bulk.number(8, p["ahead_pct"], f.signed)
+        bulk.text(9, style.status_labels(p["status"]), f.text, f.text_q)
+        f.traffic_lights(ws, 1, len(p), 9)
     _print_setup(ws)
     # Per target, the month-by-month shares (应完成 and each charted unit's 完成) and a line chart over them.
     ws = wb.add_worksheet("进度图")

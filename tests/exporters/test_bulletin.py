@@ -288,6 +288,27 @@ def test_pacing_reads_the_share_of_the_annual_task_against_the_year(example_once
     assert f"{row['done_pct']:.1f}%" in page and f"{row['ahead_pct']:+.1f}个百分点" in page
 
 
+def test_pacing_figures_carry_their_unit_of_measure(bulletin):
+    """完成地方一般公共预算收入26.7亿元 is kept in the catalogue's 万元: its annual task reads 267000, which
+    without the unit beside it reads as 267000亿元. Every pacing row says its unit, on the page and in Excel."""
+    row = bulletin.pacing.set_index("rule").loc["xy_fiscal_revenue"]
+    assert (row["measure"], row["annual"]) == ("万元", 267000)
+    page = render(bulletin, "html").decode()
+    assert re.search(r"完成地方一般公共预算收入26.7亿元</td><td>万元</td><td>267000</td>", page)
+    ws = load_workbook(io.BytesIO(render(bulletin, "xlsx")))["进度"]
+    header = [c.value for c in ws[1]]
+    rows = {(r[0], r[1]): dict(zip(header, r)) for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert rows[("湘阴县", "完成地方一般公共预算收入26.7亿元")]["计量单位"] == "万元"
+    assert rows[("湘阴县", "完成地方一般公共预算收入26.7亿元")]["年度任务"] == 267000
+
+
+def test_the_cover_wraps_its_long_lines(bulletin):
+    """The list of units that did not report on time is longer than a cell: wrapped, it prints whole on A4."""
+    ws = load_workbook(io.BytesIO(render(bulletin, "xlsx")))["封面"]
+    facts = {ws.cell(r, 1).value: ws.cell(r, 2) for r in range(1, ws.max_row + 1)}
+    assert len(facts["未按期报送"].value) > 60 and facts["未按期报送"].alignment.wrap_text
+
+
 def test_a_word_changed_in_the_vocabulary_changes_in_every_format(bulletin, monkeypatch):
     from rules.vocabulary import StatusWords
 
