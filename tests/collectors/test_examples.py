@@ -21,7 +21,7 @@ from tests.conftest import EXAMPLE_CONFIG, ROOT
 
 GENERATOR = ROOT / "bench" / "make_examples.py"
 INBOX = EXAMPLE_CONFIG / "inbox"
-EXPECTED_OBSERVATIONS = 1998  # the generator's design: 邵阳 monthly + GDP + 西洞庭 + two long CSVs
+EXPECTED_OBSERVATIONS = 2004  # the generator's design: 邵阳 monthly + GDP + 西洞庭 + two long CSVs + 全省
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_every_shipped_file_is_due_and_has_a_mapping(deployment):
     files = due_files(deployment)
     shipped = sorted(p for p in (deployment.root / "inbox").rglob("*") if p.is_file() and p.name != "README.md")
     ledgers = sorted((deployment.root / "ledgers").glob("*.xlsx"))  # 项目台账, config/projects.yaml
-    assert files == sorted(shipped + ledgers) and len(shipped) == 10 and len(ledgers) == 4
+    assert files == sorted(shipped + ledgers) and len(shipped) == 11 and len(ledgers) == 4
 
 
 def test_the_inbox_ingests_with_nothing_quarantined_and_every_value_as_generated(deployment, db, generator):
