@@ -208,7 +208,7 @@ def test_a_window_from_january_is_the_cumulative_figure(mini, dep, store):
 
 
 def test_a_window_must_lie_within_one_year(mini, dep):
-    from rules.load import load_rules
+    from rules.check import load_rules
     from targetwatch.errors import ConfigError
 
     write_rules(mini, _rule("bad", WINDOW.replace("window: {from: 2023-05, to: 2023-06}", "window: {from: 2022-11, to: 2023-02}")))
