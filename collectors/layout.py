@@ -95,7 +95,8 @@ class ColumnMap(Strict):
 
 
 class SheetLayout(Strict):
-    """The layout of the sheets whose name matches ``name`` (CSV files have one sheet, named '')."""
+    """The layout of the sheets whose name matches ``name`` (CSV files have one sheet, named ''): every
+    layout whose pattern matches '' (the default ``.*`` does) reads a CSV, so one table may be read several ways."""
 
     name: str = Field(".*", description="regular expression on the sheet name")
     shape: Literal["long", "wide"] = "wide"
