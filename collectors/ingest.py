@@ -216,7 +216,7 @@ def ingest_file(
     collectors = collectors if collectors is not None else load_collectors(dep.root)
     collector = collector_for(path, dep, collectors)
     # A 项目台账: named by config/projects.yaml, or a workbook no mapping names that has a 项目名称 header.
-    if is_ledger(path, dep) or (collector is None and path.suffix.lower() in EXCEL_SUFFIXES and looks_like_ledger(path)):
+    if is_ledger(path, dep) or (collector is None and path.suffix.lower() in EXCEL_SUFFIXES and looks_like_ledger(path, dep)):
         return ingest_ledger(dep, store, path, reported_at=reported_at)
     name = collector.metadata.name if collector else None
     result = IngestResult(file=str(path), collector=name)
