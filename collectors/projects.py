@@ -444,15 +444,18 @@ def _blank(value) -> bool:
 
 
 def _amount(value) -> float | None:
+    """A finite number, or None: float() also reads inf, 1e309 and nan, which are no amount."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) if value == value else None
-    text = _norm(value).replace(",", "").replace("，", "").removesuffix("亿元").removesuffix("亿")
-    try:
-        return float(text)
-    except ValueError:
-        return None
+        number = float(value)
+    else:
+        text = _norm(value).replace(",", "").replace("，", "").removesuffix("亿元").removesuffix("亿")
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+    return number if np.isfinite(number) else None
 
 
 def _month(year: int, month: int) -> periods.Period | None:
