@@ -123,7 +123,7 @@ def _read(path: Path, dep, errors: list[dict]) -> LedgerRead:
         through = max(filter(None, [through, sheet_through]), default=None)
     if not found:
         errors.append(_error(None, None, None, "file rejected: no sheet has a 项目名称 header (is this a project ledger?)"))
-    projects = pd.DataFrame(rows, columns=[*PROJECT_COLUMNS, "at_sheet", "at_row"])
+    projects = pd.DataFrame(rows, columns=[*PROJECT_COLUMNS, "at_sheet", "at_row", "at_raw"])
     projects = _drop_duplicates(projects, errors)
     return LedgerRead(projects[PROJECT_COLUMNS].reset_index(drop=True), pd.DataFrame(errors, columns=QUARANTINE_COLUMNS), through)
 
@@ -187,7 +187,7 @@ def _read_sheet(grid: list[list], header_at: int, title: str, sheet: str, dep, e
 
         if not name:
             bad(header[names["name"]], "a project without a 项目名称")
-        rec: dict = {"name": name, "at_sheet": sheet, "at_row": r + 1, "funds": {}, "invested": {}}
+        rec: dict = {"name": name, "at_sheet": sheet, "at_row": r + 1, "at_raw": raw, "funds": {}, "invested": {}}
         for f, i in names.items():
             value, scale = cells[f], fields[i][1]
             column = header[i]
@@ -267,7 +267,7 @@ def _drop_duplicates(projects: pd.DataFrame, errors: list[dict]) -> pd.DataFrame
     for row, by_name in zip(projects[same_name | same_id].itertuples(index=False), same_name[same_name | same_id]):
         what = (f"project name {row.name!r} appears more than once in unit {row.unit!r}" if by_name
                 else f"项目编号 {row.project!r} appears more than once")
-        errors.append(_error(row.at_sheet, row.at_row, "项目名称" if by_name else "项目编号", what, None))
+        errors.append(_error(row.at_sheet, row.at_row, "项目名称" if by_name else "项目编号", what, row.at_raw))
     return projects[~(same_name | same_id)]
 
 
