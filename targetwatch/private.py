@@ -48,24 +48,35 @@ def create_private(path: str | os.PathLike) -> Path:
     return path
 
 
-def write_private(path: str | os.PathLike, content: str | bytes, encoding: str = "utf-8") -> Path:
-    """Write a whole file atomically, 0600 from birth: a temporary file beside it, then a rename."""
+def write_private(path: str | os.PathLike, content: str | bytes, encoding: str = "utf-8", *, dir_fd: int | None = None) -> Path:
+    """Write a whole file atomically, 0600 from birth: a temporary file beside it, then a rename.
+
+    ``dir_fd``: an open folder to write into (``path``'s name only is used), so a folder swapped for a
+    link after it was opened is never written through."""
     path = Path(path)
-    private_dir(path.parent)
+    if dir_fd is None:
+        private_dir(path.parent)
     data = content.encode(encoding) if isinstance(content, str) else content
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    tmp_name = f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp, final = (tmp_name, path.name) if dir_fd is not None else (path.with_name(tmp_name), path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE, dir_fd=dir_fd)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=dir_fd)
         raise
     return path
+
+
+def open_folder(path: str | os.PathLike) -> int:
+    """A descriptor of the real folder ``path`` (not a link: ``O_NOFOLLOW``), to move and write into by name
+    relative to it. Raises OSError (ELOOP, ENOTDIR) when ``path`` is a link or not a folder."""
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,9 @@ temporary names are never read.
 The folder is shared, so nothing in it is trusted: entries are judged without following links
 (``lstat``, ``O_NOFOLLOW``). A symbolic link or anything but a regular file is refused unread and
 moved (the link itself) to ``rejected/``; an ``archive/`` or ``rejected/`` that is a link or not a
-folder stops the collector before any file is read or moved. Folders are created 0700 and reports
+folder stops the collector before any file is read or moved. Both are then held open (``O_NOFOLLOW``)
+and every move and report goes through those descriptors, so swapping a folder for a link while files
+settle redirects nothing. Folders are created 0700 and reports
 0600 (:mod:`targetwatch.private`); nothing is written outside the configured folders.
 """
 
@@ -30,7 +32,7 @@ from collectors.sources import CollectionResult, FileOutcome, SourceKind, regist
 from collectors.sources.files import file_reported_at, seen_hashes
 from targetwatch.errors import Location, SourceError
 from targetwatch.model import Strict
-from targetwatch.private import private_dir, write_private
+from targetwatch.private import open_folder, private_dir, write_private
 from targetwatch.store import Store
 
 log = logging.getLogger("targetwatch.collectors")
@@ -84,19 +86,37 @@ def check_folder(folder: Path) -> None:
         raise SourceError(f"{folder.name}/ is {what}: refusing to move files or write reports there", Location(file=str(folder)))
 
 
-def _move(path: Path, folder: Path, digest: str) -> Path:
-    """Rename into ``folder`` (a link moves as itself); a name already taken gets a suffix, so nothing is overwritten."""
-    target = folder / path.name
-    if os.path.lexists(target):
-        target = folder / f"{path.stem}.{digest[:12]}{path.suffix}"
-        n = 1
-        while os.path.lexists(target):
-            target, n = folder / f"{path.stem}.{digest[:12]}.{n}{path.suffix}", n + 1
-    os.rename(path, target)  # within the drop folder's own tree: never a copy that could follow a link
-    return target
+def _open_checked(folder: Path) -> int:
+    """A descriptor of ``archive/`` or ``rejected/`` as checked: every later move and report goes through it,
+    so renaming the folder and planting a link in its place (while files settle) redirects nothing."""
+    try:
+        return open_folder(folder)
+    except OSError:
+        check_folder(folder)  # names what it is now (a link, not a folder)
+        raise SourceError(f"{folder.name}/ changed while it was being opened: refusing to move files or write reports there",
+                          Location(file=str(folder))) from None
 
 
-def _report(result: IngestResult, store: Store, target: Path) -> Path:
+def _move(path: Path, folder: Path, folder_fd: int, digest: str) -> Path:
+    """Rename into the open ``folder`` (a link moves as itself); a name already taken gets a suffix, so nothing
+    is overwritten."""
+    def taken(name: str) -> bool:
+        try:
+            os.lstat(name, dir_fd=folder_fd)
+            return True
+        except FileNotFoundError:
+            return False
+
+    name = path.name
+    if taken(name):
+        name, n = f"{path.stem}.{digest[:12]}{path.suffix}", 1
+        while taken(name):
+            name, n = f"{path.stem}.{digest[:12]}.{n}{path.suffix}", n + 1
+    os.rename(path, name, dst_dir_fd=folder_fd)  # within the drop folder's own tree: never a copy that could follow a link
+    return folder / name
+
+
+def _report(result: IngestResult, store: Store, target: Path, folder_fd: int) -> Path:
     """A plain-text report beside a moved file: why it was rejected, or which rows were quarantined."""
     lines = [f"文件 / file: {result.file}"]
     if result.error:
@@ -108,7 +128,7 @@ def _report(result: IngestResult, store: Store, target: Path) -> Path:
             where = Location(file=target.name, sheet=r.sheet, row=None if r.row is None or r.row != r.row else int(r.row),
                              column=r.column)
             lines.append(f"  {where}: {r.reason}")
-    return write_private(target.with_name(target.name + ".report.txt"), "\n".join(lines) + "\n")
+    return write_private(target.with_name(target.name + ".report.txt"), "\n".join(lines) + "\n", dir_fd=folder_fd)
 
 
 @register_source("dropfolder")
@@ -124,23 +144,38 @@ class DropFolderSource(SourceKind):
         targets = sorted({p.parent / name for p in files + refused for name in (opts.archive, opts.rejected)})
         for folder in targets:  # all checked before anything is read, moved or created
             check_folder(folder)
-        for folder in targets:
-            private_dir(folder)
+        fds: dict[Path, int] = {}
+        try:
+            for folder in targets:
+                private_dir(folder)
+                fds[folder] = _open_checked(folder)
+            self._collect(store, reported_at, files, refused, targets, fds, result)
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+        return result
+
+    def _collect(self, store: Store, reported_at: datetime, files: list[Path], refused: list[Path], targets: list[Path],
+                 fds: dict[Path, int], result: CollectionResult) -> None:
+        opts = self.options
         for path in refused:
             if _is_temporary(path) or path in targets:
                 continue
-            moved = _move(path, path.parent / opts.rejected, "link" if path.is_symlink() else "special")
+            rejected = path.parent / opts.rejected
+            moved = _move(path, rejected, fds[rejected], "link" if path.is_symlink() else "special")
             write_private(moved.with_name(moved.name + ".report.txt"),
-                          f"文件 / file: {path}\n拒收原因 / refused: a symbolic link or not a regular file; it was not read\n")
+                          f"文件 / file: {path}\n拒收原因 / refused: a symbolic link or not a regular file; it was not read\n",
+                          dir_fd=fds[rejected])
             result.files.append(FileOutcome(str(path), "refused", "a symbolic link or not a regular file: not read", str(moved)))
         candidates = [p for p in files if not _is_temporary(p)]
         settled, moving = settled_files(candidates, opts.settle_seconds)
         result.files += [FileOutcome(str(p), "unsettled", "still being written; read on a later run") for p in moving]
         seen = seen_hashes(store)
         for path in settled:
+            archive, rejected = path.parent / opts.archive, path.parent / opts.rejected
             digest = content_hash(path)
             if digest in seen:
-                moved = _move(path, path.parent / opts.archive, digest)
+                moved = _move(path, archive, fds[archive], digest)
                 result.files.append(FileOutcome(str(path), "duplicate", "content already ingested", str(moved)))
                 continue
             ingested = ingest_file(self.deployment, store, path, collectors=[self.collector], reported_at=file_reported_at(self.collector, reported_at))
@@ -148,13 +183,12 @@ class DropFolderSource(SourceKind):
             if ingested.batch:
                 result.batches.append(ingested.batch)
             if ingested.error:
-                moved = _move(path, path.parent / opts.rejected, digest)
-                _report(ingested, store, moved)
+                moved = _move(path, rejected, fds[rejected], digest)
+                _report(ingested, store, moved, fds[rejected])
                 result.files.append(FileOutcome(str(path), "rejected", ingested.error, str(moved)))
             else:
-                moved = _move(path, path.parent / opts.archive, digest)
+                moved = _move(path, archive, fds[archive], digest)
                 if ingested.batch and ingested.batch.quarantined:
-                    _report(ingested, store, moved)
+                    _report(ingested, store, moved, fds[archive])
                 result.files.append(FileOutcome(str(path), "archived", "", str(moved)))
             log.info("drop folder %s: %s → %s", self.collector.metadata.name, path.name, moved)
-        return result

@@ -103,3 +103,32 @@ def test_a_link_swapped_in_after_the_check_is_never_followed(tmp_path, deploymen
     (result,) = ingest(deployment, db, [dropped])
     assert result.ok and result.file == str(dropped)
     assert db.read(indicators=["gdp"])["value"].tolist() == [10.0]  # the checked file was read, not the link's target
+
+
+@pytest.mark.parametrize("swapped", ["archive", "rejected"])
+def test_a_folder_swapped_for_a_link_while_files_settle_receives_nothing_outside(swapped, drop, store, tmp_path, monkeypatch):
+    """The folders are checked, then files settle (5 s by default): a depositor who renames ``archive/`` or
+    ``rejected/`` and puts a link in its place during that wait must not redirect the moves or the reports."""
+    import collectors.sources.dropfolder as dropfolder
+
+    dep, collector, folder, _ = drop
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (folder / "good.csv").write_text(LONG_CSV, encoding="utf-8")
+    (folder / "bad.csv").write_text("unit,indicator,period,value\n北塔区,gdp,2023-Q2,abc\n", encoding="utf-8")
+    (folder / "empty.csv").write_bytes(b"")
+    settle = dropfolder.settled_files
+
+    def settle_while_the_depositor_swaps(paths, seconds):
+        (folder / swapped).rename(folder / f"{swapped}.old")
+        (folder / swapped).symlink_to(elsewhere, target_is_directory=True)
+        return settle(paths, seconds)
+
+    monkeypatch.setattr(dropfolder, "settled_files", settle_while_the_depositor_swaps)
+    try:
+        collect(dep, store, collector)
+    except SourceError as exc:  # refusing once the swap is seen is as good as writing into the checked folder
+        assert "symbolic link" in str(exc)
+    assert list(elsewhere.iterdir()) == []  # no file moved and no report written through the link
+    names = [p.name for p in folder.rglob("*") if p.is_file()]
+    assert all(any(n.startswith(f) for n in names) for f in ("good.csv", "bad.csv", "empty.csv"))  # nothing lost
