@@ -167,7 +167,7 @@ class Source(Strict):
 class PeriodWindow(Strict):
     """Which periods the rule judges: a frequency and an inclusive range of canonical periods."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     frequency: str | None = Field(None, description="monthly, quarterly, half_yearly, yearly; default: the indicator's")
     from_: str | None = Field(None, alias="from", description="first period judged, e.g. 2023-01 or 2023-Q2")

@@ -16,7 +16,8 @@ from targetwatch.model import Direction, Id
 class Strict(BaseModel):
     """Base of the spec: unknown keys are errors, so a typo never passes silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A NaN or infinite number (.nan, .inf, 1e400) compares false or is never met: a located error, never a silent rule or bound.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _Tiered(Strict):

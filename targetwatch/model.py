@@ -19,7 +19,8 @@ Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64, descripti
 class Strict(BaseModel):
     """Base for registry models: unknown keys are errors, so a typo never passes silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A NaN or infinite number (.nan, .inf, 1e400) compares false or is never met: a located error, never a silent rule or bound.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Direction(StrEnum):

@@ -104,3 +104,24 @@ def test_values_pyyaml_cannot_construct_are_located_errors_found_by_the_fuzzer(v
     assert run.exit_code == 1 and "Traceback" not in run.output, run.output
     line = next(line for line in run.output.splitlines() if "zz_bad.yaml" in line)
     assert where in line and message in line, run.output
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "1e400"])
+def test_a_rule_threshold_that_is_not_a_finite_number_is_a_located_error(value, deployment_dir):
+    # A NaN floor makes every comparison false and an infinite one is never met: rules check must say so, not pass.
+    rule = RULE.replace("target: {kind: floor, value: 5.5}", f'target: {{kind: threshold, op: ">=", floor: {value}}}')
+    (deployment_dir / "rules" / "zz_bad.yaml").write_text(rule, encoding="utf-8")
+    run = CliRunner().invoke(app, ["rules", "check", "--config", str(deployment_dir)])
+    assert run.exit_code == 1, run.output
+    line = next(line for line in run.output.splitlines() if "zz_bad.yaml" in line)
+    assert ":8:" in line and "finite number" in line, run.output
+
+
+@pytest.mark.parametrize("bounds", ["{min: .nan}", "{max: .inf}"])
+def test_registry_bounds_that_are_not_finite_numbers_are_a_located_configuration_error(bounds, deployment_dir):
+    # A NaN bound compares false with every value, so it would silently let anything land.
+    registry = deployment_dir / "registry" / "indicators.yaml"
+    text = registry.read_text(encoding="utf-8")
+    registry.write_text(text.replace("{id: gdp_growth,", f"{{id: gdp_growth, bounds: {bounds},", 1), encoding="utf-8")
+    run = CliRunner().invoke(app, ["rules", "check", "--config", str(deployment_dir)])
+    assert run.exit_code == 2 and "indicators.yaml:" in run.output and "finite number" in run.output, run.output
