@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from targetwatch.deployment import Deployment, load_deployment
-from targetwatch.errors import TargetwatchError
+from targetwatch.errors import SourceError, TargetwatchError
 from targetwatch.store import Store, open_store
 
 # Piped output (files, CI logs, tests) is not a terminal: give tables room instead of wrapping at 80.
@@ -77,6 +77,9 @@ def command(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except SourceError as exc:  # the file handed to the command was refused (a bomb, unreadable): not the deployment
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(EXIT_REJECTED) from None
         except TargetwatchError as exc:
             err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
             raise typer.Exit(EXIT_CONFIG) from None

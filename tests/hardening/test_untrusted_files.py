@@ -237,3 +237,9 @@ def test_a_ledger_that_is_a_symbolic_link_is_refused_by_ingest_ledger_itself(tmp
     result = ingest_ledger(deployment, db, link)
     assert result.rejected and "symbolic link" in result.error, result.error
     assert result.batch is None and db.read().empty
+def test_mapping_suggest_on_a_bomb_exits_3_file_rejected_not_2_configuration_error(tmp_path, deployment_dir):
+    # The deployment is fine; the file handed over is what was refused, and the README's exit codes say so.
+    book = xlsx(tmp_path / "unfamiliar.xlsx", far_corner_sheet())
+    run = CliRunner().invoke(app, ["mapping", "suggest", str(book), "--config", str(deployment_dir)])
+    assert run.exit_code == console.EXIT_REJECTED == 3, run.output
+    assert "A1:XFD1048576" in run.output and "Traceback" not in run.output
