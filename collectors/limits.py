@@ -132,30 +132,60 @@ def _check_dimension(path: Path, sheet: str, scan: bytes, limits: Limits) -> Non
 
 
 def check_csv(path: Path, limits: Limits) -> None:
-    """No line (and so no field) of a CSV may be longer than ``limits.csv_line_bytes``."""
+    """No line of a CSV, and no field (a quoted one may span many short lines), may be longer than
+    ``limits.csv_line_bytes``.
+
+    One pass over the bytes, vectorised per block: a comma or newline outside quotes ends a field, and the
+    parity of the quotes seen so far says which are outside (a doubled "" inside a field flips it twice).
+    The bytes 0x22 and 0x2C are never part of a multi-byte character in UTF-8 or GBK/GB18030."""
     longest = limits.csv_line_bytes
-    line = 1  # the line number where the current chunk starts
-    run = 0  # bytes of the current line seen so far
+    first_line = 1  # the line number where the current block starts
+    line_run = field_run = 0  # bytes of the line and of the field still open at the end of the previous block
+    field_line = 1  # the line where that open field started
+    quoted = 0  # 1 when the previous block ended inside quotes
     with open(path, "rb") as fh:
-        while True:
-            block = fh.read(_CHUNK)
-            if not block:
-                break
-            newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
-            if len(newlines) == 0:
-                run += len(block)
-                if run > longest:
-                    break
-                continue
-            lengths = np.diff(newlines, prepend=-1) - 1
-            lengths[0] += run
-            over = np.flatnonzero(lengths > longest)
+        while block := fh.read(_CHUNK):
+            data = np.frombuffer(block, dtype=np.uint8)
+            newline = data == 10
+            line_ends = np.flatnonzero(newline)
+            lines = _segment_lengths(line_ends, len(data), line_run)
+            over = np.flatnonzero(lines > longest)
             if len(over):
-                line += int(over[0])
-                run = int(lengths[over[0]])
-                break
-            line += len(newlines)
-            run = len(block) - int(newlines[-1]) - 1
-    if run > longest:
-        raise SourceError(f"line {line} is longer than {longest:,} bytes (settings limits.csv_line_bytes)",
-                          Location(file=str(path), row=line))
+                raise SourceError(f"line {first_line + int(over[0])} is longer than {longest:,} bytes (settings limits.csv_line_bytes)",
+                                  Location(file=str(path), row=first_line + int(over[0])))
+            if not quoted and block.find(b'"') < 0:
+                # No quotes: a field that starts here lies within its line, which the line check bounds; only the
+                # field carried over (it may have spanned lines inside quotes) is counted.
+                ends = [i for i in (block.find(b","), block.find(b"\n")) if i >= 0]
+                if field_run + (min(ends) if ends else len(block)) > longest:
+                    raise _field_over(path, field_line, longest)
+                last = max(block.rfind(b","), block.rfind(b"\n"))
+                field_run = field_run + len(block) if last < 0 else len(block) - last - 1
+                field_line = first_line + len(line_ends)
+            else:
+                inside = (np.bitwise_xor.accumulate((data == 34).view(np.uint8)) ^ quoted).view(bool)
+                field_ends = np.flatnonzero((newline | (data == 44)) & ~inside)
+                fields = _segment_lengths(field_ends, len(data), field_run)
+                over = np.flatnonzero(fields > longest)
+                if len(over):
+                    k = int(over[0])
+                    start = field_line if k == 0 else first_line + int(np.count_nonzero(newline[:field_ends[k - 1] + 1]))
+                    raise _field_over(path, start, longest)
+                if len(field_ends):
+                    field_line = first_line + int(np.count_nonzero(newline[:field_ends[-1] + 1]))
+                field_run, quoted = int(fields[-1]), int(inside[-1])
+            line_run = int(lines[-1])
+            first_line += len(line_ends)
+
+
+def _field_over(path: Path, line: int, longest: int) -> SourceError:
+    return SourceError(f"a field starting on line {line} is longer than {longest:,} bytes (settings limits.csv_line_bytes)",
+                       Location(file=str(path), row=line))
+
+
+def _segment_lengths(ends: np.ndarray, size: int, carried: int) -> np.ndarray:
+    """Lengths of the pieces a block of ``size`` bytes splits into at the positions ``ends`` (separators not
+    counted); the first piece continues the ``carried`` bytes of the previous block, the last one is still open."""
+    lengths = np.diff(np.append(ends, size), prepend=-1) - 1
+    lengths[0] += carried
+    return lengths

@@ -125,6 +125,27 @@ def test_a_csv_over_the_field_limit_is_rejected_at_its_line_and_the_next_file_la
     _assert_rejected_then_next_lands(results, db, "longer than 131,072 bytes", where=where)
 
 
+CSV_QUOTED_FIELD_OVER_LINES = ("unit,indicator,period,value\n北塔区,gdp,2023-Q2,10\n"
+                               '北塔区,gdp,2023-Q3,"' + ("x" * 1_000 + "\n") * 300 + '"\n')
+
+
+def test_a_quoted_field_spanning_short_lines_is_bounded_too_and_the_next_file_lands(tmp_path, deployment, db):
+    # Every line is short, so only a field count (quotes understood) sees the 300,300-byte field: it used to
+    # land whole in the quarantine reason, the report and the console.
+    bad = tmp_path / "bad.csv"
+    bad.write_text(CSV_QUOTED_FIELD_OVER_LINES, encoding="utf-8")
+    results = ingest(deployment, db, [bad, _good_csv(tmp_path)])
+    _assert_rejected_then_next_lands(results, db, "a field starting on line 3 is longer than 131,072 bytes")
+
+
+def test_doubled_quotes_and_separators_inside_quotes_do_not_split_or_join_fields(tmp_path, deployment, db):
+    short = '北塔区,gdp,2023-Q2,"1,0""0"\n'
+    bad = tmp_path / "fine.csv"
+    bad.write_text("unit,indicator,period,value\n" + short * 2_000, encoding="utf-8")
+    (result,) = ingest(deployment, db, [bad])
+    assert "longer than" not in (result.error or "")
+
+
 def test_with_a_raised_line_limit_the_csv_modules_own_field_limit_is_a_located_rejection(tmp_path, deployment_dir):
     _settings(deployment_dir, "limits: {csv_line_bytes: 10000000}\n")
     dep = load_deployment(deployment_dir)
