@@ -10,6 +10,7 @@ the rest.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import zipfile
 from pathlib import Path
@@ -26,6 +27,9 @@ _ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,12})"')
 _CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Za-z]{1,8})\d')
 _CHUNK = 1 << 20
+_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
+_ATTRIBUTE = re.compile(rb"""\b(Type|Target)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 def _reject(path: Path, message: str, sheet: str | None = None) -> SourceError:
@@ -69,9 +73,30 @@ def check_zip_workbook(path: Path, limits: Limits) -> None:
         if declared > limits.unzipped_bytes:
             raise _reject(path, f"the workbook declares {declared:,} bytes uncompressed, over the limit of "
                                 f"{limits.unzipped_bytes:,} (settings limits.unzipped_bytes)")
+        linked = _linked_sheets(path, archive)
         for member in members:
-            if _SHEET_XML.match(member.filename):
+            if _SHEET_XML.match(member.filename) or member.filename in linked:
                 _check_sheet_xml(path, archive, member, limits)
+
+
+def _linked_sheets(path: Path, archive: zipfile.ZipFile) -> set[str]:
+    """The zip members the workbook's relationships name as worksheets: a sheet may live anywhere in the zip
+    (``xl/elsewhere/s.xml``, ``/s.xml``) and the parser follows the relationships, so the limits do too.
+    Both readings of a relative target (from ``xl/``, or as written) are taken."""
+    try:
+        with archive.open(_WORKBOOK_RELS) as stream:
+            rels = stream.read(_CHUNK)
+    except KeyError:
+        return set()
+    except Exception as exc:  # zlib errors, encryption, unsupported compression: unreadable
+        raise _reject(path, f"not a readable workbook: {type(exc).__name__}: {exc}", _WORKBOOK_RELS) from None
+    targets = set()
+    for tag in _RELATIONSHIP.findall(rels):
+        attributes = {m.group(1): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTRIBUTE.finditer(tag)}
+        if attributes.get(b"Type", b"").rstrip(b"/").endswith(b"/worksheet") and attributes.get(b"Target"):
+            target = attributes[b"Target"].decode("utf-8", "replace")
+            targets |= {target.lstrip("/"), posixpath.normpath("xl/" + target).lstrip("/"), target}
+    return targets
 
 
 def _check_sheet_xml(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> None:

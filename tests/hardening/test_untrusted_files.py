@@ -62,6 +62,15 @@ def test_each_xlsx_that_aborted_the_process_is_rejected_before_parsing_and_the_n
     _assert_rejected_then_next_lands(results, db, reason, where=str(book))
 
 
+@pytest.mark.parametrize("sheet_path", ["xl/elsewhere/sheet1.xml", "xl/worksheets/deeper/sheet1.xml", "sheet1.xml"])
+def test_a_sheet_stored_outside_xl_worksheets_is_checked_before_parsing_too(sheet_path, tmp_path, deployment, db):
+    # The workbook's relationships may point anywhere; calamine follows them, so the limits must too
+    # (before, such a sheet reached the parser and only the child's memory limit stopped it).
+    book = xlsx(deployment.root / GDP_BOOK.format("moved"), far_corner_sheet(), sheet_path=sheet_path)
+    results = ingest(deployment, db, [book, _good_csv(tmp_path)])
+    _assert_rejected_then_next_lands(results, db, "the sheet declares the dimension A1:XFD1048576", where=sheet_path)
+
+
 def test_a_workbook_that_kills_its_parser_is_a_located_rejection_not_an_abort(tmp_path, deployment_dir):
     # With the limits before parsing lifted, the far-corner sheet reaches calamine, which aborts (SIGABRT)
     # on the allocation: in the child process, so the command goes on.

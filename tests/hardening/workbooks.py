@@ -28,16 +28,18 @@ SHEET_HEAD = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workshe
 
 
 def xlsx(path: Path, sheet_parts: Iterable[bytes], sheet_name: str = "地区生产总值", level: int = 1,
-         core_xml: bytes | None = None) -> Path:
-    """Write a minimal workbook whose one sheet's XML is the concatenation of ``sheet_parts`` (streamed)."""
+         core_xml: bytes | None = None, sheet_path: str = "xl/worksheets/sheet1.xml") -> Path:
+    """Write a minimal workbook whose one sheet's XML is the concatenation of ``sheet_parts`` (streamed).
+
+    ``sheet_path``: where the sheet lives in the zip; the workbook's relationships point there (any path works)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
-        zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        zf.writestr("[Content_Types].xml", _CONTENT_TYPES.replace(b"/xl/worksheets/sheet1.xml", b"/" + sheet_path.encode()))
         zf.writestr("_rels/.rels", _RELS)
         zf.writestr("xl/workbook.xml", _WORKBOOK.format(name=sheet_name).encode())
-        zf.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        zf.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS.replace(b'Target="worksheets/sheet1.xml"', b'Target="/' + sheet_path.encode() + b'"'))
         if core_xml is not None:
             zf.writestr("docProps/core.xml", core_xml)
-        info = zipfile.ZipInfo("xl/worksheets/sheet1.xml")
+        info = zipfile.ZipInfo(sheet_path)
         info.compress_type = zipfile.ZIP_DEFLATED
         setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", level)  # renamed in 3.13
         with zf.open(info, "w", force_zip64=True) as sheet:
