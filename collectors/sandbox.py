@@ -6,7 +6,7 @@ failure that aborts the whole process (SIGABRT), which no ``except`` can catch. 
 backstop for the shapes nobody has thought of. It parses the sheets a mapping asks for under
 ``RLIMIT_AS`` and sends their cells back; its death becomes a located rejection of that one file.
 
-The child is started as ``python -m collectors.sandbox`` and imports nothing but python-calamine.
+The child is started as ``python -I -m collectors.sandbox`` and imports nothing but python-calamine.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def read_sheets(path: str, patterns: list[str], memory_mb: int, seconds: float) 
     # A checked file passed as /proc/self/fd/N (collectors.ingest): the child inherits descriptor N.
     inherited = (int(path.rsplit("/", 1)[1]),) if path.startswith("/proc/self/fd/") else ()
     try:
-        done = subprocess.run([sys.executable, "-m", "collectors.sandbox"], input=request, capture_output=True,
+        # -I (isolated): neither the working directory nor PYTHON* variables reach the child's sys.path, so a
+        # collectors/sandbox.py planted where the service runs is never imported in its place.
+        done = subprocess.run([sys.executable, "-I", "-m", "collectors.sandbox"], input=request, capture_output=True,
                               timeout=seconds, check=False, pass_fds=inherited)
     except subprocess.TimeoutExpired:
         raise WorkbookParseError(f"the workbook parser did not finish within {seconds:g} s (settings limits.parser_seconds)") from None

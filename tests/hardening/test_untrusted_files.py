@@ -273,3 +273,18 @@ def test_mapping_suggest_on_a_bomb_exits_3_file_rejected_not_2_configuration_err
     run = CliRunner().invoke(app, ["mapping", "suggest", str(book), "--config", str(deployment_dir)])
     assert run.exit_code == console.EXIT_REJECTED == 3, run.output
     assert "A1:XFD1048576" in run.output and "Traceback" not in run.output
+
+
+def test_the_workbook_child_never_imports_code_from_the_working_directory(tmp_path, deployment, db, monkeypatch):
+    # `python -m` puts the working directory first on sys.path: a collectors/sandbox.py planted there (a shared
+    # folder the service runs in) would run as the parser's child. Isolated mode (-I) leaves it out.
+    planted = tmp_path / "cwd" / "collectors"
+    planted.mkdir(parents=True)
+    (planted / "__init__.py").write_text("", encoding="utf-8")
+    marker = tmp_path / "planted-code-ran"
+    (planted / "sandbox.py").write_text(f"open({str(marker)!r}, 'w').close()\n", encoding="utf-8")
+    monkeypatch.chdir(planted.parent)
+    book = deployment.root / "inbox/shaoyang/邵阳市县市区地区生产总值_2023年二季度.xlsx"
+    (result,) = ingest(deployment, db, [book])
+    assert result.ok and result.batch.revisions_added > 0, result.error
+    assert not marker.exists()
