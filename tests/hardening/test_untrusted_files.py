@@ -288,3 +288,38 @@ def test_the_workbook_child_never_imports_code_from_the_working_directory(tmp_pa
     (result,) = ingest(deployment, db, [book])
     assert result.ok and result.batch.revisions_added > 0, result.error
     assert not marker.exists()
+
+
+def test_the_csv_scan_agrees_with_a_byte_by_byte_reading_across_block_boundaries(tmp_path, monkeypatch):
+    # The scan works per block (quote state, open line and field carried over); tiny blocks put every
+    # boundary everywhere. Reference: a plain state machine over the same bytes.
+    import random
+
+    import collectors.limits as file_limits
+    from targetwatch.errors import SourceError
+    from targetwatch.settings import Limits
+
+    def over_a_limit(text: str, limit: int) -> bool:
+        line = field = 0
+        quoted = False
+        for ch in text + "\n":
+            quoted ^= ch == '"'
+            if ch == "\n" and line > limit or ch in ",\n" and not quoted and field > limit:
+                return True
+            line = 0 if ch == "\n" else line + 1
+            field = 0 if ch in ",\n" and not quoted else field + 1
+        return field - 1 > limit  # a quote never closed: the field runs to the end of the file
+
+    rng = random.Random(14)
+    path = tmp_path / "t.csv"
+    for _ in range(800):
+        monkeypatch.setattr(file_limits, "_CHUNK", rng.choice([1, 2, 3, 5, 8, 64]))
+        text = "".join(rng.choice(rng.choice(['ab,\n"', "ab,\n", 'aaaaaaa"\n,'])) for _ in range(rng.randint(0, 60)))
+        limit = rng.randint(1, 8)
+        path.write_text(text, encoding="utf-8")
+        try:
+            file_limits.check_csv(path, Limits(csv_line_bytes=limit))
+            rejected = False
+        except SourceError:
+            rejected = True
+        assert rejected == over_a_limit(text, limit), (text, limit, file_limits._CHUNK)
