@@ -50,7 +50,7 @@ from exporters.owners import RuleInfo, rule_catalogue
 from exporters.projects import project_rule_infos, project_snapshot
 from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
-from exporters.verdicts import HISTORIC, historic
+from exporters.verdicts import HISTORIC, historic, history_kinds, with_rank_change
 from targetwatch.errors import ConfigError
 from targetwatch.store import Store, store_for
 
@@ -191,8 +191,10 @@ class Service:
             started = time.perf_counter()
             verdicts = self._run_evaluate(store)
             verdicts = verdicts.assign(**{HISTORIC: np.where(historic(verdicts, self.period), "true", None)})
+            history = self._run_history(store)
             seconds = time.perf_counter() - started
-            self.state.set_verdicts(verdicts, seconds, store.batches(), invalid_rule_files=self.cycle_config.rules.invalid_files)
+            self.state.set_verdicts(with_rank_change(verdicts, history), seconds, store.batches(),
+                                    invalid_rule_files=self.cycle_config.rules.invalid_files, history=history)
             self.state.projects = project_snapshot(self.deployment, store, self.as_of, verdicts)
         finally:
             if owned:
@@ -229,6 +231,19 @@ class Service:
         if self._evaluate is not None:
             return self._evaluate(self.deployment, store, as_of=self.as_of, period=self.period)
         return rules.evaluate(self.deployment, store, as_of=self.as_of, period=self.period, ruleset=self.cycle_config.rules)
+
+    def _run_history(self, store: Store) -> pd.DataFrame:
+        """Every period so far of the rules that rank, compare or pace, for their whole peer group: what the
+        league table and the pacing charts show. Only with the rule engine (a test's fixed verdicts have none)."""
+        if self._evaluate is not None:
+            return pd.DataFrame()
+        ruleset = self.cycle_config.rules
+        ids = history_kinds(ruleset)
+        if not ids:
+            return pd.DataFrame()
+        history = rules.evaluate(self.deployment, store, as_of=self.as_of, period="all", rules=list(ids), whole_group=True,
+                                 ruleset=ruleset)
+        return with_rank_change(history.assign(kind=history["rule"].map(ids)), history)
 
     def _open_store(self) -> tuple[Store, bool]:
         return store_for(self._store, self.deployment.settings)
