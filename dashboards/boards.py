@@ -13,7 +13,7 @@ from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards.common import (
     MIXED, PROMETHEUS, SELECT, TAG, UIDS, Flux, alert_annotation, links, promql, query_variable, standard_variables,
-    with_names,
+    update_annotation, with_names,
 )
 from dashboards.panels import flux_history, league_table, pacing_chart, status_counts, status_matrix, verdict_table
 from rules.vocabulary import WORDS, label
@@ -25,7 +25,7 @@ TRENDS_LINK = "/d/tw-trends/?var-unit=${__data.fields.unit}&var-indicator=${__da
 def _board(key: str, title: str, description: str, groups, group_names, **variable_options) -> dashboard.Dashboard:
     board = (
         dashboard.Dashboard(title).uid(UIDS[key]).description(description).tags([TAG]).timezone("Asia/Shanghai")
-        .time("now-2y", "now").refresh("5m").editable().annotation(alert_annotation())
+        .time("now-2y", "now").refresh("5m").editable().annotation(alert_annotation()).annotation(update_annotation())
     )
     for variable in standard_variables(groups, group_names, **variable_options):
         board = board.with_variable(variable)

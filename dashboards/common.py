@@ -19,6 +19,8 @@ from rules.vocabulary import WORDS
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="targetwatch-prometheus")
 INFLUX = DataSourceRef(type_val="influxdb", uid="targetwatch-influxdb")
 ALERTMANAGER = DataSourceRef(type_val="alertmanager", uid="targetwatch-alertmanager")
+# Grafana's built-in annotation store (annotations posted through the HTTP API).
+GRAFANA = DataSourceRef(type_val="grafana", uid="-- Grafana --")
 # Grafana's built-in mixed data source: a panel with Flux targets says so, each target names its own source.
 MIXED = DataSourceRef(type_val="datasource", uid="-- Mixed --")
 TAG = "targetwatch"
@@ -142,6 +144,21 @@ def status_mappings() -> list:
     return [
         model.ValueMap(options={s: model.ValueMappingResult(text=w.label, color=w.colour, index=i) for i, (s, w) in enumerate(WORDS.items())})
     ]
+
+
+def update_annotation() -> dashboard.AnnotationQuery:
+    """Grafana's own annotations that ``serve`` posts (tag ``targetwatch``): 数据更新 when new figures land
+    for a unit and period, 规则生效 when a rule version takes effect, so that a line that moved says why."""
+    from targetwatch.grafana import ANNOTATION_TAG
+
+    return (
+        dashboard.AnnotationQuery()
+        .name("数据更新与规则生效")
+        .datasource(GRAFANA)
+        .enable(True)
+        .icon_color("blue")
+        .target(dashboard.AnnotationTarget().type("tags").tags([ANNOTATION_TAG]).match_any(False).limit(200))
+    )
 
 
 def alert_annotation() -> dashboard.AnnotationQuery:

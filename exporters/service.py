@@ -47,11 +47,14 @@ from exporters.exposition import render
 from exporters.ledger import Ledger, ledger_path
 from exporters.notify import Delivery, Notifications
 from exporters.owners import RuleInfo, rule_catalogue
+from exporters.annotations import Annotator
 from exporters.projects import project_rule_infos, project_snapshot
 from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
 from exporters.verdicts import HISTORIC, historic, history_kinds, with_rank_change
 from targetwatch.errors import ConfigError
+from targetwatch.grafana import token as grafana_token
+from targetwatch.periods import as_of_instant
 from targetwatch.store import Store, store_for
 
 log = logging.getLogger("targetwatch.serve")
@@ -141,6 +144,9 @@ class Service:
         self.collector = TargetwatchCollector(self.state, deployment, batches=lambda: self.state.batches,
                                               notifications=self.ledger.counts, rule_infos=self._rule_infos,
                                               runs=_collector_runs(settings))
+        # Grafana annotations (数据更新, 规则生效) when a Grafana token is configured (targetwatch.grafana).
+        api_token = grafana_token(settings)
+        self.annotator = Annotator(settings.dashboard_url, api_token, deployment) if api_token else None
         self._backgrounds: list[tuple[Callable[[], None], Callable[[], None]]] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -196,6 +202,7 @@ class Service:
             self.state.set_verdicts(with_rank_change(verdicts, history), seconds, store.batches(),
                                     invalid_rule_files=self.cycle_config.rules.invalid_files, history=history)
             self.state.projects = project_snapshot(self.deployment, store, self.as_of, verdicts)
+            self._annotate(store)
         finally:
             if owned:
                 store.close()
@@ -231,6 +238,15 @@ class Service:
         if self._evaluate is not None:
             return self._evaluate(self.deployment, store, as_of=self.as_of, period=self.period)
         return rules.evaluate(self.deployment, store, as_of=self.as_of, period=self.period, ruleset=self.cycle_config.rules)
+
+    def _annotate(self, store: Store) -> None:
+        """Post the Grafana annotations due this cycle; a Grafana that is down costs a log line, not the cycle."""
+        if self.annotator is None:
+            return
+        try:
+            self.annotator.cycle(store, as_of_instant(self.as_of).date(), self.cycle_config.rules.docs)
+        except Exception as exc:  # noqa: BLE001 - annotations are a courtesy; the token never reaches the log
+            log.warning("Grafana annotations failed this cycle: %s", type(exc).__name__)
 
     def _run_history(self, store: Store) -> pd.DataFrame:
         """Every period so far of the rules that rank, compare or pace, for their whole peer group: what the
