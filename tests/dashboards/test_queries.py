@@ -27,7 +27,7 @@ from tests.stack.test_native_stack import get_json, prometheus_config
 VARIABLES = {"${group}": ".+", "${unit}": ".+", "${indicator}": ".+", "${period}": ".+", "${leader}": ".*"}
 # Panels that may legitimately come back empty on the example deployment, and why.
 MAY_BE_EMPTY = {
-    ("tw-freshness", "未报（期限未到）"): "the example's reports are past their deadlines or in: nothing is merely not yet due",
+    ("tw-freshness", "待报送（期限未到）"): "the example's reports are past their deadlines or in: nothing is merely not yet due",
 }
 
 

@@ -167,7 +167,9 @@ def firing_by_receiver(hook: Receiver) -> dict[str, set]:
 
 def alerting_by_receiver(expected) -> dict[str, set]:
     alerting = expected[expected["status"].isin(["behind", "late", "at_risk"]) & (expected["severity"] != "none")]
-    assert len(alerting) > 100 and set(alerting["status"]) == {"behind", "late", "at_risk"}
+    # The example supplies every indicator its rules read (only a few reports are left out on purpose), so
+    # the alerts are the real ones: a few dozen, of several leaders, in all three statuses.
+    assert len(alerting) >= 20 and alerting["leader"].nunique() >= 5 and set(alerting["status"]) == {"behind", "late", "at_risk"}
     want: dict[str, set] = {}
     for r in alerting.itertuples(index=False):
         where = f"/leader?leader={r.leader}" if isinstance(r.leader, str) else "/ops"
