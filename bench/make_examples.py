@@ -250,7 +250,7 @@ def department_returns(have: set[tuple[str, str, str, str]]) -> Returns:
 
     from rules import evaluate, load_rules
     from rules.derive import Observations
-    from rules.engine import plan
+    from rules.judge import plan
     from targetwatch import periods
     from targetwatch.deployment import load_deployment
     from targetwatch.model import IndicatorKind
