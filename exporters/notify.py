@@ -133,7 +133,7 @@ class Notifications:
             channel = self.config.channel(m["channel"])
             try:  # as deliver() builds them
                 out.append(Preview(leader, m["period"], m["channel"], channel.kind,
-                                   notifier_for(channel, self.secret).parts(Message.from_json(m["message"]))))
+                                   notifier_for(channel, self.secret).keyed_parts(Message.from_json(m["message"]))))
             except (ConfigError, DeliveryError) as exc:
                 out.append(Preview(leader, m["period"], m["channel"], channel.kind, [], str(exc)))
         return out
