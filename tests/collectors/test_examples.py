@@ -22,8 +22,8 @@ from tests.conftest import EXAMPLE_CONFIG, ROOT
 GENERATOR = ROOT / "bench" / "make_examples.py"
 INBOX = EXAMPLE_CONFIG / "inbox"
 # The generator's design: 邵阳 monthly + GDP + 西洞庭 + two long CSVs (1,998), and the department returns
-# that supply every other indicator the rules read (389).
-EXPECTED_OBSERVATIONS = 2387
+# that supply every other indicator the rules read (393).
+EXPECTED_OBSERVATIONS = 2391
 SHIPPED_FILES = 16  # 7 邵阳 workbooks, 1 西洞庭 workbook, 2 大祥区 CSVs of January–June, 6 department returns
 
 
