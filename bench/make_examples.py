@@ -483,6 +483,9 @@ committed files match).
   and its streets. Mapping: `config/collectors/xidongting.yaml`.
 - `long/*.csv`: the canonical long form `unit,indicator,period,value` from 大祥区's departments, one in
   UTF-8 with a byte-order mark and one in GBK. Mapping: `config/collectors/long-csv.yaml`.
+- `hunan/湖南省主要经济指标_2023年5-6月.csv`: the province's own figures (the `全省` row, what 高于全省平均水平
+  compares with), as a province publishes them: the period as the date that closes it (2023/6/30) and the
+  basis as a word (累计同比). Mapping: `config/collectors/hunan-province.yaml`.
 
 - `long/*部门报送_YYYY年M月D日.csv`: the department returns that supply every other indicator the
   example rules read, one file per jurisdiction and report date, drawn against each rule's own target
@@ -523,11 +526,25 @@ def write_all(out: Path) -> list[Path]:
     ]
     header = ["unit", "indicator", "period", "value", "basis", "reported_at"]
     files += [(out / name, header, rows, "utf-8-sig") for name, rows in returns.files.items()]
+    files.append((out / "hunan" / "湖南省主要经济指标_2023年5-6月.csv", PROVINCE_HEADER, province_rows(), "utf-8-sig"))
     for path, header, rows, encoding in files:
         write_csv(path, header, rows, encoding)
         written.append(path)
     (out / "README.md").write_text(README, encoding="utf-8")
     return written
+
+
+# ---- the province's own figures (全省) -----------------------------------------------------------------
+
+PROVINCE_HEADER = ["地区", "统计截止日期", "口径", "进出口总额增速（%）", "出口总额增速（%）", "进口总额增速（%）"]
+# (closing day, trade, export, import): 大祥区's trade growth (-7.4 in May, -3.6 in June) is above the
+# province in May and below it in June, so 高于全省平均水平 is met once and missed once.
+PROVINCE = [("2023/5/31", "2023-05", -9.8, -6.1, -15.2), ("2023/6/30", "2023-06", -2.5, 1.4, -8.9)]
+PROVINCE_INDICATORS = ("trade_total_growth", "export_growth", "import_growth")
+
+
+def province_rows() -> list[list]:
+    return [["全省", day, "累计同比", *figures] for day, _period, *figures in PROVINCE]
 
 
 # ---- the whole set, and what it must show ---------------------------------------------------------
@@ -568,6 +585,9 @@ def expected(books: list[Book], jobs: list, entities: list, returns: Returns | N
     for file_rows in (returns.files.values() if returns else []):
         for unit, indicator, period, value, basis, _reported in file_rows:
             rows[(unit, indicator, period, "ytd" if basis == "累计" else "period")] = float(value)
+    for _day, period, *figures in PROVINCE:
+        for indicator, value in zip(PROVINCE_INDICATORS, figures):
+            rows[("hunan", indicator, period, "ytd")] = float(value)
     frame = pd.DataFrame([(*k, v) for k, v in rows.items()], columns=["unit", "indicator", "period", "basis", "value"])
     return frame.sort_values(["indicator", "unit", "period", "basis"]).reset_index(drop=True)
 

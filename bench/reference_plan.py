@@ -13,9 +13,11 @@ It re-states, in SQL, how the engine judges the ten rule kinds of the bench (see
   against (no base last year, a zero denominator, no earlier rank) it is ``no_data``;
 - otherwise ``on_track`` when met, ``at_risk`` when short by at most ``at_risk_within`` (or above a
   range), else ``behind``;
-- ranks are competition ranks (1, 2, 2, 4) of the reporters' values rounded half-to-even to the
-  indicator's decimals; ``ties: fail`` fails a shared rank; ``improve`` needs a better rank than at the
-  previous period; a peer mean is the mean over the members that reported.
+- ranks are competition ranks (1, 2, 2, 4) of the reporters' values at full precision (rounded to 9
+  decimals only, against float noise); ``ties: fail`` fails a shared rank; ``improve`` needs a better rank
+  than at the previous period, or 1st place kept; ``not_bottom`` counts the members that did not report
+  below every reporter once the deadline has passed, and before it a place the missing reports could
+  still change is ``at_risk``; a peer mean is the mean over the members that reported.
 
 The subset is exactly what the bench and its test use: monthly indicators stored 累计, calendar-day
 deadlines, rules on a whole group (no ``units``, overrides or allocations). Anything else is refused
@@ -86,14 +88,17 @@ WITH latest AS (            -- the revision in force: the highest one reported b
         CASE WHEN now_r IS NOT NULL THEN rank() OVER (PARTITION BY rule ORDER BY CASE WHEN higher THEN -now_r ELSE now_r END NULLS LAST) END AS rnk,
         CASE WHEN prev_r IS NOT NULL THEN rank() OVER (PARTITION BY rule ORDER BY CASE WHEN higher THEN -prev_r ELSE prev_r END NULLS LAST) END AS prev_rnk,
         CASE WHEN now_r IS NOT NULL THEN count(*) OVER (PARTITION BY rule, now_r) > 1 ELSE false END AS tied,
-        count(now_r) OVER (PARTITION BY rule) AS reporters
-    FROM (SELECT rule, unit, higher, round_half_even(value, decimals) AS now_r, round_half_even(prev, decimals) AS prev_r
+        count(now_r) OVER (PARTITION BY rule) AS reporters,
+        count(*) OVER (PARTITION BY rule) AS members_n
+    FROM (SELECT rule, unit, higher, round_half_even(value, 9) AS now_r, round_half_even(prev, 9) AS prev_r
           FROM valued WHERE kind = 'rank')
 ), gaps AS (               -- gap < 0 means short; the target in the kind's own terms
     SELECT *,
         CASE kind
-            WHEN 'rank' THEN (CASE WHEN top IS NOT NULL THEN top WHEN not_bottom IS NOT NULL THEN reporters - not_bottom
-                                   ELSE prev_rnk - 1 END) - rnk
+            WHEN 'rank' THEN (CASE WHEN top IS NOT NULL THEN top
+                                   WHEN not_bottom IS NOT NULL THEN
+                                       (CASE WHEN missing_status = 'late' THEN members_n ELSE reporters END) - not_bottom
+                                   WHEN prev_rnk = 1 THEN 1 ELSE prev_rnk - 1 END) - rnk
             WHEN 'range' THEN CASE WHEN value < lo THEN value - lo WHEN value > hi THEN hi - value ELSE value - lo END
             WHEN 'pacing' THEN value - annual * due_share / 100.0
             WHEN 'compare' THEN CASE WHEN op IN ('>=', '>') THEN value - (peer_mean + margin) ELSE (peer_mean + margin) - value END
@@ -109,6 +114,8 @@ WITH latest AS (            -- the revision in force: the highest one reported b
              WHEN op IN ('>', '<') THEN gap > 0
              ELSE gap >= 0 END AS met,
         CASE kind WHEN 'range' THEN value > hi
+                  WHEN 'rank' THEN coalesce(not_bottom IS NOT NULL AND missing_status = 'no_data' AND reporters < members_n
+                                            AND rnk <= members_n - not_bottom, false)
                   WHEN 'pacing' THEN coalesce(-gap / annual * 100.0 <= within, false)
                   ELSE coalesce(-gap <= within, false) END AS soft
     FROM gaps

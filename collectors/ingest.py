@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import hashlib
+import itertools
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -225,7 +227,7 @@ def ingest_file(
     collectors = collectors if collectors is not None else load_collectors(dep.root)
     collector = collector_for(path, dep, collectors)
     # A 项目台账: named by config/projects.yaml, or a workbook no mapping names that has a 项目名称 header.
-    if is_ledger(path, dep) or (collector is None and path.suffix.lower() in EXCEL_SUFFIXES and looks_like_ledger(path)):
+    if is_ledger(path, dep) or (collector is None and path.suffix.lower() in EXCEL_SUFFIXES and looks_like_ledger(path, dep)):
         return ingest_ledger(dep, store, path, reported_at=reported_at)
     name = collector.metadata.name if collector else None
     result = IngestResult(file=str(path), collector=name)
@@ -268,13 +270,19 @@ def _ingest_checked(dep: Deployment, store: Store, path: Path, source: Path, dig
                 raise SourceError("no collector mapping in config/collectors names this workbook; add its glob to a mapping's files")
             result.batch = attempt(lambda: excel_reader.read_raw(source, collector, limits))
         else:
-            layout = collector.spec.sheets[0] if collector else LONG_CSV
+            # Every layout of the mapping that a CSV can have (its one sheet has no name: the layout's name pattern
+            # matches "") reads the CSV, one table and several views of it, not only the first.
+            layouts = ([lay for lay in collector.spec.sheets if re.search(lay.name, "")] or collector.spec.sheets[:1]) if collector else [LONG_CSV]
             encoding = collector.spec.encoding if collector else None
+
+            def read(slow: bool = False) -> Iterable:
+                return itertools.chain.from_iterable(csv_reader.read_raw(source, layout, encoding, slow=slow) for layout in layouts)
+
             try:
-                result.batch = attempt(lambda: csv_reader.read_raw(source, layout, encoding))
+                result.batch = attempt(read)
             except csv_reader.BadLine:
                 log.info("%s: malformed lines; rereading line by line", path)
-                result.batch = attempt(lambda: csv_reader.read_raw(source, layout, encoding, slow=True))
+                result.batch = attempt(lambda: read(slow=True))
     except TargetwatchError as exc:
         # The file as a whole is unreadable: record it in the quarantine so that it is listed and kept.
         if exc.location is not None and exc.location.file == str(source):

@@ -49,6 +49,22 @@ from targetwatch.model import Basis, Strict
 
 API_VERSION = "targetwatch/v1"
 
+# The basis words of published tables: 当月/本月/当季/当月同比 are the period alone, 累计/累计同比/1-N月 the year to date.
+_BASIS_WORDS = {
+    "period": Basis.period.value, "当月": Basis.period.value, "本月": Basis.period.value, "当季": Basis.period.value,
+    "当月同比": Basis.period.value, "本月同比": Basis.period.value, "当季同比": Basis.period.value,
+    "ytd": Basis.ytd.value, "累计": Basis.ytd.value, "累计同比": Basis.ytd.value, "本年累计": Basis.ytd.value,
+}
+_YEAR_TO_DATE = re.compile(r"^1[-—–~至](?:n|\d{1,2})月(?:累计)?(?:同比)?$")
+
+
+def basis_word(text) -> str | None:
+    """The basis (period or ytd) a word of a published table states, None for a word that states none."""
+    if text is None:
+        return None
+    word = "".join(str(text).split()).lower()
+    return _BASIS_WORDS.get(word) or (Basis.ytd.value if _YEAR_TO_DATE.match(word) else None)
+
 
 class PeriodFrom(Strict):
     """Where a sheet's period comes from: a fixed value, the sheet name, a cell, or a column."""
@@ -79,7 +95,8 @@ class ColumnMap(Strict):
 
 
 class SheetLayout(Strict):
-    """The layout of the sheets whose name matches ``name`` (CSV files have one sheet, named '')."""
+    """The layout of the sheets whose name matches ``name`` (CSV files have one sheet, named ''): every
+    layout whose pattern matches '' (the default ``.*`` does) reads a CSV, so one table may be read several ways."""
 
     name: str = Field(".*", description="regular expression on the sheet name")
     shape: Literal["long", "wide"] = "wide"
@@ -90,6 +107,8 @@ class SheetLayout(Strict):
     period: PeriodFrom = Field(default_factory=lambda: PeriodFrom(source="column", column="period"))
     columns: list[ColumnMap] = Field(default_factory=list)
     where: dict[str, str] = Field(default_factory=dict, description="keep only rows whose column equals the value")
+    basis_column: str | None = Field(None, description="wide layout: header of a column stating each row's basis "
+                                                       "(累计, 当月, 1-6月…), for columns that do not give their own")
     skip_units: list[str] = Field(
         default_factory=lambda: ["合计", "总计", "小计", "全市合计", "备注"],
         description="row labels that are not units (totals, notes): skipped, not quarantined",
@@ -164,6 +183,17 @@ class FieldMapping(Strict):
 
 class CollectorSpec(Strict):
     files: list[str] = Field(default_factory=list, description="globs, relative to the deployment folder")
+
+    @field_validator("files")
+    @classmethod
+    def _inside_the_deployment(cls, globs: list[str]) -> list[str]:
+        for pattern in globs:
+            # A resolved ".." would never match what the glob lister finds (it globs the unresolved folder), so such
+            # a glob silently matched nothing: refuse it and say why.
+            if ".." in Path(pattern).parts:
+                raise ValueError(f"file glob {pattern!r} contains '..': a glob is relative to the deployment folder and "
+                                 "may not climb out of it; write an absolute path, or move the files below the folder (e.g. inbox/)")
+        return globs
     encoding: str | None = Field(None, description="CSV encoding; default: detect UTF-8 (with or without BOM) or GB18030")
     sheets: list[SheetLayout] = Field(default_factory=list, description="layouts of the files (required with files)")
     source: SourceSpec | None = Field(None, description="where a scheduled collector reads; default: the files")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from targetwatch import periods
-from targetwatch.errors import PeriodError
+from targetwatch.errors import PeriodError, SourceError
 from targetwatch.projects import PROJECT_COLUMNS, SOURCE_TYPES, STAGE_ORDER, STAGES, ProjectConfig, load_project_config
 from targetwatch.store import QUARANTINE_COLUMNS, STAGED_COLUMNS, StagedChunk
 
@@ -86,19 +86,33 @@ def read_ledger(path: str | Path, dep=None) -> LedgerRead:
         return LedgerRead(pd.DataFrame(columns=PROJECT_COLUMNS), pd.DataFrame(errors, columns=QUARANTINE_COLUMNS), None)
 
 
+def _parsed_sheets(path: Path, dep) -> tuple[list[str], dict[str, list[list]]]:
+    """Every sheet's cells, read as any other workbook is (issue 14): the limits before parsing, then
+    calamine in the sandbox child, so a ledger that would abort the parser cannot abort the command.
+
+    Raises :class:`SourceError` (over a limit) or :class:`WorkbookParseError` (unreadable, parser died)."""
+    from collectors.limits import check_before_parsing
+    from collectors.sandbox import read_sheets
+    from targetwatch.settings import Limits
+
+    limits = dep.settings.limits if dep is not None else Limits()
+    check_before_parsing(path, limits, excel=True)
+    return read_sheets(str(path), [".*"], limits.parser_memory_mb, limits.parser_seconds)
+
+
 def _read(path: Path, dep, errors: list[dict]) -> LedgerRead:
-    from python_calamine import CalamineWorkbook
+    from collectors.sandbox import WorkbookParseError
 
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine's own error types for broken or non-Excel files
-        errors.append(_error(None, None, None, f"file rejected: not a readable workbook: {exc}"))
+        names, grids = _parsed_sheets(path, dep)
+    except (SourceError, WorkbookParseError) as exc:
+        errors.append(_error(None, None, None, f"file rejected: {getattr(exc, 'message', None) or exc}"))
         return LedgerRead(pd.DataFrame(columns=PROJECT_COLUMNS), pd.DataFrame(errors, columns=QUARANTINE_COLUMNS), None)
     rows: list[dict] = []
     through: periods.Period | None = None
     found = False
-    for sheet in workbook.sheet_names:
-        grid = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    for sheet in names:
+        grid = grids.get(sheet, [])
         header_at = next((i for i, r in enumerate(grid[:15]) if any(_norm(c) in HEADERS["name"] for c in r)), None)
         if header_at is None:
             continue
@@ -109,7 +123,7 @@ def _read(path: Path, dep, errors: list[dict]) -> LedgerRead:
         through = max(filter(None, [through, sheet_through]), default=None)
     if not found:
         errors.append(_error(None, None, None, "file rejected: no sheet has a 项目名称 header (is this a project ledger?)"))
-    projects = pd.DataFrame(rows, columns=[*PROJECT_COLUMNS, "at_sheet", "at_row"])
+    projects = pd.DataFrame(rows, columns=[*PROJECT_COLUMNS, "at_sheet", "at_row", "at_raw"])
     projects = _drop_duplicates(projects, errors)
     return LedgerRead(projects[PROJECT_COLUMNS].reset_index(drop=True), pd.DataFrame(errors, columns=QUARANTINE_COLUMNS), through)
 
@@ -173,7 +187,7 @@ def _read_sheet(grid: list[list], header_at: int, title: str, sheet: str, dep, e
 
         if not name:
             bad(header[names["name"]], "a project without a 项目名称")
-        rec: dict = {"name": name, "at_sheet": sheet, "at_row": r + 1, "funds": {}, "invested": {}}
+        rec: dict = {"name": name, "at_sheet": sheet, "at_row": r + 1, "at_raw": raw, "funds": {}, "invested": {}}
         for f, i in names.items():
             value, scale = cells[f], fields[i][1]
             column = header[i]
@@ -253,7 +267,7 @@ def _drop_duplicates(projects: pd.DataFrame, errors: list[dict]) -> pd.DataFrame
     for row, by_name in zip(projects[same_name | same_id].itertuples(index=False), same_name[same_name | same_id]):
         what = (f"project name {row.name!r} appears more than once in unit {row.unit!r}" if by_name
                 else f"项目编号 {row.project!r} appears more than once")
-        errors.append(_error(row.at_sheet, row.at_row, "项目名称" if by_name else "项目编号", what, None))
+        errors.append(_error(row.at_sheet, row.at_row, "项目名称" if by_name else "项目编号", what, row.at_raw))
     return projects[~(same_name | same_id)]
 
 
@@ -368,15 +382,13 @@ def is_ledger(path: Path, dep) -> bool:
     return any(fnmatch.fnmatch(resolved, str((dep.root / g).resolve())) or fnmatch.fnmatch(path.name, g) for g in ledger_globs(dep))
 
 
-def looks_like_ledger(path: Path) -> bool:
-    """Whether a workbook has a sheet with a 项目名称 header in its first rows (never raises)."""
-    from python_calamine import CalamineWorkbook
-
+def looks_like_ledger(path: Path, dep=None) -> bool:
+    """Whether a workbook has a sheet with a 项目名称 header in its first rows (never raises; parsed within
+    the limits and in the sandbox like any workbook)."""
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        return any(_norm(c) in HEADERS["name"] for s in workbook.sheet_names
-                   for r in workbook.get_sheet_by_name(s).to_python(skip_empty_area=False)[:15] for c in r)
-    except Exception:  # noqa: BLE001 - not a readable workbook: not a ledger either; the ordinary path reports it
+        names, grids = _parsed_sheets(path, dep)
+        return any(_norm(c) in HEADERS["name"] for s in names for r in grids.get(s, [])[:15] for c in r)
+    except Exception:  # noqa: BLE001 - over a limit or unreadable: not a ledger either; the ordinary path reports it
         return False
 
 
@@ -389,13 +401,14 @@ def ledger_files(dep) -> list[Path]:
 
 def ingest_ledger(dep, store, path: str | Path, *, reported_at: datetime | None = None, content_hash: str | None = None):
     """Land one ledger: project revisions, derived observations and quarantined errors in one store batch."""
-    from collectors.ingest import IngestResult, content_hash as hash_of, document_time
+    from collectors.ingest import IngestResult, content_hash as hash_of, document_time, not_a_regular_file
     from targetwatch.store.projects import ProjectLedger, ledger_path
 
     path = Path(path)
     result = IngestResult(file=str(path), collector="项目台账")
-    if not path.is_file():
-        result.error = f"{path}: no such file"
+    refused = not_a_regular_file(path)  # checked without following links, as for every other file
+    if refused:
+        result.error = f"{path}: {refused}"
         return result
     config = load_project_config(dep.root)
     reported_at = reported_at or document_time(path)
@@ -431,15 +444,18 @@ def _blank(value) -> bool:
 
 
 def _amount(value) -> float | None:
+    """A finite number, or None: float() also reads inf, 1e309 and nan, which are no amount."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) if value == value else None
-    text = _norm(value).replace(",", "").replace("，", "").removesuffix("亿元").removesuffix("亿")
-    try:
-        return float(text)
-    except ValueError:
-        return None
+        number = float(value)
+    else:
+        text = _norm(value).replace(",", "").replace("，", "").removesuffix("亿元").removesuffix("亿")
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+    return number if np.isfinite(number) else None
 
 
 def _month(year: int, month: int) -> periods.Period | None:

@@ -154,6 +154,7 @@ def to_raw(
         return raw[RAW_COLUMNS], skipped
 
     parts = []
+    row_basis = data[need(layout.basis_column, "basis")].to_numpy(dtype=object) if layout.basis_column else None
     for cmap in layout.columns:
         matches = [i for i, h in enumerate(headers) if (h == _clean(cmap.header) if cmap.header else re.search(cmap.match, h))]
         if not matches:
@@ -174,7 +175,8 @@ def to_raw(
                         "indicator": cmap.indicator or layout.indicator,
                         "period": period.to_numpy(dtype=object),
                         "value": data[idx].to_numpy(dtype=object) if data[idx].dtype == object else data[idx].to_numpy(),
-                        "basis": cmap.basis.value if cmap.basis else None,
+                        # the column's own basis, else the row's basis column (累计, 当月, 1-6月…), else the indicator's
+                        "basis": cmap.basis.value if cmap.basis else row_basis,
                         "measure": cmap.measure,
                         "indicator_col": f"{column_letter(idx)} {headers[idx]}",
                         "period_col": period_col_name if cmap.period is None else f"{column_letter(idx)} {headers[idx]}",

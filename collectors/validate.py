@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from collectors.layout import basis_word
+from collectors.numbers import booleans, parse_figures
 from targetwatch import periods
 from targetwatch.deployment import Deployment, normalise_name
 from targetwatch.errors import PeriodError
@@ -25,10 +27,6 @@ RAW_COLUMNS = ["row", "sheet", "unit", "indicator", "period", "value", "basis", 
                "unit_col", "indicator_col", "period_col", "value_col"]
 
 NOT_REPORTED = {"", "/", "／", "-", "－", "—", "--", "——", "…", "nan", "NaN", "null", "NULL", "N/A", "n/a", "无"}
-_BASIS_WORDS = {
-    "period": Basis.period.value, "当月": Basis.period.value, "本月": Basis.period.value, "当季": Basis.period.value,
-    "ytd": Basis.ytd.value, "累计": Basis.ytd.value, "1-n月累计": Basis.ytd.value,
-}
 
 
 @dataclass
@@ -95,16 +93,19 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
 
     # Values first: a not-reported cell is skipped before anything else is judged.
     value_raw = raw["value"]
-    if pd.api.types.is_numeric_dtype(value_raw):
+    value_reason = pd.Series(None, index=raw.index, dtype=object)
+    if pd.api.types.is_numeric_dtype(value_raw) and not pd.api.types.is_bool_dtype(value_raw):
         values = value_raw.astype("float64")
         missing = values.isna().to_numpy()
         non_numeric = np.zeros(n, dtype=bool)
     else:
-        text = _normalise(value_raw).fillna("")
-        missing = text.isin(NOT_REPORTED).to_numpy()
-        values = pd.to_numeric(text.astype(str).str.replace(",", "", regex=False).str.replace("，", "", regex=False),
-                               errors="coerce").astype("float64")
-        non_numeric = (~missing) & values.isna().to_numpy()
+        # Strictly: thousands separators in place only, no space inside a number, no TRUE/FALSE (collectors.numbers).
+        text = by_unique(value_raw, lambda v: str(v).strip().replace("\u3000", "")).fillna("")
+        missing = _normalise(value_raw).fillna("").isin(NOT_REPORTED).to_numpy() & ~booleans(value_raw)
+        values, value_reason = parse_figures(text.where(~missing, "0"))
+        value_reason = value_reason.where(~booleans(value_raw), "not a number: a TRUE/FALSE value")
+        values = values.where(value_reason.isna())
+        non_numeric = (~missing) & value_reason.notna().to_numpy()
     infinite = ~np.isfinite(values.fillna(0).to_numpy())
     keep = ~missing
     counts.not_reported += int(missing.sum())
@@ -112,19 +113,25 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
     unit_ids = by_unique(raw["unit"], lambda u: dep.unit_lookup.get(normalise_name(u)))
     ind_ids = by_unique(raw["indicator"], lambda i: dep.indicator_lookup.get(normalise_name(i)))
     codes, label_ytd, period_err = _period_codes(raw["period"])
+    # An indicator released as 1-2月 has no January or February of its own: a February date is that release.
+    combined = lookup(ind_ids, {i.id: i.jan_feb_combined for i in dep.indicators.values()}).fillna(False).to_numpy(dtype=bool)
+    if combined.any():
+        known = codes.notna().to_numpy() & combined
+        codes = codes.copy()
+        codes[known] = periods.jan_feb_release(codes[known].to_numpy(np.int64))
 
     flag(unit_ids.isna().to_numpy(), lambda i: f"unknown unit {raw['unit'].iat[i]!r}", raw["unit_col"])
     flag(ind_ids.isna().to_numpy(), lambda i: f"unknown indicator {raw['indicator'].iat[i]!r}", raw["indicator_col"])
     has_err = period_err.notna().to_numpy()
     flag(has_err, lambda i: period_err.iat[i], raw["period_col"])
-    flag(non_numeric | infinite, lambda i: f"not a number: {value_raw.iat[i]!r}", raw["value_col"])
+    flag(non_numeric | infinite, lambda i: value_reason.iat[i] or f"not a number: {value_raw.iat[i]!r}", raw["value_col"])
 
     # Basis: an explicit column wins, then a year-to-date label (1-6月), then the indicator's own basis.
     ind_basis = lookup(ind_ids, {i.id: i.basis.value for i in dep.indicators.values()})
     basis_text = by_unique(raw["basis"], lambda b: normalise_name(b).lower())
-    basis = lookup(basis_text, _BASIS_WORDS)
+    basis = by_unique(basis_text, basis_word)
     unknown_basis = basis_text.notna() & basis.isna()
-    flag(unknown_basis.to_numpy(), lambda i: f"unknown basis {raw['basis'].iat[i]!r}: write 当月/period or 累计/ytd", raw["value_col"])
+    flag(unknown_basis.to_numpy(), lambda i: f"unknown basis {raw['basis'].iat[i]!r}: write 当月/本月/当月同比/period or 累计/1-N月/累计同比/ytd", raw["value_col"])
     basis = basis.fillna(lookup(label_ytd, {True: Basis.ytd.value})).fillna(ind_basis)
 
     # Frequency: a quarterly indicator takes quarters, a monthly one months (or the Jan–Feb release).

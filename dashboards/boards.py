@@ -16,7 +16,7 @@ from dashboards.common import (
     update_annotation, with_names,
 )
 from dashboards.panels import flux_history, league_table, pacing_chart, status_counts, status_matrix, verdict_table
-from rules.vocabulary import WORDS, label
+from rules.vocabulary import TIERS, WORDS, label
 
 SCORECARD_LINK = "/d/tw-scorecard/?var-unit=${__data.fields.unit}&${__url_time_range}"
 TRENDS_LINK = "/d/tw-trends/?var-unit=${__data.fields.unit}&var-indicator=${__data.fields.indicator}&${__url_time_range}"
@@ -133,11 +133,13 @@ def freshness(groups, group_names) -> dashboard.Dashboard:
         .height(8).span(24)
     )
     late = verdict_table(4, f"{label('late')}与{label('no_data')}明细", SELECT, "单位", SCORECARD_LINK, statuses="late|no_data")
+    # Cross-level consistency checks that failed (a parent that does not add up to its children): data quality.
+    inconsistent = verdict_table(5, f"{TIERS['data'].name}：{TIERS['data'].missed}（上下级合计）", SELECT + ', tier="data"', "单位", SCORECARD_LINK, statuses="behind")
     return (
         board.with_row(dashboard.Row("按单位").id(109))
         .with_panel(by_unit(1, "late", "已过报送期限"))
         .with_panel(by_unit(2, "no_data", "期限未到"))
-        .with_row(dashboard.Row("数据源").id(110)).with_panel(ages).with_panel(late)
+        .with_row(dashboard.Row("数据源").id(110)).with_panel(ages).with_panel(late).with_panel(inconsistent)
     )
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import urllib.parse
 
+import numpy as np
 import pandas as pd
 
 from exporters.notifiers import Message, Recipient
 from exporters.verdicts import DIGEST_STATUSES, status_rank
 from rules.projects import RULE_PREFIX as PROJECT_RULE_PREFIX
-from rules.vocabulary import label
+from rules.vocabulary import TIERS, label, status_label
 
 PERIOD_JOIN = "、"  # a digest of several periods (a leader's monthly and quarterly targets) names them joined
 
@@ -43,12 +44,16 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
     mine = verdicts[verdicts["status"].isin(DIGEST_STATUSES)]
     mine = mine.assign(_rank=status_rank(mine["status"]).to_numpy(), _gap=mine["gap"].fillna(0).to_numpy())
     mine = mine.sort_values(["_rank", "_gap", "rule", "unit"], kind="stable")
+    # Data-quality verdicts (a parent that does not add up to its children) have a section of their own.
+    is_data = (mine["tier"] == "data").to_numpy() if "tier" in mine.columns else np.zeros(len(mine), dtype=bool)
+    data, mine = mine[is_data], mine[~is_data]
     counts = mine["status"].value_counts()
     summary = "，".join(f"{label(s)}{int(counts[s])}项" for s in DIGEST_STATUSES if s in counts)
     day = as_of or (str(verdicts["as_of"].iloc[0]) if len(verdicts) and "as_of" in verdicts else "")
     title = f"目标预警｜{period}｜{who.name}同志分管事项"
     head = f"截至{day}，" if day else ""
-    lines = [f"{head}您牵头的目标中{summary}。" if summary else f"{head}{all_clear()}"]
+    lines = [f"{head}您牵头的目标中{summary}。" if summary else (f"{head}{all_clear()}" if not len(data) else
+             f"{head}您报送的数据有{len(data)}项核对不一致。")]
     items = []
     # Project checks (rules/projects.py) come last, under their own heading 项目: the leader's stalled projects.
     is_project = mine["rule"].astype(str).str.startswith(PROJECT_RULE_PREFIX).to_numpy()
@@ -57,9 +62,17 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
             lines.append(f"{section}：")
         for i, row in enumerate(rows.itertuples(index=False), 1):
             unit = deployment.units[row.unit].name if row.unit in deployment.units else row.unit
-            lines.append(f"{i}. 【{label(row.status)}】{row.rule_title}（{unit}）：{row.message}")
+            # a missed 力争-only target reads 未达力争目标, not 落后 (rules.vocabulary.TIERS)
+            lines.append(f"{i}. 【{status_label(row.status, getattr(row, 'tier', None))}】{row.rule_title}（{unit}）：{row.message}")
             items.append({"rule": row.rule, "unit": row.unit, "indicator": row.indicator, "status": row.status,
                           "value": _num(row.value), "target": _num(row.target), "gap": _num(row.gap)})
+    if len(data):
+        lines.append(f"数据核对（{TIERS['data'].missed}，请核实后更正重报）：")
+        for i, row in enumerate(data.itertuples(index=False), 1):
+            unit = deployment.units[row.unit].name if row.unit in deployment.units else row.unit
+            lines.append(f"{i}. {row.rule_title}（{unit}）：{row.message}")
+            items.append({"rule": row.rule, "unit": row.unit, "indicator": row.indicator, "status": row.status,
+                          "value": _num(row.value), "target": _num(row.target), "gap": _num(row.gap), "section": "data"})
     if recovered is not None and len(recovered):
         # Left a digest status: reached the target (已改善), or no longer judged on data (e.g. a withdrawn figure).
         for head, rows in (("已改善", recovered[recovered["status"] == "on_track"]),

@@ -18,6 +18,9 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
+# Labels that only some verdicts carry (tier="stretch" on a 力争-only target): left out where empty.
+OPTIONAL_LABELS = frozenset({"tier"})
+
 
 class LabelBlock:
     """The label columns of many families, escaped and joined once per scrape, shared by every family."""
@@ -41,7 +44,12 @@ class LabelBlock:
     def _join(self, names: list[str]) -> pd.Series:
         out = pd.Series("", index=self.frame.index, dtype=object)
         for i, name in enumerate(names):
-            out = out + ("," if i else "") + name + '="' + _escape(self.frame[name]) + '"'
+            pair = name + '="' + _escape(self.frame[name]) + '"'
+            if name in OPTIONAL_LABELS:  # absent where empty, and no separator for it
+                pair = pair.where(self.frame[name] != "", "")
+                out = out + np.where((out != "") & (pair != ""), ",", "") + pair
+            else:
+                out = out + np.where(out != "", ",", "") + pair
         return out
 
 
@@ -60,7 +68,8 @@ class VerdictFamily(Metric):
     @property
     def samples(self) -> list[Sample]:
         frame = self._block.frame.iloc[self._rows]
-        dicts = [dict(zip(frame.columns, r)) for r in frame.itertuples(index=False)]
+        dicts = [{k: v for k, v in zip(frame.columns, r) if v != "" or k not in OPTIONAL_LABELS}
+                 for r in frame.itertuples(index=False)]
         if self._extra:
             key, options = self._extra
             dicts = [{**d, key: o} for d in dicts for o in options]

@@ -71,7 +71,7 @@ class Notifications:
         """Record the state changes and queue the digests they call for; return how many were queued."""
         if verdicts.empty:
             return 0
-        frame = verdicts.reset_index(drop=True)
+        frame = with_recipients(verdicts.reset_index(drop=True))
         changed, triggers, messages, decisions = self._messages(frame, self.ledger.states())
         self.ledger.record(changed[KEY + ["status", "value"]], messages, decisions)
         if messages:
@@ -87,7 +87,7 @@ class Notifications:
         triggers = changed[alerting]
         messages: list[dict] = []
         decisions: list[dict] = []
-        leaders = triggers["leader"].where(triggers["leader"].notna(), None)
+        leaders = triggers["recipient"].where(triggers["recipient"].notna(), None)
         held = (triggers[HISTORIC] == "true") if HISTORIC in triggers else pd.Series(False, index=triggers.index)
         for row in triggers[leaders.isna()].itertuples(index=False):
             decisions.append(_decision(row, None, "no leader owns this verdict: nobody to notify"))
@@ -100,9 +100,10 @@ class Notifications:
                              for r in current.itertuples(index=False))
             current = current.iloc[0:0]
         # One digest per leader and cycle: a leader with monthly and quarterly targets hears of both at once.
-        for leader, group in current.groupby("leader", sort=True):
+        # A data-quality verdict's recipient is its first contact (with_recipients), every other one's its leader.
+        for leader, group in current.groupby("recipient", sort=True):
             period = PERIOD_JOIN.join(sorted(group["period"].unique()))
-            own = frame[(frame["leader"] == leader) & frame["period"].isin(group["period"].unique())]
+            own = frame[(frame["recipient"] == leader) & frame["period"].isin(group["period"].unique())]
             recovered = group[~group["status"].isin(DIGEST_STATUSES)]
             digest = build_digest(self.deployment, leader, period, own, recovered, self.dashboard_url)
             change = sorted((r.rule, r.unit, r.indicator, r.period, _text(r.old_status), _text(r.old_changed_at), r.status)
@@ -119,7 +120,7 @@ class Notifications:
         """
         if period is None:
             old = self.ledger.states() if self.ledger is not None else pd.DataFrame(columns=[*KEY, "old_status", "old_changed_at"])
-            messages = [m for m in self._messages(verdicts.reset_index(drop=True), old)[2] if m["leader"] == leader]
+            messages = [m for m in self._messages(with_recipients(verdicts.reset_index(drop=True)), old)[2] if m["leader"] == leader]
         else:
             own = verdicts[(verdicts["leader"] == leader) & (verdicts["period"] == period)]
             alerting = own[own["status"].isin(DIGEST_STATUSES)]
@@ -228,6 +229,19 @@ class Notifications:
         report.failed += 1
         log.warning("message %d to %s on %s failed (attempt %d), retry in %.0f s: %s",
                     row["id"], row["recipient"], row["channel"], row["failures"] + 1, delay, error)
+
+
+def with_recipients(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with the person each verdict's digest goes to: its leader, or for a data-quality verdict
+    (``audience`` contacts) its first contact (联络人), who reported the figures and can correct them."""
+    recipient = frame["leader"].astype(object)
+    if "audience" in frame.columns:
+        data = (frame["audience"] == "contacts").to_numpy()
+        if data.any():
+            first = frame.loc[data, "owners"].map(lambda o: next(iter((o or {}).get("contacts") or []), None))
+            recipient = recipient.copy()
+            recipient[data] = first.to_numpy(dtype=object)
+    return frame.assign(recipient=recipient.where(recipient.notna(), None))
 
 
 def message_key(leader: str, period: str, change, channel: str) -> str:

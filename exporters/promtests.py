@@ -4,7 +4,9 @@ The scenario, on the example deployment's first rule R (its leader L, unit U and
 U is behind throughout; a peer is behind with severity "none" (no alert); another peer is behind for
 three minutes and then catches up (the alert keeps firing for ``keep_firing_for``, then resolves);
 U's previous period is behind but historic (older than the current reporting period: no alert);
-U's next period has no data yet (a severity "none" alert that exists only to inhibit). The service's
+U's next period has no data yet (a severity "none" alert that exists only to inhibit); U missed a 力争-only
+target in April (tier="stretch": its own alert, a warning, never TargetBehind), and its March figure did
+not add up to its children's (tier="data": TargetDataInconsistent). The service's
 own alerts: a message stuck in the outbox for an hour, a failed collector run, a source without new
 data for 40 days, a rule file left out of the evaluation because of an error, and the service itself
 down for 5 minutes.
@@ -13,9 +15,10 @@ down for 5 minutes.
 from __future__ import annotations
 
 from exporters.owners import RuleInfo, rule_catalogue
+from exporters.promrules import TIER_ALERTS
 from rules.vocabulary import WORDS
 
-PERIOD, NEXT, OLD = "2023-06", "2023-07", "2023-05"
+PERIOD, NEXT, OLD, APRIL, MARCH = "2023-06", "2023-07", "2023-05", "2023-04", "2023-03"
 
 
 def _example(deployment) -> tuple[RuleInfo, list[str]]:
@@ -48,6 +51,8 @@ def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard
     recovering = _labels(rule, recovering_peer)
     missing = _labels(rule, unit, period=NEXT, severity="none")
     old = _labels(rule, unit, period=OLD)
+    stretch = {**_labels(rule, unit, period=APRIL, severity="warning"), "tier": "stretch"}
+    data = {**_labels(rule, unit, period=MARCH, severity="warning"), "tier": "data"}
     status = "targetwatch_verdict_status"
     series = [
         (_series(status, {**behind, "status": "behind"}), "1x90"),
@@ -56,6 +61,8 @@ def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard
         (_series(status, {**missing, "status": "no_data"}), "1x90"),
         (_series(status, {**old, "status": "behind"}), "1x90"),
         (_series("targetwatch_verdict_historic", old), "1x90"),
+        (_series(status, {**stretch, "status": "behind"}), "1x90"),
+        (_series(status, {**data, "status": "behind"}), "1x90"),
         (_series("targetwatch_verdict_value", behind), "5.1x90"),
         (_series("targetwatch_verdict_target", behind), "7x90"),
         (_series("targetwatch_verdict_gap", behind), "-1.9x90"),
@@ -87,6 +94,10 @@ def prometheus_rule_tests(deployment, *, keep_firing_for: str = "10m", dashboard
             alert({**behind, "status": "behind"}, behind_words, f"实际5.1，目标7，差距-1.9。牵头领导：{leader_name}。")]},
         {"eval_time": "5m", "alertname": "TargetNoData", "exp_alerts": [
             alert({**missing, "status": "no_data"}, no_data_words, unknown)]},
+        {"eval_time": "5m", "alertname": "TargetStretchMissed", "exp_alerts": [
+            alert({**stretch, "status": "behind"}, TIER_ALERTS["stretch"][2], unknown)]},
+        {"eval_time": "5m", "alertname": "TargetDataInconsistent", "exp_alerts": [
+            alert({**data, "status": "behind"}, TIER_ALERTS["data"][2], unknown)]},
         {"eval_time": "5m", "alertname": "TargetLate", "exp_alerts": []},
         {"eval_time": "5m", "alertname": "TargetAtRisk", "exp_alerts": []},
         {"eval_time": "30m", "alertname": "TargetwatchNotificationsStuck", "exp_alerts": []},

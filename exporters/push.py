@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from exporters.promrules import ALERT_NAMES
+from exporters.promrules import ALERT_NAMES, TIER_ALERTS
 from exporters.verdicts import HISTORIC, LABELS, label_frame
 from rules.vocabulary import WORDS
 
@@ -59,10 +59,11 @@ class AlertmanagerPusher:
         for row, (status, title, message) in zip(labels.itertuples(index=False),
                                                  zip(chosen["status"], chosen["rule_title"], chosen["message"])):
             lab = {k: v for k, v in zip(LABELS, row) if v}
-            lab.update(alertname=ALERT_NAMES[status], status=status)
+            own = TIER_ALERTS.get(lab.get("tier", "")) if status == "behind" else None  # a 力争 miss or a data check
+            lab.update(alertname=own[0] if own else ALERT_NAMES[status], status=status)
             unit = units[lab["unit"]].name if lab["unit"] in units else lab["unit"]
             out[tuple(sorted(lab.items()))] = {"labels": lab, "annotations": {
-                "summary": f"{unit}「{title}」{lab['period']}{WORDS[status].alert}", "description": str(message or ""),
+                "summary": f"{unit}「{title}」{lab['period']}{own[2] if own else WORDS[status].alert}", "description": str(message or ""),
                 "rule_title": str(title), "unit_name": unit,
                 "dashboard": f"{self.dashboard_url}?var-leader={lab.get('leader', '')}&var-period={lab['period']}"}}
         return out

@@ -20,8 +20,9 @@ DIGEST_STATUSES = ("behind", "late", "at_risk")
 # (which the generated alert rules exclude) and not pushed, so neither a first start nor a restart after
 # downtime floods leaders with history.
 HISTORIC = "historic"
-# Label columns of every per-verdict metric, in exposition order.
-LABELS = ("rule", "unit", "indicator", "period", "leader", "lead_department", "severity")
+# Label columns of every per-verdict metric, in exposition order. ``tier`` is set only on a 力争-only target
+# (tier="stretch") or a data check (tier="data"); a 确保 floor, the default, carries no tier label.
+LABELS = ("rule", "unit", "indicator", "period", "leader", "lead_department", "severity", "tier")
 # Gauges exposed per verdict: (metric suffix, column, help).
 GAUGES = (
     ("value", "value", "Reported value the verdict judged, in the indicator's unit of measure."),
@@ -74,11 +75,13 @@ def with_rank_change(frame: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame
 
 
 def label_frame(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The seven label columns as clean strings: missing values become "", lists join with ","."""
+    """The label columns as clean strings: missing values become "", lists join with ","; the default
+    tier (floor) is no label."""
     out = pd.DataFrame(index=verdicts.index)
     for col in LABELS:
         series = verdicts[col] if col in verdicts.columns else pd.Series("", index=verdicts.index)
         out[col] = series.map(_label_text, na_action="ignore").fillna("").astype(str)
+    out["tier"] = out["tier"].where(out["tier"] != "floor", "")
     return out
 
 

@@ -95,6 +95,9 @@ def _check_rule(doc: RuleDoc, dep) -> list[Diagnostic]:
         group = dep.groups.get(spec.group)
         if group is not None and group.reference_unit is None:
             out.append(_error(doc, ("spec", "target"), f"group {spec.group!r} has no reference_unit: set target.reference_unit or use reference: peer_mean"))
+    if target.kind == "consistency":
+        out.extend(_check_units(doc, dep, target.children, ("spec", "target", "children")))
+        out.extend(_check_group(doc, dep, target.children_group, ("spec", "target", "children_group")))
     if ind is not None:
         out.extend(_check_period(doc, spec.period, ind))
         out.extend(_check_metric(doc, ind))

@@ -7,12 +7,13 @@ by unit), never on one unit at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from rules.derive import ADDITIVE, Observations, year_periods, yoy
+from rules.derive import ADDITIVE, Observations, deadlines, year_periods, yoy
 from rules.load import RuleDoc
 from targetwatch import periods
 from targetwatch.model import Basis, Direction, Indicator, IndicatorKind
@@ -21,6 +22,21 @@ from targetwatch.model import Basis, Direction, Indicator, IndicatorKind
 LAST_YEAR_METRICS = ("yoy", "pp_change", "change")
 # Kinds whose value is the year-to-date total whatever the indicator's basis.
 YTD_KINDS = ("pacing", "break_zero", "never", "milestone")
+
+
+def data_period(code: int, ind: Indicator) -> int:
+    """The indicator's own period that answers for a coarser rule period: the one ending in the same month.
+
+    A year-to-date figure at June is the first half's; a 当期 figure of a coarser period is not stored, and
+    ``rules check`` rejects such a rule unless the indicator is additive (then 累计 differences give it).
+    """
+    p = periods.Period.from_code(code)
+    if p.frequency == ind.frequency:
+        return code
+    step = periods.MONTHS[ind.frequency]
+    if ind.frequency == periods.MONTHLY and ind.jan_feb_combined and p.last_month <= 2:
+        return periods.Period(p.year, 1, 2).code
+    return periods.Period(p.year, p.last_month - step + 1, p.last_month).code
 
 
 @dataclass
@@ -70,7 +86,40 @@ class Judgement:
 
     @property
     def prev_code(self) -> int:
+        """The data period a 较上期 comparison reads: the previous period of the rule's own frequency, mapped
+        to the indicator's (a yearly rule on a monthly 累计 series: December of the year before), or the same
+        period a year earlier for ``improve_on: last_year``."""
+        if getattr(self.target, "improve_on", "previous") == "last_year":
+            return periods.Period.from_code(self.code).last_year().code
+        if self.judged is not None:
+            return data_period(int(periods.previous_codes([self.judged])[0]), self.ind)
         return int(periods.previous_codes([self.code], self.ind.jan_feb_combined and self.period.frequency == periods.MONTHLY)[0])
+
+    @property
+    def stretch_only(self) -> bool:
+        """A 力争-only target: ``tier: stretch``, or a stretch without a floor. Missing it is a warning."""
+        t = self.target
+        return self.spec.tier == "stretch" or (getattr(t, "floor", 0) is None and getattr(t, "stretch", None) is not None)
+
+    @property
+    def tier(self) -> str:
+        """The key of ``rules.vocabulary.TIERS`` a miss reads and alerts as: data, stretch or floor."""
+        if self.target.kind == "consistency":
+            return "data"
+        return "stretch" if self.stretch_only else "floor"
+
+    @property
+    def decimals(self) -> int:
+        """The precision the judged figure is shown at: the indicator's own, or its growth precision for a
+        derived growth rate, share or percentage-point change (ranks and comparisons never round)."""
+        derived_pct = (self.metric in LAST_YEAR_METRICS and not self._reported_growth and self.metric != "change") \
+            or self.target.kind in ("decline", "share")
+        return self.ind.growth_decimals if derived_pct else self.ind.decimals
+
+    @cached_property
+    def due(self) -> date:
+        """The reporting deadline of the judged data period (asked by the kind, the engine and the message)."""
+        return deadlines([self.code], self.ind)[self.code]
 
     @property
     def direction(self) -> Direction:
@@ -84,6 +133,9 @@ class Judgement:
     def needs(self) -> dict[int, set[str]]:
         """The period codes and indicators to read before judging (the store is read per period)."""
         codes = {self.code}
+        window = self.spec.window
+        if window is not None:  # the 累计 at the window's ends, and its 当月 figures (either gives the amount)
+            codes |= {c for c in [*self._window_ends(self.code), *self._window_months(self.code)] if c}
         if self.metric in LAST_YEAR_METRICS and not self._reported_growth:
             codes.add(self.code - 10000)
         if self.metric == "prev_change" or getattr(self.target, "improve", False):
@@ -113,8 +165,11 @@ class Judgement:
         return self.ind.kind is IndicatorKind.growth and self.metric == "yoy"
 
     def raw(self, code: int | None = None, indicator: str | None = None) -> pd.Series:
-        """The reported (or 当月⇄累计 derived) value at a period, for every unit that has one."""
+        """The reported (or 当月⇄累计 derived) value at a period, for every unit that has one; with a
+        ``window``, the rule's amount within it."""
         code = self.code if code is None else code
+        if self.spec.window is not None and indicator in (None, self.ind.id):
+            return self.window_amount(code)
         wide = self.obs.wide(indicator or self.ind.id, self.basis, [code])
         return wide[code] if code in wide else pd.Series(dtype=np.float64)
 
@@ -131,6 +186,43 @@ class Judgement:
         if metric == "yoy":
             return yoy(current, last)
         return current - last.reindex(current.index)
+
+    def _window_ends(self, code: int) -> tuple[int | None, int | None]:
+        """(the data period whose 累计 closes the window at ``code``, the one just before the window opens)."""
+        w, p = self.spec.window, periods.Period.from_code(code)
+        last = w.last
+        if (p.year, p.last_month) < (last.year, w.first_month):
+            return None, None
+        end_month = last.last_month if (p.year, p.last_month) > (last.year, last.last_month) else p.last_month
+        end = data_period(periods.Period(last.year, end_month, end_month).code, self.ind)
+        base_month = w.first_month - 1
+        base = data_period(periods.Period(last.year, base_month, base_month).code, self.ind) if base_month else None
+        if base is not None and periods.Period.from_code(base).last_month != base_month:
+            base = -1  # the month before the window is inside a combined Jan–Feb release: no 累计 to subtract
+        return end, base
+
+    def _window_months(self, code: int) -> list[int]:
+        end, _ = self._window_ends(code)
+        if end is None:
+            return []
+        w = self.spec.window
+        first = periods.Period(w.last.year, w.first_month, w.first_month)
+        jan_feb = self.ind.jan_feb_combined
+        return [q.code for q in periods.periods_between(first, periods.Period.from_code(end), periods.MONTHLY, jan_feb)]
+
+    def window_amount(self, code: int) -> pd.Series:
+        """The amount within the window up to ``code``: 累计 at its end minus 累计 before it opens, or, for
+        units without those, the sum of every 当月 figure of the window (NaN where neither is complete)."""
+        end, base = self._window_ends(code)
+        if end is None:
+            return pd.Series(dtype=np.float64)
+        months = self._window_months(code)
+        amount = self.obs.wide(self.ind.id, Basis.period, months).sum(axis=1, min_count=len(months))
+        if base != -1:
+            ytd = self.obs.wide(self.ind.id, Basis.ytd, [end] if base is None else [base, end])
+            from_ytd = ytd[end] - (0.0 if base is None else ytd[base])
+            amount = from_ytd.combine_first(amount)
+        return amount.dropna()
 
     @property
     def index(self) -> pd.Index:

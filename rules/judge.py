@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rules import messages, verdict
-from rules.context import Judgement
+from rules.context import Judgement, data_period
 from rules.derive import Observations, report_status
 from rules.kinds import JUDGES
 from rules.load import RuleDoc, RuleSet
@@ -37,7 +37,7 @@ def periods_judged(ruleset: RuleSet, rule_id: str, dep, as_of_day: date, period)
         return []
     end = periods.Period.from_code(last)
     start = periods.parse(str(spec.period.from_)) if spec.period.from_ else None
-    if start is None or start.year < end.year - 1:
+    if start is None:  # an open window: from January of the latest period
         start = periods.Period(end.year, 1, periods.MONTHS[freq] if not (freq == periods.MONTHLY and ind.jan_feb_combined) else 2)
     return [str(p) for p in periods.periods_between(start, end, freq, ind.jan_feb_combined and freq == periods.MONTHLY)]
 
@@ -70,6 +70,8 @@ def judged_period(freq: str, as_of_day: date, jan_feb: bool, window, period=None
         p = periods.parse(str(period)) if not isinstance(period, periods.Period) else period
         if p.frequency != freq and not (freq == periods.MONTHLY and p.is_jan_feb):
             return None
+        if freq == periods.MONTHLY and jan_feb and p.span == 1 and p.last_month == 2:
+            p = periods.Period(p.year, 1, 2)  # February of a 1-2月 indicator is its combined release
     else:
         month = as_of_day.month if as_of_day == periods.Period(as_of_day.year, as_of_day.month, as_of_day.month).end else as_of_day.month - 1
         year, step = as_of_day.year, periods.MONTHS[freq]
@@ -86,21 +88,6 @@ def judged_period(freq: str, as_of_day: date, jan_feb: bool, window, period=None
     if window.to is not None and p > periods.parse(str(window.to)):
         return None
     return p.code
-
-
-def data_period(code: int, ind) -> int:
-    """The indicator's own period that answers for a coarser rule period: the one ending in the same month.
-
-    A year-to-date figure at June is the first half's; a 当期 figure of a coarser period is not stored, and
-    ``rules check`` rejects such a rule unless the indicator is additive (then 累计 differences give it).
-    """
-    p = periods.Period.from_code(code)
-    if p.frequency == ind.frequency:
-        return code
-    step = periods.MONTHS[ind.frequency]
-    if ind.frequency == periods.MONTHLY and ind.jan_feb_combined and p.last_month == 2:
-        return periods.Period(p.year, 1, 2).code
-    return periods.Period(p.year, p.last_month - step + 1, p.last_month).code
 
 
 def version_in_force(versions: list[RuleDoc], day: date) -> RuleDoc | None:
@@ -125,7 +112,7 @@ def verdict_columns(j: Judgement) -> dict[str, np.ndarray]:
     soft = pd.Series(frame.get("soft", False), index=frame.index).fillna(False).astype(bool)
     status = np.where(~reported, missing_status, np.where(met.isna(), "no_data",
                       np.where(met.fillna(False).astype(bool), "on_track", np.where(soft, "at_risk", "behind"))))
-    status = pd.Series(status, index=frame.index)
+    status = pd.Series(status, index=frame.index, dtype=object)  # object: no Arrow string conversion per rule
     spec, meta = j.spec, j.doc.doc.metadata
     units = frame.index.to_numpy(dtype=object)
     missing = ~reported.to_numpy(bool)
@@ -145,5 +132,5 @@ def verdict_columns(j: Judgement) -> dict[str, np.ndarray]:
         owners=owners_of_units(j.dep, spec.owners, j.ind.owners, units),
         message=messages.sentences(j, frame, j.obs.unit_names(units), status, due.isoformat()),
         severity=spec.severity.value if spec.severity else None,
-        rule_title=meta.title, group=spec.group, measure=measure, deadline=due.isoformat(),
+        rule_title=meta.title, group=spec.group, measure=measure, deadline=due.isoformat(), tier=j.tier,
     )

@@ -37,6 +37,8 @@ def _compare(value: pd.Series, limit: pd.Series, op: str) -> tuple[pd.Series, pd
 
 def _tiered(j: Judgement, value: pd.Series, op: str) -> pd.DataFrame:
     floor, stretch = j.floors(j.target.floor), j.floors(j.target.stretch, "stretch")
+    if j.target.floor is None and j.target.stretch is not None:  # 力争 only: the stretch is the one line
+        floor = floor.fillna(stretch)
     gap, met = _compare(value, floor, op)
     s_gap, s_met = _compare(value, stretch, op)
     within = j.target.at_risk_within
@@ -68,6 +70,8 @@ def share(j: Judgement) -> pd.DataFrame:
 
 def range_(j: Judgement) -> pd.DataFrame:
     value, lo, hi = j.on_units(j.value()), j.target.min, j.target.max
+    if j.stretch_only:  # 力争打造3-5个: the upper end is a stretch, never a ceiling
+        return _frame(j, value, lo, value - lo, value >= lo, soft=False)
     gap = np.where(value < lo, value - lo, np.where(value > hi, hi - value, value - lo))
     met = (value >= lo) & (value <= hi)
     return _frame(j, value, lo, gap, met, soft=value > hi)
@@ -125,37 +129,64 @@ def compare(j: Judgement) -> pd.DataFrame:
                   group_size=len(j.members), reported=int(peers.notna().sum()))
 
 
-def rank_table(values: pd.Series, direction: Direction, decimals: int) -> pd.DataFrame:
-    """Competition ranks (1, 2, 2, 4) of the units that reported; equal values after rounding tie."""
-    reported = values.dropna().round(decimals)
+def rank_table(values: pd.Series, direction: Direction) -> pd.DataFrame:
+    """Competition ranks (1, 2, 2, 4) of the units that reported, at full precision: only equal values tie
+    (rounded to 9 decimals, far below any published figure, so that float noise in derived growth does
+    not split a real tie)."""
+    reported = values.dropna().round(9)
     ranks = reported.rank(ascending=direction is Direction.lower, method="min")
     tied = reported.duplicated(keep=False)
     return pd.DataFrame({"value": reported, "rank": ranks, "tied": tied}).sort_values("rank", kind="stable")
 
 
+def _ranks_of(table: pd.DataFrame, units: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(rank, tied) of each unit from a rank table, as arrays: NaN and False for a unit without a rank."""
+    pos = table.index.get_indexer(units)
+    found = pos >= 0
+    ranks = np.full(len(units), np.nan)
+    tied = np.zeros(len(units), dtype=bool)
+    ranks[found] = table["rank"].to_numpy(np.float64)[pos[found]]
+    tied[found] = table["tied"].to_numpy(bool)[pos[found]]
+    return ranks, tied
+
+
 def rank(j: Judgement) -> pd.DataFrame:
+    # Column arithmetic on arrays: a rank target is judged for every group of every period, so the
+    # per-judgement cost matters more than elegance here.
     t = j.target
-    table = rank_table(j.value().reindex(j.members), j.direction, j.ind.decimals)
-    reported = len(table)
-    ranks = table["rank"].reindex(j.index)
-    value = j.on_units(j.value())
-    if t.top is not None:
-        target = pd.Series(float(t.top), index=j.index)
+    values = j.value()
+    table = rank_table(values.reindex(j.members), j.direction)
+    reported, size = len(table), len(j.members)
+    silent = size - reported
+    ranks, tied = _ranks_of(table, j.index)
+    value = j.on_units(values)
+    n = len(ranks)
+    soft = np.zeros(n, dtype=bool)
+    extra = {}
+    if t.top is not None:  # reports still missing can only push a reporter down: behind stays behind
+        target = np.full(n, float(t.top))
     elif t.not_bottom is not None:
-        target = pd.Series(float(reported - t.not_bottom), index=j.index)
+        closed = j.as_of_day > j.due
+        # After the deadline the silent units rank below every reporter (unreported: last) or not at all.
+        ranked = size if (closed and t.unreported == "last") else reported
+        target = np.full(n, float(ranked - t.not_bottom))
+        if not closed and silent:  # provisional: the missing reports could still land below this unit
+            soft = ranks <= size - t.not_bottom
     else:
-        prev = rank_table(j.value(j.prev_code).reindex(j.members), j.direction, j.ind.decimals)
-        target = prev["rank"].reindex(j.index) - 1
+        prev_rank, _ = _ranks_of(rank_table(j.value(j.prev_code).reindex(j.members), j.direction), j.index)
+        target = np.where(prev_rank == 1, 1.0, prev_rank - 1)  # keeping 1st place is on track
+        extra["prev_rank"] = prev_rank
     gap = target - ranks
-    met = gap >= 0
-    tied = table["tied"].reindex(j.index).fillna(False).astype(bool)
+    met = ranks <= target
     if t.ties == "fail":
         met = met & ~tied
     stretch_met = None
     if t.stretch is not None:
-        stretch_met = ((ranks <= t.stretch) & ~(tied if t.ties == "fail" else False)).where(ranks.notna())
-    return _frame(j, value, target, gap, met, soft=False, rank=ranks, group_size=len(j.members),
-                  reported=reported, tied=tied, stretch_met=stretch_met)
+        ok = ~np.isnan(ranks)
+        stretch_met = np.full(n, None, dtype=object)
+        stretch_met[ok] = ((ranks <= t.stretch) & ~(tied if t.ties == "fail" else False))[ok].tolist()
+    return _frame(j, value, target, gap, met, soft=soft, rank=ranks, group_size=size,
+                  reported=reported, tied=tied, stretch_met=stretch_met, **extra)
 
 
 def break_zero(j: Judgement) -> pd.DataFrame:
@@ -201,8 +232,34 @@ def milestone(j: Judgement) -> pd.DataFrame:
     return out
 
 
+def consistency(j: Judgement) -> pd.DataFrame:
+    """The judged unit's figure against the weighted sum of its children's (NaN until every child reported)."""
+    t = j.target
+    if t.children:
+        parent = pd.Series([u for u in j.units for _ in t.children], index=pd.Index([c for _ in j.units for c in t.children], dtype=object))
+    else:
+        members = j.dep.group_members(t.children_group)
+        parent = pd.Series({m: j.dep.units[m].parent for m in members}, dtype=object)
+        parent = parent[parent.isin(j.units)]
+    values = j.raw()
+    child_values = pd.Series(values.reindex(parent.index).to_numpy(np.float64), index=parent.index)
+    weights = pd.Series(t.weights, dtype=np.float64).reindex(parent.index).fillna(1.0).to_numpy()
+    frame = pd.DataFrame({"parent": parent.to_numpy(), "weighted": child_values.to_numpy() * weights,
+                          "known": child_values.notna().to_numpy()})
+    by = frame.groupby("parent", sort=False)
+    total = by["weighted"].sum().where(by["known"].all()).reindex(j.index)
+    reported = by["known"].sum().reindex(j.index).fillna(0)
+    size = by.size().reindex(j.index).fillna(0)
+    value = j.on_units(values)
+    allowed = t.tolerance + t.tolerance_pct / 100.0 * total.abs()
+    # negative: the difference is beyond the tolerance (with partial children, only a parent below their sum is)
+    gap = (value - total + allowed) if t.partial else allowed - (value - total).abs()
+    return _frame(j, value, total, gap, gap >= -1e-9, soft=False, reported=reported, group_size=size,
+                  reference=total, difference=value - total)
+
+
 JUDGES = {
     "threshold": threshold, "decline": decline, "range": range_, "approximate": approximate, "share": share,
     "pacing": pacing, "compare": compare, "rank": rank, "break_zero": break_zero, "clear_zero": clear_zero,
-    "never": never, "milestone": milestone,
+    "never": never, "milestone": milestone, "consistency": consistency,
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rules.vocabulary import WORDS
+from rules.vocabulary import TIERS, WORDS
 
 METRIC_ZH = {"value": "", "yoy": "同比增速", "pp_change": "同比变动", "change": "同比增量", "prev_change": "较上期变动"}
 
@@ -42,7 +42,7 @@ def _trim(text: str) -> str:
 
 def target_phrase(j, frame: pd.DataFrame, unit_zh: str):
     """How the target reads in Chinese for each judged unit."""
-    t, d = j.target, j.ind.decimals
+    t, d = j.target, j.decimals
     target = fmt(frame["target"], d)
     group = j.dep.groups[j.spec.group].name if j.spec.group else ""
     kind = t.kind
@@ -60,7 +60,9 @@ def target_phrase(j, frame: pd.DataFrame, unit_zh: str):
         due = f"{frame['due_share'].iloc[0]:.0f}" if len(frame) else ""
         return cat("序时进度", due, "%，即累计", target, unit_zh, "（全年", fmt(frame["annual"], d), unit_zh, "）")
     if kind == "compare":
-        label = "全市平均水平" if t.reference == "group_figure" else f"{group}平均水平"
+        ref = j.dep.units.get(j.reference_unit() or "") if t.reference == "group_figure" else None
+        # 高于全省平均水平 compares with the province's own figure, 全市 with the city's
+        label = (("全省" if ref is not None and ref.kind == "province" else "全市") + "平均水平") if t.reference == "group_figure" else f"{group}平均水平"
         margin = f"{t.margin:g}个百分点" if t.margin else ""
         return cat("高于" if t.op == ">" else "不低于", label, margin, "（", fmt(frame["reference"], d), unit_zh, "）")
     if kind == "rank":
@@ -69,7 +71,15 @@ def target_phrase(j, frame: pd.DataFrame, unit_zh: str):
             return f"{group}前{t.top}名{ties}"
         if t.not_bottom is not None:
             return f"不落于{group}后{t.not_bottom}位{ties}"
-        return cat("排名较上期进位（上期第", fmt(frame["target"] + 1, 0), "位）")
+        before = "上年同期" if t.improve_on == "last_year" else ("上年" if j.judged_period.frequency == "yearly" else "上期")
+        prev = frame["prev_rank"]
+        return cat(f"排名较{before}进位（{before}第", fmt(prev, 0), np.where(prev.to_numpy() == 1, "位，保持第1位即可）", "位）"))
+    if kind == "consistency":
+        tol = (f"±{t.tolerance:g}{unit_zh}" if t.tolerance else "") + ("，" if t.tolerance and t.tolerance_pct else "") \
+            + (f"±{t.tolerance_pct:g}%" if t.tolerance_pct else "")
+        if t.partial:
+            return cat("不低于已报送下级单位合计（合计", target, unit_zh, "）")
+        return cat("与下级单位合计一致（合计", target, unit_zh, "，允许误差", tol or "0", "）")
     if kind == "break_zero":
         return "破零（至少1" + unit_zh + "）"
     if kind == "clear_zero":
@@ -81,7 +91,7 @@ def target_phrase(j, frame: pd.DataFrame, unit_zh: str):
 
 def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: str) -> np.ndarray:
     """The message column: who, when, what value, what target, the gap, the rank, the status."""
-    ind, d, kind = j.ind, j.ind.decimals, j.target.kind
+    ind, d, kind = j.ind, j.decimals, j.target.kind
     measure = "%" if j.metric == "yoy" or kind in ("decline", "share") else ind.measure
     if j.metric == "pp_change":
         measure = "个百分点"
@@ -89,9 +99,17 @@ def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: s
     names = np.asarray(unit_names, dtype=str)
     head = cat(names, j.judged_period.label_zh() + ind.name + label)
     gap = frame["gap"].to_numpy(np.float64)
-    gap_abs = fmt(np.abs(gap), d if kind != "rank" else 0)
+    gap_d = d if kind != "rank" else 0
+    gap_abs = fmt(np.abs(gap), gap_d)
+    # A gap that rounds to nothing at the shown precision is still a gap: 差不足0.1个百分点, never 差0.
+    gap_abs = np.where((gap_abs == "0") & (gap != 0), cat("不足", fmt(10.0 ** -gap_d, gap_d)), gap_abs)
     gap_unit = "位" if kind == "rank" else ("个百分点" if measure == "%" else measure)
     gap_text = np.where(gap < 0, cat("，差", gap_abs, gap_unit), np.where(gap > 0, cat("，超出", gap_abs, gap_unit), ""))
+    if kind == "consistency":  # the difference between the unit's figure and its children's sum, either way
+        diff = frame["difference"].to_numpy(np.float64)
+        gap_text = np.where(diff != 0, cat("，相差", fmt(np.abs(diff), d), measure), "")
+        if j.target.partial:
+            gap_text = np.where(diff < 0, gap_text, "")
     extra = np.full(len(frame), "", dtype=str)
     if "rank" in frame and frame["rank"].notna().any():
         group = j.dep.groups[j.spec.group].name
@@ -99,6 +117,11 @@ def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: s
         extra = np.where(frame["rank"].notna().to_numpy(), ranked, "")
         if "tied" in frame:
             extra = cat(extra, np.where(frame["tied"].fillna(False).to_numpy(bool), "（并列）", ""))
+        reported, size = int(frame["reported"].iloc[0]), int(frame["group_size"].iloc[0])
+        if reported < size:  # how complete the group is, and what the silent units count as
+            closed = j.as_of_day > j.due
+            policy = "，未报送单位按末位计" if getattr(j.target, "unreported", "last") == "last" else "，未报送单位不参与排名"
+            extra = cat(extra, f"（已报送{reported}/{size}" + (policy if closed else "，报送截止前为暂排") + "）")
     elif "reported" in frame and kind == "compare" and len(frame):
         extra = np.full(len(frame), f"（{j.dep.groups[j.spec.group].name}{int(frame['reported'].iloc[0])}个单位已报送）")
     if "required_run_rate" in frame:
@@ -108,8 +131,13 @@ def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: s
         extra = cat(extra, np.where(rate > 0, cat("，全年余下每月需完成", fmt(rate, d), measure), ""))
     if "partial" in frame:  # a never-event judged on the months reported so far
         extra = cat(extra, np.where(frame["partial"].to_numpy(bool), "（部分月份未报送，按已报送数计）", ""))
+    if j.spec.window is not None:
+        w = j.spec.window
+        extra = cat(extra, f"（{w.last.year}年{w.first_month}-{w.last.last_month}月合计）" if w.first_month != w.last.last_month else "")
     status_arr = status.to_numpy(dtype=object)
     status_zh = sentence_words(status_arr)
+    if j.tier != "floor":  # a missed 力争-only target or a data check has its own words (rules.vocabulary.TIERS)
+        status_zh = np.where(status_arr == "behind", TIERS[j.tier].missed, status_zh)
     if "not_due" in frame:  # a milestone not reached yet but not due yet either
         short = (gap < 0) & (status_arr == "on_track")
         status_zh = np.where(short, "尚未到期", status_zh)

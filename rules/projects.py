@@ -24,6 +24,7 @@ import pandas as pd
 from rules import verdict
 from rules.owners import owner_chain
 from targetwatch import periods
+from targetwatch.errors import ConfigError
 from targetwatch.model import Owners
 from targetwatch.projects import PIPELINE, STAGES, ProjectConfig, load_project_config, months_between
 from targetwatch.store.projects import ProjectLedger, ledger_path
@@ -253,6 +254,13 @@ def list_projects(dep, store, *, as_of=None, unit: str | None = None, stage: str
 
     ``verdicts`` (an evaluation's frame, with the project rows) spares judging the projects again.
     """
+    # A mistyped filter is an error, not an empty list that reads as "no projects".
+    unit_id = dep.unit_id(unit) if unit else None
+    if unit and unit_id is None:
+        raise ConfigError(f"unknown unit {unit!r}: see registry/units.yaml")
+    wanted = next((s for s in PIPELINE if stage in (s, STAGES[s])), None) if stage else None
+    if stage and wanted is None:
+        raise ConfigError(f"unknown stage {stage!r}: write {', '.join(PIPELINE)} (or {'/'.join(STAGES[s] for s in PIPELINE)})")
     instant = periods.as_of_instant(as_of or dep.settings.as_of)
     projects = read_projects(dep, store, instant)
     if projects.empty:
@@ -263,11 +271,9 @@ def list_projects(dep, store, *, as_of=None, unit: str | None = None, stage: str
     flagged = verdicts[verdicts["status"].isin(["behind", "at_risk"]) & verdicts["rule"].astype(str).str.startswith(RULE_PREFIX)]
     flags = flagged.groupby("indicator")["rule"].agg(lambda r: sorted(set(r)))
     frame["flags"] = frame["project"].map(flags).map(lambda v: v if isinstance(v, list) else [])
-    if unit:
-        unit_id = dep.unit_id(unit) or unit
+    if unit_id:
         frame = frame[frame["unit"] == unit_id]
-    if stage:
-        wanted = next((s for s, zh in STAGES.items() if stage in (s, zh)), stage)
+    if wanted:
         frame = frame[frame["stage"] == wanted]
     if stalled:
         frame = frame[frame["stalled"]]

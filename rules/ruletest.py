@@ -33,7 +33,8 @@ from targetwatch import periods, yamlio
 from targetwatch.errors import ConfigError, Location
 from targetwatch.store import StagedChunk
 
-_FIELDS = ("status", "rank", "gap", "value", "target", "group_size", "reference", "stretch_met", "required_run_rate", "reported")
+_FIELDS = ("status", "rank", "gap", "value", "target", "group_size", "reference", "stretch_met", "required_run_rate", "reported",
+           "severity", "tier")
 
 
 @dataclass

@@ -39,7 +39,7 @@ def score(doc, ruleset, dep, obs, as_of_day, period) -> pd.DataFrame:
             ratio = (rows["value"] / rows["target"].where(rows["target"] > 0)).clip(0, 1)
             got = item.points * ratio.where(rows["value"].notna(), np.nan).fillna(on.astype(float))
         elif item.scoring == "rank":
-            got = rank_points(item, rows["value"], j.direction, j.ind.decimals).reindex(rows.index).fillna(0.0)
+            got = rank_points(item, rows["value"], j.direction).reindex(rows.index).fillna(0.0)
         else:
             got = item.points * on.astype(float)
         if item.zero_unless_broken:
@@ -50,7 +50,7 @@ def score(doc, ruleset, dep, obs, as_of_day, period) -> pd.DataFrame:
     if code is None:
         return verdict.empty()
     composite = points.sum(axis=1, min_count=len(points.columns)).where(points.notna().all(axis=1))
-    table = rank_table(composite, Direction.higher, 2)
+    table = rank_table(composite, Direction.higher)
     floor = spec.floor
     status = np.where(composite.isna(), missing.replace("", "no_data"),
                       np.where(floor is None or False, "on_track", np.where(composite >= (floor or 0), "on_track", "behind")))
@@ -78,9 +78,9 @@ def score(doc, ruleset, dep, obs, as_of_day, period) -> pd.DataFrame:
     return out[out["unit"].isin(units)]
 
 
-def rank_points(item, values: pd.Series, direction: Direction, decimals: int) -> pd.Series:
+def rank_points(item, values: pd.Series, direction: Direction) -> pd.Series:
     """按排名计分: the points of each unit that reported, by its competition rank among them."""
-    table = rank_table(values, direction, decimals)
+    table = rank_table(values, direction)
     ranks = table["rank"].to_numpy(np.int64)
     if item.rank_points is not None:
         by_rank = np.asarray([*item.rank_points, 0.0], dtype=np.float64)

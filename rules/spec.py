@@ -46,6 +46,8 @@ The target kinds, one line each::
     target: {kind: clear_zero, mode: dynamic}                          # 动态清零 (mode: once, by: 2023-06-30 for 6月底前清零)
     target: {kind: never}                                              # 全年不发生较大及以上安全事故
     target: {kind: milestone, by: 2023-06-30, value: 1}                # 6月底前完成
+    target: {kind: consistency, children: [xdt_longquan, xdt_jinfeng], tolerance: 0}   # 街道之和 = 全区 (data quality)
+    target: {kind: consistency, children_group: xiangyin_towns, tolerance_pct: 0.5}    # each unit vs its registered children
 
 Allocation (分解任务) of a parent target: the rows must add up to ``total``, and each row becomes that
 unit's floor (``rules check`` reports a sum that does not match)::
@@ -59,6 +61,34 @@ unit's floor (``rules check`` reports a sum that does not match)::
 Per-unit overrides change the floor or stretch for some units only::
 
       overrides: {daxiang: {floor: 7.0}, beita: {floor: 5.0, stretch: 6.0}}
+
+Tiers (确保 / 力争). ``floor`` is what must be reached (确保), ``stretch`` what is striven for (力争). A
+target stated only with 力争 says ``tier: stretch`` (or gives a ``stretch`` and no ``floor``): missing it
+is ``behind`` with severity ``warning`` and the wording of ``rules.vocabulary.TIERS`` (未达力争目标), not
+a critical 落后; a 力争 band (力争打造3-5个品牌) is then no ceiling. Missing a floor stays critical::
+
+      tier: stretch                        # 力争外贸进出口增长10%以上
+      target: {kind: threshold, op: ">=", floor: 10}
+
+An amount within a window (5-6月净增2415户) is the difference of the 累计 figures at the window's end
+and just before its start, or, where 累计 is missing, the sum of the window's 当月 figures::
+
+      window: {from: 2023-05, to: 2023-06} # judged at 2023-05 (May alone) and 2023-06 (May + June)
+
+A 进位 target compares ranks with the previous period of the rule's own frequency (a yearly rule on a
+monthly 累计 series: December of the year before), or with ``improve_on: last_year`` the same period a
+year earlier (较上年同期进位). Keeping 1st place is on track. Without the earlier period's ranks the
+verdict is ``no_data``.
+
+Ranks with missing reports. Rank verdicts say how complete the group is (已报送8/13). Before the
+deadline a verdict that the missing reports could still change is provisional (``at_risk``, never
+``behind``). After it, ``unreported: last`` (default) ranks the silent units below every reporter, as a
+通报 lists 未报送 last; ``unreported: exclude`` ranks the reporters among themselves only.
+
+Precision. Ranks and comparisons use the values at full precision (derived growth is never rounded
+before it is ranked; equal published figures still tie). The indicator's ``decimals`` is the precision
+its own figures are *shown* at; a derived growth rate, share or percentage-point change is shown at
+the indicator's ``growth_decimals`` (default 1), and a gap too small to show reads 差不足0.1个百分点.
 
 A scorecard (seed 003 item 10: 按项目总数排名及年度目标完成进度情况计分，未破零的记零分)::
 
@@ -96,9 +126,11 @@ from typing import Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from rules.targets import (  # re-exported: the target kinds are part of this spec
-    TARGET_KINDS, Approximate, BreakZero, ClearZero, Compare, Decline, Milestone, Never, Pacing, Range, Rank,
+    TARGET_KINDS, Approximate, BreakZero, ClearZero, Compare, Consistency, Decline, Milestone, Never, Pacing, Range, Rank,
     Share, ShareOf, Strict, Target, Threshold,
 )
+from targetwatch import periods
+from targetwatch.errors import PeriodError
 from targetwatch.model import Basis, Id, Owners
 
 API_VERSION = "targetwatch/v1"
@@ -140,6 +172,33 @@ class PeriodWindow(Strict):
     frequency: str | None = Field(None, description="monthly, quarterly, half_yearly, yearly; default: the indicator's")
     from_: str | None = Field(None, alias="from", description="first period judged, e.g. 2023-01 or 2023-Q2")
     to: str | None = Field(None, description="last period judged, e.g. 2023-12")
+
+
+class Window(Strict):
+    """The months an amount is counted over, within one year (5-6月: from 2023-05 to 2023-06)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: str = Field(alias="from", description="first month counted, e.g. 2023-05")
+    to: str = Field(description="last month counted, e.g. 2023-06")
+
+    @model_validator(mode="after")
+    def _one_year(self) -> Window:
+        try:
+            first, last = periods.parse(self.from_), periods.parse(self.to)
+        except PeriodError as exc:
+            raise ValueError(str(exc)) from None
+        if first.year != last.year or first.first_month > last.last_month:
+            raise ValueError(f"window {self.from_}..{self.to}: give months of one year, the first not after the last")
+        return self
+
+    @property
+    def first_month(self) -> int:
+        return periods.parse(self.from_).first_month
+
+    @property
+    def last(self):
+        return periods.parse(self.to)
 
 
 class Override(Strict):
@@ -185,6 +244,9 @@ class RuleSpec(Strict):
     owners: Owners | None = None
     source: Source | None = None
     severity: Severity | None = Field(None, description="override: default critical for behind, warning for late/at_risk")
+    tier: Literal["floor", "stretch"] = Field(
+        "floor", description="floor (确保): a miss is critical; stretch (力争 only): a miss is a warning, and a band is no ceiling")
+    window: Window | None = Field(None, description="an amount within these months: 累计 difference or sum of 当月")
     overrides: dict[Id, Override] = Field(default_factory=dict)
     allocation: Allocation | None = None
 

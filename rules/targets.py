@@ -39,7 +39,10 @@ class Decline(_Tiered):
 
 
 class Range(Strict):
-    """``min <= value <= max`` (3—5家); below the range is behind, above it is at_risk."""
+    """``min <= value <= max`` (3—5家); below the range is behind, above it is at_risk.
+
+    A band stated with 力争 (``spec.tier: stretch``, 力争打造3-5个品牌) is no ceiling: above it is on track.
+    """
 
     kind: Literal["range"]
     min: float
@@ -114,7 +117,14 @@ class Rank(Strict):
     kind: Literal["rank"]
     top: int | None = Field(None, ge=1, description="全市前N名")
     not_bottom: int | None = Field(None, ge=1, description="不落于后N位")
-    improve: bool = Field(False, description="排名较上期有进位")
+    improve: bool = Field(False, description="排名较上期有进位 (keeping 1st place counts as on track)")
+    improve_on: Literal["previous", "last_year"] = Field(
+        "previous", description="improve against the previous period of the rule's own frequency (a yearly rule: "
+                                "the year before), or against the same period last year (较上年同期进位)")
+    unreported: Literal["last", "exclude"] = Field(
+        "last", description="after the deadline, units that did not report rank below every reporter (last, as "
+                            "通报 treat 未报送) or are left out of the ranking (exclude); before it, a verdict that "
+                            "their reports could still change is provisional (at_risk)")
     stretch: int | None = Field(None, ge=1, description="力争前N名 (保二争一: top 2, stretch 1)")
     ties: Literal["allow", "fail"] = Field("allow", description="fail: a shared rank fails (不得并列名次)")
     order: Direction | None = Field(None, description="which way is better; default: the indicator's direction")
@@ -154,9 +164,34 @@ class Milestone(Strict):
     value: float = 1.0
 
 
+class Consistency(Strict):
+    """Cross-level data check: a parent's figure equals the (weighted) sum of its children's, within a tolerance.
+
+    The children are listed (``children``), or they are the members of ``children_group`` whose registry
+    parent is the judged unit. A miss is a data-quality verdict: it goes to the contacts (联络人), not the
+    leader (``rules.vocabulary.TIERS["data"]``).
+    """
+
+    kind: Literal["consistency"]
+    children: list[Id] = Field(default_factory=list, description="child units whose figures add up to the judged unit's")
+    children_group: Id | None = Field(None, description="or: the members of this group whose parent is the judged unit")
+    weights: dict[Id, float] = Field(default_factory=dict, description="per-child weight (default 1): a weighted sum")
+    tolerance: float = Field(0.0, ge=0, description="allowed difference, in the indicator's measure")
+    tolerance_pct: float = Field(0.0, ge=0, description="allowed difference, in % of the children's sum (added to tolerance)")
+    partial: bool = Field(False, description="the children are only some of the parts (a town that does not report): "
+                                             "the parent must be at least their sum, not equal to it")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Consistency:
+        if bool(self.children) == (self.children_group is not None):
+            raise ValueError("give the children (children: [...]) or a group of them (children_group: ...), not both")
+        return self
+
+
 Target = Annotated[
-    Union[Threshold, Decline, Range, Approximate, Share, Pacing, Compare, Rank, BreakZero, ClearZero, Never, Milestone],
+    Union[Threshold, Decline, Range, Approximate, Share, Pacing, Compare, Rank, BreakZero, ClearZero, Never, Milestone,
+          Consistency],
     Field(discriminator="kind"),
 ]
 TARGET_KINDS = ("threshold", "decline", "range", "approximate", "share", "pacing", "compare", "rank",
-                "break_zero", "clear_zero", "never", "milestone")
+                "break_zero", "clear_zero", "never", "milestone", "consistency")

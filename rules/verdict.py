@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rules.vocabulary import STATUSES, WORDS
+from rules.vocabulary import STATUSES, TIERS, WORDS
 
 VERDICT_COLUMNS = [
     "rule", "unit", "indicator", "period", "as_of", "status", "stretch_met",
@@ -17,10 +17,14 @@ VERDICT_COLUMNS = [
     "target_version", "owners", "message",
     # extras
     "severity", "rule_title", "group", "reported", "measure", "leader", "lead_department", "deadline",
+    "tier",  # floor (确保), stretch (力争 only) or data (a consistency check): rules.vocabulary.TIERS
+    "audience",  # leader, or contacts (联络人) for a data-quality verdict, which carries no leader
 ]
 
 # The identity of a verdict: one state per key in the notification ledger, one series per key on /metrics.
 KEY = ("rule", "unit", "indicator", "period")
+# Who a verdict is for: data-quality verdicts (tier data) go to the contacts (联络人), the rest to the leader.
+AUDIENCE = {"floor": "leader", "stretch": "leader", "data": "contacts"}
 
 
 def empty() -> pd.DataFrame:
@@ -40,19 +44,22 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
                 "severity", "rule_title", "measure", "deadline"):
         out[col] = out[col].astype(object)
     out["stretch_met"] = out["stretch_met"].astype(object).where(out["stretch_met"].notna(), None)
-    for col in ("group", "leader", "lead_department"):
+    for col in ("group", "leader", "lead_department", "tier", "audience"):
         out[col] = out[col].astype(object).where(out[col].notna(), None)
     return out.reset_index(drop=True)
 
 
 def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, owners: list[dict], message, rule_title: str,
          group, measure, target_version: str, deadline, severity: str | None = None, stretch_met=None, value=None,
-         target=None, gap=None, rank=None, group_size=None, reference=None, required_run_rate=None, reported=None) -> dict[str, np.ndarray]:
+         target=None, gap=None, rank=None, group_size=None, reference=None, required_run_rate=None, reported=None,
+         tier: str | None = "floor") -> dict[str, np.ndarray]:
     """The verdict rows of one rule at one period, as columns: the one place a verdict row is made.
 
     ``unit``, ``status``, ``owners`` and ``message`` are per row; any other field may be one value for
     every row, and a figure left out is NaN. ``severity`` is the rule's override of each status's
     default severity; ``leader`` and ``lead_department`` come from ``owners`` (:mod:`rules.owners`).
+    ``tier`` (``rules.vocabulary.TIERS``) words and grades a miss: a missed 力争-only target (stretch) is a
+    warning; a failed data check (data) is a warning for the contacts (``audience``), with no leader.
     """
     units = np.asarray(unit, dtype=object)
     n = len(units)
@@ -79,10 +86,11 @@ def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, ow
         "target": number(target), "gap": number(gap), "rank": number(rank), "group_size": number(group_size),
         "reference": number(reference), "required_run_rate": number(required_run_rate),
         "target_version": text(target_version), "owners": owners, "message": text(message),
-        "severity": text(severities(status, severity)), "rule_title": text(rule_title), "group": text(group),
-        "reported": number(reported), "measure": text(measure), "leader": text([o["leader"] for o in owners]),
+        "severity": text(severities(status, severity, tier)), "rule_title": text(rule_title), "group": text(group),
+        "reported": number(reported), "measure": text(measure),
+        "leader": text([None if tier == "data" else o["leader"] for o in owners]),
         "lead_department": text([o["lead_department"][0] if o["lead_department"] else None for o in owners]),
-        "deadline": text(deadline),
+        "deadline": text(deadline), "tier": text(tier), "audience": text(AUDIENCE.get(tier)),
     }
 
 
@@ -97,10 +105,13 @@ def as_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def severities(status: pd.Series, override: str | None) -> np.ndarray:
-    """critical for behind, warning for late and at_risk, none otherwise; a rule may override."""
+def severities(status: pd.Series, override: str | None, tier: str | None = "floor") -> np.ndarray:
+    """critical for behind (warning for a missed 力争-only target or data check), warning for late and
+    at_risk, none otherwise; a rule may override."""
     default = {s: words.severity for s, words in WORDS.items()}
     sev = np.array([default[s] for s in status.tolist()], dtype=object)
+    if tier in TIERS and tier != "floor":
+        sev = np.where(status.to_numpy() == "behind", TIERS[tier].severity, sev)
     if override is not None:
         sev = np.where(status.to_numpy() == "behind", override, sev)
         if override == "none":

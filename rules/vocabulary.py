@@ -44,3 +44,35 @@ def label(status: str) -> str:
     """The short Chinese word of a status id (the id itself for an unknown one)."""
     words = WORDS.get(status)
     return words.label if words else status
+
+
+# ---- target tiers (确保 / 力争) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierWords:
+    """How a miss of one tier reads; the status stays ``behind``, the words and the severity differ.
+
+    ``missed`` replaces 落后 at the end of a verdict sentence, in a digest's heading and in the Prometheus
+    ``tier`` label's alert summary; ``severity`` is the alert severity of such a miss.
+    """
+
+    name: str
+    missed: str
+    severity: str
+
+
+# floor (确保): a miss is 落后 and critical. stretch (力争 only): a miss is a warning with its own words.
+# data (a cross-level consistency check): a miss is a data-quality warning for the contacts (联络人), not the leader.
+TIERS: dict[str, TierWords] = {
+    "floor": TierWords("确保", WORDS["behind"].label, WORDS["behind"].severity),
+    "stretch": TierWords("力争", "未达力争目标", "warning"),
+    "data": TierWords("数据核对", "数据不一致", "warning"),
+}
+
+
+def status_label(status: str, tier: str | None = None) -> str:
+    """The short word of a verdict: the status's, or the tier's own for a missed 力争-only target."""
+    if status == "behind" and tier in TIERS:
+        return TIERS[tier].missed
+    return label(status)

@@ -80,7 +80,8 @@ def command(fn: Callable) -> Callable:
         except TargetwatchError as exc:
             err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
             raise typer.Exit(EXIT_CONFIG) from None
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        # typer carries its own copy of click: its BadParameter is a usage error (exit 2), not an internal one.
+        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
             # No traceback for the user: one line, and the traceback in the log at DEBUG level.

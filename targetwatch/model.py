@@ -138,7 +138,8 @@ class Indicator(Strict):
     jan_feb_combined: bool = Field(False, description="January and February are released together (1-2月)")
     growth_of: Id | None = Field(None, description="for a published growth series: the level indicator it measures")
     deadline: Deadline = Field(default_factory=lambda: Deadline(days=15))
-    decimals: int = 2
+    decimals: int = Field(2, ge=0, description="the precision the indicator's own figures are shown at (never ranked at)")
+    growth_decimals: int = Field(1, ge=0, description="the precision a growth rate, share or pp change derived from it is shown at")
     aliases: list[str] = Field(default_factory=list)
     owners: Owners | None = None
     bounds: Bounds = Field(default_factory=Bounds, description="plausible values; defaults by kind and measure (value_bounds)")

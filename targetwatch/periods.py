@@ -182,12 +182,46 @@ class Label:
     ytd: bool
 
 
+# A date as tables print a period's closing day: 20240229, 2024-02-29, 2024/2/29, 2024.2.29 (a time of 00:00 allowed).
+# One separator throughout, so that 2023-01/02 (the Jan–Feb release) is never read as 2 January.
+_DATE = re.compile(r"^(?P<y>\d{4})(?:(?P<m>\d{2})(?P<d>\d{2})|(?P<sep>[-/.])(?P<m2>\d{1,2})(?P=sep)(?P<d2>\d{1,2}))(?:[T ]00:00(?::00)?)?$")
+
+
+def month_closed_by(text: str) -> Period | None:
+    """The month a month-end date closes (2024/2/29 → 2024-02); None if the text is no date.
+
+    A date that does not end its month names no reporting period: PeriodError, with the reason."""
+    m = _DATE.match(text)
+    if not m:
+        return None
+    year, month, day = int(m["y"]), int(m["m"] or m["m2"]), int(m["d"] or m["d2"])
+    try:
+        when = date(year, month, day)
+    except ValueError:
+        raise PeriodError(f"impossible date {text!r}") from None
+    if (when + timedelta(days=1)).month == month:
+        raise PeriodError(f"date {text!r} does not end a month: a reporting period is named by the day that closes it "
+                          f"({Period(year, month, month).end.isoformat()}) or as {year}-{month:02d}")
+    return Period(year, month, month)
+
+
+def jan_feb_release(codes: np.ndarray) -> np.ndarray:
+    """Codes of February alone replaced by the combined Jan–Feb release (for indicators released as 1-2月):
+    the figure published at the end of February is the Jan–Feb one. January alone is left as it is."""
+    codes = np.asarray(codes, dtype=np.int64)
+    return np.where(codes % 10000 == 202, codes // 10000 * 10000 + 102, codes)
+
+
 def parse_label(text: str) -> Label:
     """Read a Chinese or canonical period label as departments write it in sheets and headers.
 
     ``2023年1-6月`` is the year-to-date figure at June (period 2023-06, ``ytd``); ``2023年1-2月`` is the
-    combined Jan–Feb release; ``2023年6月``, ``2023年第二季度``, ``2023年上半年`` and ``2023年`` are plain.
+    combined Jan–Feb release; ``2023年6月``, ``2023年第二季度``, ``2023年上半年`` and ``2023年`` are plain. A
+    month-end date (``20240229``, ``2024-02-29``, ``2024/2/29``) is the month it closes.
     """
+    closed = month_closed_by(str(text).strip())
+    if closed is not None:
+        return Label(closed, ytd=False)
     raw = re.sub(r"\s+", "", str(text))
     m = _CHINESE.match(raw)
     if not m:

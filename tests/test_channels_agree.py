@@ -212,7 +212,7 @@ def test_notifier_settings_and_collector_mappings_are_loaded_each_cycle_and_a_br
     _replace(notifiers, "recipients: {'*': [hook]}", "recipients: {'*': [hook], liu_yifan: []}")
     (deployment_dir / "collectors" / "long-csv.yaml").unlink()
     svc.evaluate_and_notify()
-    assert svc.config.recipients["liu_yifan"] == [] and seen[-1] == ["shaoyang-gdp", "shaoyang-monthly", "xidongting"]
+    assert svc.config.recipients["liu_yifan"] == [] and seen[-1] == ["hunan-province", "shaoyang-gdp", "shaoyang-monthly", "xidongting"]
     notifiers.write_text("channels: [oops\n", encoding="utf-8")
     with caplog.at_level("WARNING", logger="targetwatch.serve"):
         svc.evaluate_and_notify()

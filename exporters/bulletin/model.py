@@ -231,7 +231,7 @@ def _places(dep, rows: pd.DataFrame) -> pd.Series:
             continue  # the engine ranked this table; its unranked rows did not report
         ind = dep.indicators.get(block["indicator"].iloc[0])
         direction = ind.direction if ind else Direction.higher
-        table = rank_table(block.set_index("unit")["value"].astype("float64"), direction, ind.decimals if ind else 2)
+        table = rank_table(block.set_index("unit")["value"].astype("float64"), direction)  # full precision, as the engine ranks
         out.loc[block.index] = block["unit"].map(table["rank"]).to_numpy(dtype=np.float64)
     return out.round().astype("Int64")
 

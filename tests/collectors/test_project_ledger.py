@@ -188,3 +188,26 @@ def test_random_cells_never_raise_and_every_row_lands_or_is_located(tmp_path, de
     # Every data row (sheet rows 3..202) either landed as a project or has at least one located error.
     for i in range(200):
         assert (f"R-{i}" in landed) != (i + 3 in located), i
+
+
+@pytest.mark.parametrize("typed", ["inf", "1e309", "Infinity", "nan", "-inf"])
+@pytest.mark.parametrize("column", ["总投资（亿元）", "1月到位资金（亿元）", "年度计划投资（亿元）"])
+def test_a_non_finite_amount_is_a_located_error_not_a_landed_value(tmp_path, deployment, typed, column):
+    # float() reads these words: inf landed as a 总投资 or a month's 到位资金, and nan looked like a blank cell.
+    header = [*HEADER, "1月到位资金（亿元）", "年度计划投资（亿元）"]
+    row = [*GOOD, 0.5, 1.0]
+    row[header.index(column)] = typed
+    read = read_ledger(workbook(tmp_path / "t.xlsx", [row], header=header), deployment)
+    assert read.projects.empty, read.projects.to_dict("records")
+    [error] = read.errors.to_dict("records")
+    assert (error["row"], error["column"]) == (3, column) and "not an amount" in error["reason"], error
+
+
+def test_both_rows_of_a_duplicate_name_keep_their_cells_in_the_quarantine(tmp_path, deployment):
+    # Nothing is lost: the duplicate rows were quarantined with raw=None, so their amounts and dates
+    # existed nowhere once the ledger was ingested.
+    twin = ["T-03", "测试项目甲", "大祥区", "新材料", 7.25, "内资", "伍毅", "区商务局", "2023.4.1", None, None]
+    read = read_ledger(workbook(tmp_path / "t.xlsx", [GOOD, twin]), deployment)
+    raws = read.errors.sort_values("row")["raw"].tolist()
+    assert raws[0].startswith("T-01,测试项目甲,大祥区") and "2.5" in raws[0], raws
+    assert raws[1].startswith("T-03,测试项目甲,大祥区") and "7.25" in raws[1] and "2023.4.1" in raws[1], raws

@@ -20,7 +20,7 @@ from targetwatch.deployment import load_deployment
 from tests.collectors.schedule_helpers import write_collector
 
 PERIOD = "2023-06"
-EXAMPLE_MAPPINGS = ["long-csv", "shaoyang-gdp", "shaoyang-monthly", "xidongting"]
+EXAMPLE_MAPPINGS = ["hunan-province", "long-csv", "shaoyang-gdp", "shaoyang-monthly", "xidongting"]
 
 
 def _expected_rows(path: Path) -> list[tuple[str, int, str, str]]:

@@ -77,3 +77,20 @@ def test_an_as_of_takes_a_day_or_a_date_and_time():
     assert periods.as_of_instant("2023-06-21T09:30:00+08:00").isoformat() == "2023-06-21T09:30:00+08:00"
     with pytest.raises(PeriodError):
         periods.as_of_instant("June")
+
+
+@pytest.mark.parametrize("text", ["20240229", "2024-02-29", "2024/2/29", "2024.02.29", "2024-02-29 00:00:00"])
+def test_a_month_end_date_reads_as_the_month_it_closes(text):
+    assert periods.parse_label(text) == periods.Label(periods.Period(2024, 2, 2), ytd=False)
+
+
+@pytest.mark.parametrize("text, reason", [("2024-02-28", "does not end a month"), ("20230229", "impossible date"),
+                                          ("2024/02-29", "cannot read period")])
+def test_a_date_that_closes_no_month_is_refused_with_its_reason(text, reason):
+    with pytest.raises(PeriodError, match=reason):
+        periods.parse_label(text)
+
+
+def test_the_jan_feb_release_is_never_read_as_a_date():
+    assert periods.parse_label("2023-01/02").period == periods.Period(2023, 1, 2)
+    assert periods.jan_feb_release(np.array([20230202, 20230101, 20230303])).tolist() == [20230102, 20230101, 20230303]

@@ -18,6 +18,7 @@ def good_verdict(**changes) -> dict:
         "message": "大祥区规模工业增加值增速5.1%，低于目标7.0%，差1.9个百分点，全市排名第9。",
         "severity": "critical", "rule_title": "规模工业增加值增速增长7%以上", "group": "shaoyang_counties",
         "reported": True, "measure": "%", "leader": "wu_yi", "lead_department": ["daxiang_kgxj"], "deadline": "2023-07-14",
+        "tier": "floor", "audience": "leader",
     }
     unknown = set(changes) - set(row)
     assert not unknown, f"not verdict columns: {unknown}"

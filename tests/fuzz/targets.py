@@ -1,13 +1,11 @@
-"""The fuzz targets: CSV, xlsx, rule YAML, period labels, HTTP (JSON and CSV) and SDMX payloads.
+"""The fuzz targets: CSV, xlsx, project ledgers (项目台账), rule YAML, period labels, HTTP (JSON and CSV) and SDMX payloads.
 
 Each target calls the library function its command calls (``ingest``, ``rules.check``, ``collect``,
 ``periods.parse_label``) in a private copy of the example deployment with a real SQLite store and a real
-HTTP server on 127.0.0.1. At the end every value the store holds is checked: finite and within its
-indicator's bounds.
-
-Hook for the project ledger (issue 12): when it exists, add a target here that writes a mutated
-ledger entry and calls the function its command calls, with its seeds, and give it a weight in
-``WEIGHTS``. Nothing of the ledger is fuzzed yet, because it does not exist yet.
+HTTP server on 127.0.0.1. Ledgers go through ``ingest`` under the deployment's ledger glob
+(``config/projects.yaml``), so they reach ``ingest_ledger`` exactly as ``ingest`` and ``run`` send them.
+At the end every value the store holds is checked: finite and within its indicator's bounds; and every
+amount the project ledger holds (总投资, 年度计划, monthly 到位资金 and 完成投资): finite and not negative.
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ CONFIG = ROOT / "config"
 SDMX_SEED = ROOT / "tests" / "collectors" / "data" / "sdmx_wb_wits_tariff.xml"
 
 # Share of the cases per target: the cheap targets get many, the workbook (a child process each) fewer.
-WEIGHTS = {"period": 0.28, "csv": 0.26, "rule_yaml": 0.20, "http": 0.10, "sdmx": 0.07, "xlsx": 0.09}
+WEIGHTS = {"period": 0.26, "csv": 0.24, "rule_yaml": 0.19, "http": 0.09, "sdmx": 0.06, "xlsx": 0.08, "ledger": 0.08}
 
 PERIOD_SEEDS = ["2023-06", "2023-Q2", "2023-H1", "2023", "2023-01/02", "2023年1-6月", "2023年1-2月", "2023年6月",
                 "2023年第二季度", "2023年二季度", "2023年上半年", "2023年", "1-6月", "2025-08"]
@@ -84,6 +82,9 @@ class Workspace:
                            for doc in p.read_text(encoding="utf-8").split("\n---\n") if "kind:" in doc]
         self.xlsx_seeds = [(p.name.split("_")[0], p.read_bytes()) for p in sorted((CONFIG / "inbox" / "shaoyang").glob("*.xlsx"))[-2:]]
         self.sdmx_seed = SDMX_SEED.read_bytes()
+        self.ledger_seeds = [p.read_bytes() for p in sorted((CONFIG / "ledgers").glob("*.xlsx"))]
+        for example in (self.config / "ledgers").glob("*.xlsx"):
+            example.unlink()  # the mutants stand alone: a unit's derived figures come from the mutant only
 
     def _serve(self) -> None:
         workspace = self
@@ -119,6 +120,7 @@ class Workspace:
             "http": (WEIGHTS["http"], self._http_input, self.http),
             "sdmx": (WEIGHTS["sdmx"], lambda m: m.mutate(self.sdmx_seed), self.sdmx),
             "xlsx": (WEIGHTS["xlsx"], self._xlsx_input, self.xlsx),
+            "ledger": (WEIGHTS["ledger"], lambda m: _workbook_mutant(m, m.rng.choice(self.ledger_seeds)), self.ledger),
         }
 
     def period(self, data: bytes, report: Report) -> None:
@@ -171,19 +173,7 @@ class Workspace:
 
     def _xlsx_input(self, m: Mutator) -> bytes:
         prefix, seed = m.rng.choice(self.xlsx_seeds)
-        if m.rng.random() < 0.2:
-            return prefix.encode() + b"\0" + m.mutate(seed)  # the zip itself damaged
-        # One XML part mutated and the workbook zipped again: reaches the sheet checks and calamine.
-        source = zipfile.ZipFile(io.BytesIO(seed))
-        parts = [i.filename for i in source.infolist() if i.filename.endswith(".xml")]
-        sheets = [p for p in parts if "worksheets/" in p or "sharedStrings" in p]
-        victim = m.rng.choice(sheets if sheets and m.rng.random() < 0.8 else parts)
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            for info in source.infolist():
-                content = source.read(info)
-                zf.writestr(info.filename, m.mutate(content) if info.filename == victim else content)
-        return prefix.encode() + b"\0" + out.getvalue()
+        return prefix.encode() + b"\0" + _workbook_mutant(m, seed)
 
     def xlsx(self, data: bytes, report: Report) -> None:
         prefix, _, body = data.partition(b"\0")
@@ -191,8 +181,14 @@ class Workspace:
         path.write_bytes(body)
         self._ingest(path, report)
 
+    def ledger(self, data: bytes, report: Report) -> None:
+        path = self.config / "ledgers" / "fuzz.xlsx"
+        path.write_bytes(data)
+        self._ingest(path, report)
+
     def check_landed(self, report: Report) -> None:
-        """Every value in the store is finite and inside its indicator's bounds."""
+        """Every value in the store is finite and inside its indicator's bounds; every amount in the
+        project ledger is finite and not negative."""
         frame = self.store.read()
         report.landed = len(frame)
         bounds = {i.id: i.value_bounds() for i in self.dep.indicators.values()}
@@ -201,6 +197,41 @@ class Workspace:
         values = frame["value"].to_numpy(dtype="float64")
         bad = ~np.isfinite(values) | (values < lo) | (values > hi)
         report.landed_bad = [f"{r.indicator} {r.unit} {r.period}: {r.value}" for r in frame[bad].itertuples()]
+        report.landed_bad += self._ledger_amounts_bad()
+
+    def _ledger_amounts_bad(self) -> list[str]:
+        from targetwatch.store.projects import ProjectLedger, ledger_path
+
+        ledger = ProjectLedger(ledger_path(self.store, self.dep.settings))
+        try:
+            projects = ledger.read()
+        finally:
+            ledger.close()
+        # A blank 总投资 or 年度计划 reads as NaN (no amount); monthly money holds only the months written.
+        amounts = [(p, column, v) for column in ("investment", "annual_plan")
+                   for p, v in zip(projects["project"], projects[column]) if v is not None and v == v]
+        amounts += [(p, f"{column} {month}", v) for column in ("funds", "invested")
+                    for p, by_month in zip(projects["project"], projects[column]) for month, v in (by_month or {}).items()]
+        values = np.array([float(v) for _, _, v in amounts], dtype="float64")
+        bad = ~np.isfinite(values) | (values < 0)
+        return [f"project ledger {p} {column}: {v}" for (p, column, v), b in zip(amounts, bad) if b]
+
+
+def _workbook_mutant(m: Mutator, seed: bytes) -> bytes:
+    """A damaged workbook: the zip itself (one case in five), or one XML part mutated and zipped again,
+    which reaches the sheet checks and calamine."""
+    if m.rng.random() < 0.2:
+        return m.mutate(seed)
+    source = zipfile.ZipFile(io.BytesIO(seed))
+    parts = [i.filename for i in source.infolist() if i.filename.endswith(".xml")]
+    sheets = [p for p in parts if "worksheets/" in p or "sharedStrings" in p]
+    victim = m.rng.choice(sheets if sheets and m.rng.random() < 0.8 else parts)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for info in source.infolist():
+            content = source.read(info)
+            zf.writestr(info.filename, m.mutate(content) if info.filename == victim else content)
+    return out.getvalue()
 
 
 def _unforeseen(report: Report, error: str):

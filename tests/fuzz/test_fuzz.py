@@ -16,7 +16,7 @@ def test_two_thousand_seeded_hostile_inputs_end_in_results_or_located_errors_and
     report = run(CI_CASES, CI_SEED, tmp_path)
     details = "\n".join(f"{f.target} case {f.case}: {f.error}" for f in report.tracebacks + report.unforeseen)
     assert report.total == CI_CASES
-    assert set(report.cases) == {"period", "csv", "rule_yaml", "http", "sdmx", "xlsx"}
+    assert set(report.cases) == {"period", "csv", "rule_yaml", "http", "sdmx", "xlsx", "ledger"}
     assert report.tracebacks == [] and report.unforeseen == [], details
     assert report.landed_bad == [], report.landed_bad
     assert report.landed > 0 and report.rejections > 0, report.summary()  # both paths were exercised

@@ -215,3 +215,25 @@ def test_a_broken_sdmx_message_is_a_located_error_and_prints_nothing(deployment_
     with pytest.raises(SourceError, match="not a readable SDMX data message"):
         collect(dep, store, load_collectors(dep.root)[0])
     assert capfd.readouterr().out == ""
+
+
+@pytest.mark.parametrize("where", ["ledgers/bomb.xlsx", "inbox/unmapped_bomb.xlsx"])
+def test_a_ledger_bomb_is_rejected_before_parsing_like_any_workbook_and_the_next_file_lands(where, tmp_path, deployment, db):
+    # The 项目台账 reader (issue 12) and its sniffing of unmapped workbooks parsed in-process without the
+    # limits: this file aborted the whole command (SIGABRT, exit 134) whether the ledger glob named it or not.
+    book = xlsx(deployment.root / where, far_corner_sheet())
+    results = ingest(deployment, db, [book, _good_csv(tmp_path)])
+    _assert_rejected_then_next_lands(results, db, "the sheet declares the dimension A1:XFD1048576")
+
+
+def test_a_ledger_that_is_a_symbolic_link_is_refused_by_ingest_ledger_itself(tmp_path, deployment, db):
+    # ``ingest`` lstat-checks before dispatching, but ingest_ledger is public and checked with is_file(),
+    # which follows links: it read a ledger from wherever the link pointed.
+    from collectors.projects import ingest_ledger
+
+    outside = shutil.copy(next((deployment.root / "ledgers").glob("*.xlsx")), tmp_path / "elsewhere.xlsx")
+    link = deployment.root / "ledgers" / "link.xlsx"
+    link.symlink_to(outside)
+    result = ingest_ledger(deployment, db, link)
+    assert result.rejected and "symbolic link" in result.error, result.error
+    assert result.batch is None and db.read().empty

@@ -25,7 +25,8 @@ from targetwatch.store.sqlite import SQLiteStore
 from tests.conftest import EXAMPLE_CONFIG, ROOT, require
 
 RULE_TESTS = sorted((EXAMPLE_CONFIG / "rules" / "tests").glob("*_test.yaml"))
-SEED_FILES = {"000": "000_d0ce50ffedb95717.txt", "003": "003_5ec870b4533af18b.txt", "004": "004_a3b394d0850e17df.txt"}
+SEED_FILES = {"000": "000_d0ce50ffedb95717.txt", "001": "001_d60dd8ae0f53930d.txt", "003": "003_5ec870b4533af18b.txt",
+              "004": "004_a3b394d0850e17df.txt"}
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 
@@ -63,8 +64,9 @@ def test_rules_check_command_exits_zero_on_the_example():
 
 def test_each_seed_has_its_rule_file_and_test_file(ruleset):
     files = {Path(d.file).name for d in ruleset.docs}
-    assert files == {"xidongting_2025.yaml", "daxiang_2023_may_june.yaml", "xiangyin_2023.yaml"}
-    assert [f.name for f in RULE_TESTS] == ["daxiang_2023_may_june_test.yaml", "xiangyin_2023_test.yaml", "xidongting_2025_test.yaml"]
+    assert files == {"xidongting_2025.yaml", "xidongting_qidagongjian_2025.yaml", "daxiang_2023_may_june.yaml", "xiangyin_2023.yaml"}
+    assert [f.name for f in RULE_TESTS] == ["daxiang_2023_may_june_test.yaml", "xiangyin_2023_test.yaml", "xidongting_2025_test.yaml",
+                                            "xidongting_qidagongjian_2025_test.yaml"]
 
 
 def test_rule_unit_tests_pass_through_the_library(example):
@@ -122,10 +124,30 @@ def test_every_quote_is_found_at_its_seed_line(ruleset):
     assert missing == []
 
 
+def test_seed_001_rules_are_owned_by_their_taskforce(ruleset, example):
+    # 西管办发〔2025〕5号: each 攻坚 has a 工作专班; a rule names its 牵头单位 first, then the 专班
+    rules_001 = [d for d in ruleset.rules if d.doc.spec.source.seed == "001"]
+    assert len(rules_001) >= 55
+    for doc in rules_001:
+        owners = doc.doc.spec.owners
+        assert owners.leader in example.people, doc.id
+        assert example.units[owners.lead_department[0]].kind in ("department", "enterprise"), doc.id
+        assert example.units[owners.lead_department[-1]].kind == "taskforce", doc.id
+        assert doc.doc.spec.source.document.startswith("西管办发〔2025〕5号") and doc.doc.spec.source.issued == date(2025, 4, 27)
+    titles = " ".join(d.doc.metadata.title for d in rules_001)
+    for target in ("民间投资占全部投资的比重保持在60%以上", "技术合同认定登记额度超过5亿元", "24家", "49家", "1.1亿元", "增长8%", "5万美元",
+                   "外资破零", "13.8%", "一网通办率达到90%", "1%以下", "9600万元", "融资平台清零", "30%", "电脑170台", "1300万元", "1706人",
+                   "740元", "残疾儿童8人", "危旧房22套", "30.2公里", "580人", "就业困难人员就业150人", "143人"):
+        assert target in titles, target
+
+
 def test_contradicting_targets_are_dated_versions_of_one_rule(ruleset):
     trade = ruleset.versions("xy_trade_growth")
     assert [(d.version, d.doc.metadata.effective_from, d.doc.spec.target.floor) for d in trade] == [
         (1, date(2023, 2, 12), 10.0), (2, date(2023, 3, 9), 30.0)]
+    labour = ruleset.versions("xdt_rural_labour_transfer")  # 000 (150) then 001 (143, 力争150)
+    assert [(d.version, d.doc.metadata.effective_from, d.doc.spec.target.annual, d.doc.spec.target.stretch) for d in labour] == [
+        (1, date(2025, 1, 1), 150.0, None), (2, date(2025, 4, 27), 143.0, 150.0)]
     training = ruleset.versions("xy_skills_training")
     assert [(d.doc.metadata.effective_from, d.doc.spec.target.annual) for d in training] == [
         (date(2023, 2, 2), 2000.0), (date(2023, 2, 12), 2500.0)]
@@ -141,3 +163,55 @@ def test_without_any_report_no_rule_says_behind(example, tmp_path):
             assert verdicts["value"].isna().all()
     finally:
         store.close()
+
+
+def test_owner_slips_found_in_review_are_fixed(ruleset):
+    owners = {d.id: d.doc.spec.owners for d in ruleset.rules}
+    # seed 003 item 8 (L211–227) prints one leader, 夏丹波, for every row
+    item8 = [d for d in ruleset.rules if d.doc.spec.source.seed == "003" and 211 <= d.doc.spec.source.line <= 227]
+    assert len(item8) >= 10 and {d.doc.spec.owners.leader for d in item8} == {"xia_danbo"}
+    # 003:L181 pairs 张向东 (区文旅广体局) with 联络人 刘仕璇
+    assert owners["dx_culture_revenue_above_province"].contacts == ["liu_shixuan"]
+    # 000 row 44: 应急（水利）局 leads 安全生产; row 16: 畜牧中心 is among the 乡村振兴资金 departments
+    assert owners["xdt_major_safety_accidents"].lead_department == ["xdt_yjj"]
+    assert "xdt_xmzx" in owners["xdt_rural_funds_industry_share"].lead_department
+
+
+def test_seed_004_targets_added_and_dated(ruleset):
+    for rule_id in ("xy_new_market_entities_growth", "xy_individual_to_enterprise", "xy_new_trade_services_enterprises",
+                    "xy_trade_breakzero_doubling_enterprises", "xy_town_funds_secured"):
+        assert rule_id in ruleset.ids, rule_id
+    towns = ruleset.versions("xy_town_funds_secured")[0].doc.spec
+    assert towns.group == "xiangyin_towns" and towns.target.annual == 0.363
+    bonds = ruleset.versions("xy_special_bonds_secured")  # 确保20亿 (L617, L719), then 15亿以上 (L1524)
+    assert [(d.version, d.doc.spec.target.annual, d.doc.spec.target.stretch, d.doc.spec.tier) for d in bonds] == [
+        (1, 20.0, None, "floor"), (2, 15.0, None, "floor")]
+    grain = ruleset.versions("xy_grain_area")  # 118万亩 (L521), then 117万亩 (L1428) with 118 as the stretch
+    assert [(d.doc.metadata.effective_from, d.doc.spec.target.floor, d.doc.spec.target.stretch) for d in grain] == [
+        (date(2023, 2, 12), 118.0, None), (date(2023, 3, 9), 117.0, 118.0)]
+
+
+def test_scorecards_score_as_their_seed_writes(ruleset):
+    # 003:L248 按…排名…计分，未破零的记零分: by rank across 邵阳's county-level units, no invented bands
+    cards = {d.id: d.doc.spec for d in ruleset.scorecards}
+    qbs = [cards[i] for i in ("dx_qbs_projects_rank_score", "dx_qbs_projects_progress_score", "dx_qbs_enterprises_rank_score")]
+    assert all(c.group == "shaoyang_counties" and not c.bands and c.floor is None for c in qbs)
+    assert [c.items[0].scoring for c in qbs] == ["rank", "proportional", "rank"]
+    assert all(c.items[0].zero_unless_broken for c in qbs)
+    # the 90/80/60 bands belong to seed 004's 五好园区 evaluation (L271)
+    parks = cards["xy_five_good_parks_score"]
+    assert [(b.min, b.payout) for b in parks.bands] == [(90, 100), (80, 80), (60, 50), (0, 0)]
+    assert "dx_industry_scorecard" not in cards
+
+
+def test_the_readme_inventory_lists_every_encoded_target(ruleset):
+    readme = (EXAMPLE_CONFIG / "rules" / "README.md").read_text(encoding="utf-8")
+    inventory = readme[readme.index("## Inventory"):]
+    missing = []
+    for doc in [*ruleset.rules, *ruleset.scorecards]:
+        src = doc.doc.spec.source
+        entry = f"L{src.line} `{doc.id}`" + (f" v{doc.version}" if doc.version > 1 else "")
+        block = inventory[inventory.index(f"**{src.seed}**"):]
+        if entry not in block.split("\n\n")[0]:
+            missing.append(entry)
+    assert missing == []

@@ -202,13 +202,16 @@ def test_rank_improved_since_last_month(mini, dep, store):
     v = rules.evaluate(dep, store, as_of=AS_OF).set_index(["rule", "unit"])
     assert v.loc[("up", "daxiang"), ["status", "rank", "target"]].tolist() == ["on_track", 2, 2.0]
     assert v.loc[("up", "beita"), ["status", "rank", "target"]].tolist() == ["behind", 3, 1.0]
-    assert v.loc[("up", "shuangqing"), "status"] == "behind"  # first stays first: no 进位 possible
+    # first stays first: no place to gain, and keeping it is on track (issue 11)
+    assert v.loc[("up", "shuangqing"), ["status", "rank", "target"]].tolist() == ["on_track", 1, 1.0]
 
 
-def test_ranks_use_only_units_that_reported(mini, dep, store):
-    text = _rule("rank", "  indicator: iva_growth\n  group: shaoyang_counties\n  target: {kind: rank, not_bottom: 1}")
+@pytest.mark.parametrize("policy, status, target", [("last", "on_track", 4.0), ("exclude", "behind", 1.0)])
+def test_ranks_use_only_units_that_reported(mini, dep, store, policy, status, target):
+    # After the deadline the three silent units rank below every reporter (default), or are left out.
+    text = _rule("rank", f"  indicator: iva_growth\n  group: shaoyang_counties\n  target: {{kind: rank, not_bottom: 1, unreported: {policy}}}")
     v = _evaluate(mini, dep, store, text, _counties({"daxiang": 7.0, "beita": 6.0}))
-    assert v.loc[("rank", "beita"), ["status", "rank", "reported", "group_size"]].tolist() == ["behind", 2, 2, 5]
+    assert v.loc[("rank", "beita"), ["status", "rank", "target", "reported", "group_size"]].tolist() == [status, 2, target, 2, 5]
     assert v.loc[("rank", "wugang"), "status"] == "late"
     assert math.isnan(v.loc[("rank", "wugang"), "value"])
 

@@ -228,3 +228,19 @@ def test_a_project_without_a_leader_goes_to_the_configured_owner(ledgers):
     from exporters.owners import leaders
 
     assert "liu_jian" in leaders(deployment) and "xin_qin" in leaders(deployment)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--unit", "火星区"], "unknown unit '火星区'"),
+    (["--stage", "竣工了"], "unknown stage '竣工了'"),
+    (["--format", "xml"], "unknown format 'xml'"),
+])
+def test_the_projects_command_refuses_an_unknown_unit_stage_or_format_with_exit_2(ledgers, args, says):
+    # A mistyped --unit or --stage printed an empty table with exit 0 (read as "no projects"), and an
+    # unknown --format was reported as an internal error with exit 4.
+    from targetwatch.cli import app
+
+    deployment, _ = ledgers
+    result = CliRunner().invoke(app, ["projects", "--config", str(deployment.root), *args])
+    assert result.exit_code == 2, result.output
+    assert says in " ".join(result.output.split()) and "internal error" not in result.output, result.output

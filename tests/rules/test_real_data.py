@@ -93,6 +93,8 @@ RULES = "".join([
     # The rank of every 市州 (top: 1 only to make the engine rank the whole group) and the bottom one.
     _rule("iva_rank", "iva_cum_growth", "{kind: rank, top: 1}"),
     _rule("iva_not_last", "iva_cum_growth", "{kind: rank, not_bottom: 1}"),
+    # 排名不落于后三位 (seed 003) on the official table; the ties at 6.5 and 7.0 share their places
+    _rule("iva_not_bottom3", "iva_cum_growth", "{kind: rank, not_bottom: 3}"),
     # 全省前七名（且不得并列名次）, seed 003's wording applied to the province's 市州
     _rule("iva_top7_no_ties", "iva_cum_growth", "{kind: rank, top: 7, ties: fail}"),
     # 高于全省平均水平: strictly above the province's own reported figure.
@@ -195,6 +197,19 @@ def test_2017_ties_share_a_rank(hunan):
 def test_2017_bottom_city_fails_not_last(hunan):
     got = _verdicts(hunan, "2017-11", "iva_not_last")
     assert got.index[got["status"] == "behind"].tolist() == ["yueyang"]
+
+
+@pytest.mark.parametrize("table, column, period", [
+    ("hunan_prefecture_industry_2017m11_official.csv", "ind_va_cum_yoy_pct_2017_jan_nov", "2017-11"),
+    ("hunan_prefecture_industry_2012m04_official.csv", "ind_va_cum_yoy_pct", "2012-04"),
+])
+def test_not_bottom_three_agrees_with_pandas_on_both_official_tables(hunan, table, column, period):
+    cities, _ = _official(table, column)
+    expected_behind = sorted(cities.index[_expected_ranks(cities) > len(cities) - 3])
+    got = _verdicts(hunan, period, "iva_not_bottom3")
+    assert sorted(got.index[got["status"] == "behind"]) == expected_behind
+    assert len(expected_behind) == 3  # no tie straddles the line in either table
+    assert set(got["reported"]) == set(got["group_size"]) == {14}  # complete: no provisional verdicts
 
 
 def test_2017_top7_without_ties_fails_the_two_cities_sharing_sixth_place(hunan):
