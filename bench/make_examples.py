@@ -228,7 +228,8 @@ def xidongting_book(x: dict) -> Book:
 # once all windows have closed and all reports were due (西洞庭管理区's 2025 R&D figure by 2026-04-30).
 PICTURES = ("2023-07-20", "2025-10-20", "2026-05-31")
 FIRST_HALF_SENT = "2023-07-12"  # when 大祥区's departments sent their January–June returns
-JURISDICTIONS = {"daxiang_2023_may_june": "大祥区", "xidongting_2025": "西洞庭管理区", "xiangyin_2023": "湘阴县"}
+JURISDICTIONS = {"daxiang_2023_may_june": "大祥区", "xidongting_2025": "西洞庭管理区", "xidongting_qidagongjian_2025": "西洞庭管理区",
+                 "xiangyin_2023": "湘阴县"}
 
 
 @dataclass
@@ -289,6 +290,18 @@ def department_returns(have: set[tuple[str, str, str, str]]) -> Returns:
                             return [(key(code - 10000, unit), now / (1 + metric / 100))]
                         if now is not None and j.metric in ("pp_change", "change"):
                             return [(key(code - 10000, unit), now - metric)]
+                        if j.spec.window is not None and j.metric == "value":
+                            # An amount within a window: the 累计 before it opens and at its end (or, where the
+                            # month before sits in a combined 1-2月 release, each 当月 figure of the window).
+                            end, base = j._window_ends(code)
+                            ytd = lambda c: (unit, ind.id, str(periods.Period.from_code(int(c))), "ytd")  # noqa: E731
+                            if base is None:
+                                return [(ytd(end), metric)]
+                            if base != -1:
+                                return [(ytd(base), level), (ytd(end), level + metric)]
+                            months = j._window_months(code)
+                            return [((unit, ind.id, str(periods.Period.from_code(int(c))), "period"), metric / len(months))
+                                    for c in months]
                         if j.metric == "value" or (ind.kind is IndicatorKind.growth and j.metric == "yoy"):
                             return [(key(code, unit), metric)]
                         if j.metric == "yoy":
@@ -485,7 +498,7 @@ committed files match).
   UTF-8 with a byte-order mark and one in GBK. Mapping: `config/collectors/long-csv.yaml`.
 - `hunan/湖南省主要经济指标_2023年5-6月.csv`: the province's own figures (the `全省` row, what 高于全省平均水平
   compares with), as a province publishes them: the period as the date that closes it (2023/6/30) and the
-  basis as a word (累计同比). Mapping: `config/collectors/hunan-province.yaml`.
+  basis as a word (累计同比), and the day it was released in `reported_at`. Mapping: `config/collectors/hunan-province.yaml`.
 
 - `long/*部门报送_YYYY年M月D日.csv`: the department returns that supply every other indicator the
   example rules read, one file per jurisdiction and report date, drawn against each rule's own target
@@ -536,7 +549,10 @@ def write_all(out: Path) -> list[Path]:
 
 # ---- the province's own figures (全省) -----------------------------------------------------------------
 
-PROVINCE_HEADER = ["地区", "统计截止日期", "口径", "进出口总额增速（%）", "出口总额增速（%）", "进口总额增速（%）"]
+PROVINCE_HEADER = ["地区", "统计截止日期", "口径", "进出口总额增速（%）", "出口总额增速（%）", "进口总额增速（%）", "reported_at"]
+# When the province's 1-6月 release came out: the file says so (like every CSV of the inbox), so that judging
+# as of a day in July 2023 sees it, whenever the file was copied or checked out.
+PROVINCE_SENT = "2023-07-18"
 # (closing day, trade, export, import): 大祥区's trade growth (-7.4 in May, -3.6 in June) is above the
 # province in May and below it in June, so 高于全省平均水平 is met once and missed once.
 PROVINCE = [("2023/5/31", "2023-05", -9.8, -6.1, -15.2), ("2023/6/30", "2023-06", -2.5, 1.4, -8.9)]
@@ -544,7 +560,7 @@ PROVINCE_INDICATORS = ("trade_total_growth", "export_growth", "import_growth")
 
 
 def province_rows() -> list[list]:
-    return [["全省", day, "累计同比", *figures] for day, _period, *figures in PROVINCE]
+    return [["全省", day, "累计同比", *figures, PROVINCE_SENT] for day, _period, *figures in PROVINCE]
 
 
 # ---- the whole set, and what it must show ---------------------------------------------------------
@@ -595,6 +611,9 @@ def expected(books: list[Book], jobs: list, entities: list, returns: Returns | N
 def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else ROOT / "config" / "inbox"
     written = write_all(out)
+    # The inbox is wholly the generator's: a return of an earlier draw (another report date) would linger.
+    for stale in sorted(p for p in out.rglob("*") if p.is_file() and p not in written and p.name != "README.md"):
+        stale.unlink()
     expected_rows = len(build()[2])
     print(f"wrote {len(written)} files under {out} ({expected_rows} observations; SYNTHETIC, not official figures)")
     return 0
