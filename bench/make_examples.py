@@ -295,10 +295,15 @@ def department_returns(have: set[tuple[str, str, str, str]]) -> Returns:
                             # month before sits in a combined 1-2月 release, each 当月 figure of the window).
                             end, base = j._window_ends(code)
                             ytd = lambda c: (unit, ind.id, str(periods.Period.from_code(int(c))), "ytd")  # noqa: E731
+                            held = generated.get(ytd(end))  # another rule's returns already hold the window's end
                             if base is None:
-                                return [(ytd(end), metric)]
+                                return [] if held is not None or ytd(end) in have else [(ytd(end), metric)]
                             if base != -1:
-                                return [(ytd(base), level), (ytd(end), level + metric)]
+                                if ytd(base) in generated or ytd(base) in have:
+                                    return []
+                                if held is not None:
+                                    return [(ytd(base), held - metric)]
+                                return [] if ytd(end) in have else [(ytd(base), level), (ytd(end), level + metric)]
                             months = j._window_months(code)
                             return [((unit, ind.id, str(periods.Period.from_code(int(c))), "period"), metric / len(months))
                                     for c in months]
@@ -312,7 +317,7 @@ def department_returns(have: set[tuple[str, str, str, str]]) -> Returns:
                             return [(key(j.prev_code, unit), level), (key(code, unit), level + metric)]
                         return []
 
-                    if target.kind not in ("rank", "compare") and (key(code, v.unit) in have or (
+                    if target.kind not in ("rank", "compare") and j.spec.window is None and (key(code, v.unit) in have or (
                             key(code, v.unit) in generated and j.metric not in ("yoy", "pp_change", "change"))):
                         continue
                     if target.kind in ("rank", "compare"):
