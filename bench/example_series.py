@@ -279,3 +279,49 @@ def check_story(frames: dict, level: pd.DataFrame, growth: pd.DataFrame, jobs: l
     assert growth.at["daxiang", "2023年一季度"] > growth.at["shaoyang", "2023年一季度"], "GDP Q1: above the city"
     june_jobs = [r[3] for r in jobs if r[1] == "new_urban_jobs" and r[2] == "2023-06"]
     assert june_jobs and june_jobs[0] < 0.55 * 1350, "城镇新增就业: short of 55% by June"
+
+
+# ---- every other indicator the example's rules read (department returns) --------------------------
+
+# Status mix of the department returns: most targets met, some missed, some short only within the
+# rule's at-risk margin, and a few reports deliberately left out (the example's only late verdicts).
+MARGIN_TURNS = ("at_risk", "on_track", "at_risk", "behind")  # rules with an at-risk margin (or a range), in turn
+MIX_STRICT = {"on_track": 0.82, "behind": 0.18}  # the others: a miss is behind
+COUNTED = {"人", "人次", "家", "个", "户", "件", "次", "盏", "处", "项", "名", "批", "场", "起", "所", "种", "条"}
+LEFT_OUT = 4
+
+
+def target_metric(kind_target, target: float, want: str, rng: np.random.Generator, annual: float | None = None) -> float | None:
+    """A value of the rule's metric that lands in ``want`` (on_track, at_risk or behind) for one target.
+
+    ``target`` is the verdict's own target (the pacing line for pacing rules); None when the kind is
+    not one this generator fills in (rank and compare rules read the city's reports instead)."""
+    kind = kind_target.kind
+    margin = lambda base: max(abs(base) * rng.uniform(0.03, 0.15), rng.uniform(0.2, 0.8))  # noqa: E731
+    if kind in ("threshold", "share"):
+        sign = -1.0 if kind_target.op in ("<=", "<") else 1.0
+        within = kind_target.at_risk_within
+        if want == "at_risk" and within:
+            return target - sign * within * rng.uniform(0.2, 0.8)
+        return target + sign * margin(target) * (1 if want == "on_track" else -1)
+    if kind == "decline":  # target: the largest growth allowed (-floor)
+        return target - margin(target) if want == "on_track" else target + margin(target)
+    if kind == "pacing":
+        within = kind_target.at_risk_within
+        if want == "at_risk" and within and annual:
+            return target - annual * within / 100 * rng.uniform(0.2, 0.8)
+        return target * (1 + rng.uniform(0.02, 0.12)) if want == "on_track" else target * (1 - rng.uniform(0.06, 0.2))
+    if kind == "range":
+        if want == "at_risk":  # above the range
+            return kind_target.max + margin(kind_target.max)
+        return rng.uniform(kind_target.min, kind_target.max) if want == "on_track" else kind_target.min - margin(kind_target.min)
+    if kind == "approximate":
+        tol = kind_target.tolerance if kind_target.tolerance is not None else abs(kind_target.value) * kind_target.tolerance_pct / 100
+        return kind_target.value + (rng.uniform(-0.5, 0.5) * tol if want == "on_track" else 3 * tol)
+    if kind == "break_zero":
+        return float(rng.integers(1, 4)) if want == "on_track" else 0.0
+    if kind in ("clear_zero", "never"):
+        return 0.0 if want == "on_track" else float(rng.integers(1, 3))
+    if kind == "milestone":
+        return kind_target.value if want == "on_track" else kind_target.value * 0.5
+    return None

@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))  # also when a test loads this file by its path
 
 from example_series import (  # noqa: E402
-    COUNTIES, IDS, MONTHS, XDT_MONTHS, check_story, daxiang_long, gdp_frames, shaoyang_series, xidongting_series,
+    COUNTED, COUNTIES, IDS, LEFT_OUT, MARGIN_TURNS, MIX_STRICT, MONTHS, XDT_MONTHS, check_story, daxiang_long, gdp_frames, shaoyang_series,
+    target_metric, xidongting_series,
 )
 
 NR = "/"  # how departments write "not reported"
@@ -220,6 +221,191 @@ def xidongting_book(x: dict) -> Book:
     return book
 
 
+# ---- department returns: every other figure the rules read ----------------------------------------
+
+# The days whose picture the returns complete: 大祥区's May–June tasks and 湘阴县's first half as of
+# 2023-07-20 (the seed-003 story), 西洞庭管理区's January–September as of 2025-10-20, and every year-end
+# once all windows have closed and all reports were due (西洞庭管理区's 2025 R&D figure by 2026-04-30).
+PICTURES = ("2023-07-20", "2025-10-20", "2026-05-31")
+FIRST_HALF_SENT = "2023-07-12"  # when 大祥区's departments sent their January–June returns
+JURISDICTIONS = {"daxiang_2023_may_june": "大祥区", "xidongting_2025": "西洞庭管理区", "xidongting_qidagongjian_2025": "西洞庭管理区",
+                 "xiangyin_2023": "湘阴县"}
+
+
+@dataclass
+class Returns:
+    """The department returns: rows (unit, indicator, period, value, basis, reported_at) per file, and
+    the (rule, unit) pairs whose report was deliberately left out."""
+
+    files: dict[str, list[list]]
+    left_out: list[tuple[str, str]]
+
+
+def department_returns(have: set[tuple[str, str, str, str]]) -> Returns:
+    """A figure for every (rule, unit) whose indicator the workbooks and CSVs above leave out, at the
+    period each rule judges once its window has closed, in the rule's basis; drawn so that most targets
+    are met, some missed and some short only within their at-risk margin (``MIX``). ``LEFT_OUT`` pairs get
+    no figure: the example's deliberate late reports. Each file is one report date of one jurisdiction,
+    and says so in its ``reported_at`` column."""
+    import tempfile
+
+    from rules import evaluate, load_rules
+    from rules.derive import Observations
+    from rules.judge import plan
+    from targetwatch import periods
+    from targetwatch.deployment import load_deployment
+    from targetwatch.model import IndicatorKind
+    from targetwatch.store.sqlite import SQLiteStore
+
+    dep = load_deployment(ROOT / "config")
+    ruleset = load_rules(dep.root, dep)
+    files = {d.id: Path(d.file).stem for d in ruleset.docs}
+    rng = np.random.default_rng(2025)
+    rows: dict[tuple, tuple[float, str, str]] = {}  # (unit, indicator, period, basis) → (value, reported_at, rule)
+    pairs: list[tuple[str, str, list[tuple]]] = []
+    margined = 0
+    generated: dict[tuple, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "empty.db")
+        try:
+            for picture in PICTURES:
+                verdicts = evaluate(dep, store, as_of=picture, ruleset=ruleset)
+                obs = Observations(store, periods.as_of_instant(picture), dep)
+                day = periods.as_of_instant(picture).date()
+                for v in verdicts.sort_values(["rule", "unit"]).itertuples(index=False):
+                    if v.status not in ("late", "no_data") or ruleset.versions(v.rule)[0].is_scorecard:
+                        continue
+                    j = plan(ruleset, v.rule, dep, obs, day, v.period)
+                    target = j.target
+                    code, basis, ind = j.code, j.basis.value, j.ind
+                    key = lambda c, unit, indicator=ind.id: (unit, indicator, str(periods.Period.from_code(int(c))), basis)  # noqa: E731
+
+                    def figures(unit: str, metric: float) -> list[tuple[tuple, float]]:
+                        """The stored figures that give ``unit`` the rule's ``metric`` (a level a year or a period
+                        earlier where the metric is a growth or a change; worked back from the current level
+                        when another rule's returns already hold it)."""
+                        level = float(np.round(rng.uniform(20, 400), 2))
+                        now = generated.get(key(code, unit))
+                        if now is not None and j.metric == "yoy" and ind.kind is not IndicatorKind.growth:
+                            return [(key(code - 10000, unit), now / (1 + metric / 100))]
+                        if now is not None and j.metric in ("pp_change", "change"):
+                            return [(key(code - 10000, unit), now - metric)]
+                        if j.spec.window is not None and j.metric == "value":
+                            # An amount within a window: the 累计 before it opens and at its end (or, where the
+                            # month before sits in a combined 1-2月 release, each 当月 figure of the window).
+                            end, base = j._window_ends(code)
+                            ytd = lambda c: (unit, ind.id, str(periods.Period.from_code(int(c))), "ytd")  # noqa: E731
+                            held = generated.get(ytd(end))  # another rule's returns already hold the window's end
+                            if base is None:
+                                return [] if held is not None or ytd(end) in have else [(ytd(end), metric)]
+                            if base != -1:
+                                if ytd(base) in generated or ytd(base) in have:
+                                    return []
+                                if held is not None:
+                                    return [(ytd(base), held - metric)]
+                                return [] if ytd(end) in have else [(ytd(base), level), (ytd(end), level + metric)]
+                            months = j._window_months(code)
+                            return [((unit, ind.id, str(periods.Period.from_code(int(c))), "period"), metric / len(months))
+                                    for c in months]
+                        if j.metric == "value" or (ind.kind is IndicatorKind.growth and j.metric == "yoy"):
+                            return [(key(code, unit), metric)]
+                        if j.metric == "yoy":
+                            return [(key(code - 10000, unit), level), (key(code, unit), level * (1 + metric / 100))]
+                        if j.metric in ("pp_change", "change"):
+                            return [(key(code - 10000, unit), level), (key(code, unit), level + metric)]
+                        if j.metric == "prev_change":
+                            return [(key(j.prev_code, unit), level), (key(code, unit), level + metric)]
+                        return []
+
+                    if target.kind not in ("rank", "compare") and j.spec.window is None and (key(code, v.unit) in have or (
+                            key(code, v.unit) in generated and j.metric not in ("yoy", "pp_change", "change"))):
+                        continue
+                    if target.kind in ("rank", "compare"):
+                        # Judged within the peer group: every member (and the group's own figure) reports.
+                        # Rank: the whole group, unless the city's report has the indicator (then a unit
+                        # without a figure is a deliberate "/"). Compare: the judged units and the reference.
+                        members = list(dep.group_members(j.spec.group)) if target.kind == "rank" else list(j.units)
+                        if target.kind == "rank" and any(key(code, u) in have for u in members):
+                            members = [u for u in j.units if key(code, u) not in have]
+                        reference = getattr(target, "reference_unit", None) or dep.groups[j.spec.group].reference_unit
+                        centre = float(rng.uniform(3, 9)) if ind.measure == "%" else float(rng.uniform(60, 90))
+                        wanted = []
+                        for unit in [*members, *([reference] if reference and target.kind == "compare" else [])]:
+                            wanted += figures(unit, float(np.round(rng.normal(centre, 2.0), 1)))
+                            if getattr(target, "improve", False):
+                                wanted.append((key(j.prev_code, unit), float(np.round(rng.normal(centre, 2.0), 1))))
+                        wanted = [(k, x) for k, x in wanted if k not in have and k not in generated]  # the city's reports already hold some
+                    else:
+                        if getattr(target, "at_risk_within", None) or target.kind == "range":
+                            # Rules with an at-risk margin take turns, so that each outcome shows whatever the draw.
+                            want = MARGIN_TURNS[margined % len(MARGIN_TURNS)]
+                            margined += 1
+                        else:
+                            want = str(rng.choice(list(MIX_STRICT), p=list(MIX_STRICT.values())))
+                        base = float(v.target) if v.target == v.target and v.target is not None else 0.0
+                        metric = target_metric(target, base, want, rng, getattr(target, "annual", None))
+                        if metric is None:
+                            continue
+                        wanted = figures(v.unit, metric)
+                        if target.kind == "share" and target.of.indicator:
+                            denominator = float(np.round(rng.uniform(50, 500), 2))
+                            wanted = [((v.unit, target.of.indicator, key(code, v.unit)[2], basis), denominator),
+                                      (key(code, v.unit), metric * denominator / 100)]
+                    if not wanted:
+                        continue
+                    due = date_of(v.deadline)
+                    # Sent a few days before the deadline, and by the day of the picture at the latest.
+                    stamp = min((due - pd.Timedelta(days=int(rng.integers(1, 6)))).strftime("%Y-%m-%d"), picture)
+                    def decimals(indicator: str) -> int:
+                        spec = dep.indicators[indicator]
+                        return 0 if spec.measure in COUNTED else spec.decimals
+
+                    pairs.append((v.rule, picture, [(k, round(float(x), decimals(k[1])), stamp) for k, x in wanted]))
+                    generated.update(wanted)
+        finally:
+            store.close()
+    # The deliberate gaps: reports of a few (rule, unit) pairs that no other pair needs.
+    uses: dict[tuple, int] = {}
+    for _rule, _picture, wanted in pairs:
+        for k, _x, _s in wanted:
+            uses[k] = uses.get(k, 0) + 1
+    # One among 大祥区's and 湘阴县's first-half returns (a 2023-06 report that never came), the others among
+    # the year-end returns.
+    def alone(picture: str) -> list[int]:
+        return [i for i, (_r, p, wanted) in enumerate(pairs) if p == picture and all(uses[k] == 1 for k, _x, _s in wanted)]
+
+    later = {rule for rule, p, _w in pairs if p != PICTURES[0]}  # rules judged again at a later period
+    first = [i for i in alone(PICTURES[0]) if pairs[i][0] not in later
+             and {k[:3:2] for k, _x, _s in pairs[i][2]} == {(pairs[i][2][0][0][0], "2023-06")}]
+    last = alone(PICTURES[-1])
+    gaps = set(rng.choice(first, size=min(1, len(first)), replace=False).tolist())
+    gaps |= set(rng.choice(last, size=min(LEFT_OUT - len(gaps), len(last)), replace=False).tolist())
+    # One file per jurisdiction and picture, sent on the latest day of its rows.
+    grouped: dict[tuple[str, str], list[list]] = {}
+    for i, (rule, picture, wanted) in enumerate(pairs):
+        if i in gaps:
+            continue
+        for (unit, indicator, period, basis), value, stamp in wanted:
+            if (unit, indicator, period, basis) in rows:
+                continue
+            rows[(unit, indicator, period, basis)] = (value, stamp, rule)
+            grouped.setdefault((JURISDICTIONS.get(files[rule], files[rule]), picture), []).append(
+                [unit, indicator, period, value, "累计" if basis == "ytd" else "当月", stamp])
+    out: dict[str, list[list]] = {}
+    for (jurisdiction, _picture), file_rows in grouped.items():
+        sent = max(r[5] for r in file_rows)
+        for r in file_rows:
+            r[5] = sent
+        name = f"long/{jurisdiction}部门报送_{sent[:4]}年{int(sent[5:7])}月{int(sent[8:10])}日.csv"
+        out[name] = sorted(file_rows)
+    left_out = sorted({(pairs[i][0], pairs[i][2][0][0][0]) for i in gaps if any(k not in rows for k, _x, _s in pairs[i][2])})
+    return Returns(dict(sorted(out.items())), left_out)
+
+
+def date_of(text: str) -> pd.Timestamp:
+    return pd.Timestamp(str(text)[:10])
+
+
 # ---- writing ------------------------------------------------------------------------------------
 
 
@@ -289,7 +475,7 @@ def pin_zip(path: Path, when: datetime) -> None:
 
 def write_csv(path: Path, header: list[str], rows: list[list], encoding: str) -> None:
     def text(v):
-        return f"{v:g}" if isinstance(v, float) else str(v)
+        return f"{v:.12g}" if isinstance(v, float) else str(v)
 
     body = "".join(",".join(text(v) for v in row) + "\r\n" for row in [header, *rows])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -301,7 +487,7 @@ README = """\
 
 Every file in this folder is **synthetic**: generated by `bench/make_examples.py` from
 `numpy.random.default_rng(2023)`. These are **not official figures** of 邵阳市, 大祥区 or 西洞庭管理区;
-the numbers are shaped only so that the example targets (seeds 003 and 000) give a mix of verdicts.
+the numbers are shaped only so that the example targets (seeds 003, 004 and 000) give a mix of verdicts.
 Regenerate with `python bench/make_examples.py` (tests/collectors/test_examples.py checks that the
 committed files match).
 
@@ -317,7 +503,24 @@ committed files match).
   UTF-8 with a byte-order mark and one in GBK. Mapping: `config/collectors/long-csv.yaml`.
 - `hunan/湖南省主要经济指标_2023年5-6月.csv`: the province's own figures (the `全省` row, what 高于全省平均水平
   compares with), as a province publishes them: the period as the date that closes it (2023/6/30) and the
-  basis as a word (累计同比). Mapping: `config/collectors/hunan-province.yaml`.
+  basis as a word (累计同比), and the day it was released in `reported_at`. Mapping: `config/collectors/hunan-province.yaml`.
+
+- `long/*部门报送_YYYY年M月D日.csv`: the department returns that supply every other indicator the
+  example rules read, one file per jurisdiction and report date, drawn against each rule's own target
+  so that most targets are met, some missed and some short only within their at-risk margin. A few
+  reports are **deliberately left out**: they are the example's only late (逾期未报) verdicts.
+
+Every CSV has a `reported_at` column: the day its department sent it. The long-CSV collector takes it
+as the report time, so evaluating as of a past day sees only what had been sent by then.
+
+When each jurisdiction's picture is current (`targetwatch run --as-of DATE`):
+
+| jurisdiction | as of | what it shows |
+|---|---|---|
+| 大祥区 (seed 003) | 2023-07-20 | the May–June 2023 tasks: ranks, 进位, comparisons with 邵阳市, the 55%-by-June pacing |
+| 湘阴县 (seed 004) | 2023-07-20 | the first half of 2023 |
+| 西洞庭管理区 (seed 000) | 2025-10-20 | January–September 2025 |
+| all three, year end | 2026-05-31 or later (`make run`, today) | every window closed and every report due |
 
 In the 1-2月 sheets, indicators that are not released as a combined January–February figure (fiscal
 revenue, electricity, jobs, projects) read "/": not reported, never zero.
@@ -326,15 +529,21 @@ revenue, electricity, jobs, projects) read "/": not reported, never zero.
 
 def write_all(out: Path) -> list[Path]:
     """Write every example file under ``out``; returns the paths written."""
-    books, (jobs, entities) = build()[:2]
+    books, (jobs, entities), _expected, returns = build()
     written = []
     for book in books:
         write_book(book, out / book.path)
         written.append(out / book.path)
+    # Each CSV carries the date its department sent it (reported_at): the collector reads it as the
+    # report time, so that evaluating as of a past day sees only what had been sent by then.
     files = [
-        (out / "long" / "大祥区部门报送_2023年1-6月.csv", ["unit", "indicator", "period", "value", "basis", "source"], jobs, "utf-8-sig"),
-        (out / "long" / "大祥区市场监管局_经营主体_2023年1-6月.csv", ["unit", "indicator", "period", "value", "source"], entities, "gbk"),
+        (out / "long" / "大祥区部门报送_2023年1-6月.csv", ["unit", "indicator", "period", "value", "basis", "source", "reported_at"],
+         [[*r, FIRST_HALF_SENT] for r in jobs], "utf-8-sig"),
+        (out / "long" / "大祥区市场监管局_经营主体_2023年1-6月.csv", ["unit", "indicator", "period", "value", "source", "reported_at"],
+         [[*r, FIRST_HALF_SENT] for r in entities], "gbk"),
     ]
+    header = ["unit", "indicator", "period", "value", "basis", "reported_at"]
+    files += [(out / name, header, rows, "utf-8-sig") for name, rows in returns.files.items()]
     files.append((out / "hunan" / "湖南省主要经济指标_2023年5-6月.csv", PROVINCE_HEADER, province_rows(), "utf-8-sig"))
     for path, header, rows, encoding in files:
         write_csv(path, header, rows, encoding)
@@ -345,7 +554,10 @@ def write_all(out: Path) -> list[Path]:
 
 # ---- the province's own figures (全省) -----------------------------------------------------------------
 
-PROVINCE_HEADER = ["地区", "统计截止日期", "口径", "进出口总额增速（%）", "出口总额增速（%）", "进口总额增速（%）"]
+PROVINCE_HEADER = ["地区", "统计截止日期", "口径", "进出口总额增速（%）", "出口总额增速（%）", "进口总额增速（%）", "reported_at"]
+# When the province's 1-6月 release came out: the file says so (like every CSV of the inbox), so that judging
+# as of a day in July 2023 sees it, whenever the file was copied or checked out.
+PROVINCE_SENT = "2023-07-18"
 # (closing day, trade, export, import): 大祥区's trade growth (-7.4 in May, -3.6 in June) is above the
 # province in May and below it in June, so 高于全省平均水平 is met once and missed once.
 PROVINCE = [("2023/5/31", "2023-05", -9.8, -6.1, -15.2), ("2023/6/30", "2023-06", -2.5, 1.4, -8.9)]
@@ -353,14 +565,15 @@ PROVINCE_INDICATORS = ("trade_total_growth", "export_growth", "import_growth")
 
 
 def province_rows() -> list[list]:
-    return [["全省", day, "累计同比", *figures] for day, _period, *figures in PROVINCE]
+    return [["全省", day, "累计同比", *figures, PROVINCE_SENT] for day, _period, *figures in PROVINCE]
 
 
 # ---- the whole set, and what it must show ---------------------------------------------------------
 
 
-def build() -> tuple[list[Book], tuple[list, list], pd.DataFrame]:
-    """Every workbook, the long CSV rows, and the expected observations (latest revision of each)."""
+def build() -> tuple[list[Book], tuple[list, list], pd.DataFrame, Returns]:
+    """Every workbook, the long CSV rows, the expected observations (latest revision of each) and the
+    department returns."""
     rng = np.random.default_rng(2023)
     frames = shaoyang_series(rng)
     level, growth = gdp_frames(rng)
@@ -368,10 +581,12 @@ def build() -> tuple[list[Book], tuple[list, list], pd.DataFrame]:
     jobs, entities = daxiang_long(rng)
     check_story(frames, level, growth, jobs)
     books = [*shaoyang_books(frames, not_in_jan_feb()), gdp_book(level, growth), xidongting_book(x)]
-    return books, (jobs, entities), expected(books, jobs, entities)
+    held = expected(books, jobs, entities)
+    returns = department_returns(set(held[["unit", "indicator", "period", "basis"]].itertuples(index=False, name=None)))
+    return books, (jobs, entities), expected(books, jobs, entities, returns), returns
 
 
-def expected(books: list[Book], jobs: list, entities: list) -> pd.DataFrame:
+def expected(books: list[Book], jobs: list, entities: list, returns: Returns | None = None) -> pd.DataFrame:
     """The observations the files hold, in the indicator's unit of measure; later files win."""
     rows = {}
     for book in books:
@@ -388,6 +603,9 @@ def expected(books: list[Book], jobs: list, entities: list) -> pd.DataFrame:
              "个转企净增": "individual_to_enterprise", "新增涉税企业占比": "new_taxpaying_enterprise_share"}
     for _unit, name, period, value, _source in entities:
         rows[("daxiang", names[name], period, "ytd")] = float(value)
+    for file_rows in (returns.files.values() if returns else []):
+        for unit, indicator, period, value, basis, _reported in file_rows:
+            rows[(unit, indicator, period, "ytd" if basis == "累计" else "period")] = float(value)
     for _day, period, *figures in PROVINCE:
         for indicator, value in zip(PROVINCE_INDICATORS, figures):
             rows[("hunan", indicator, period, "ytd")] = float(value)
@@ -398,6 +616,9 @@ def expected(books: list[Book], jobs: list, entities: list) -> pd.DataFrame:
 def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else ROOT / "config" / "inbox"
     written = write_all(out)
+    # The inbox is wholly the generator's: a return of an earlier draw (another report date) would linger.
+    for stale in sorted(p for p in out.rglob("*") if p.is_file() and p not in written and p.name != "README.md"):
+        stale.unlink()
     expected_rows = len(build()[2])
     print(f"wrote {len(written)} files under {out} ({expected_rows} observations; SYNTHETIC, not official figures)")
     return 0

@@ -43,6 +43,24 @@ def detect_encoding(path: Path) -> str:
         raise SourceError(f"neither UTF-8 nor GBK/GB18030 text (byte {exc.start})", Location(file=str(path))) from exc
 
 
+REPORTED_AT = "reported_at"
+
+
+def stated_report_time(path: Path, encoding: str | None = None) -> str | None:
+    """The latest date or time in a CSV's ``reported_at`` column (when the department sent it), or None.
+
+    Dates and datetimes are compared as written (ISO text sorts in time order)."""
+    encoding = encoding or detect_encoding(path)
+    with open(path, encoding=encoding, newline="") as fh:
+        header = next(csv.reader(fh), [])
+    if REPORTED_AT not in [h.strip() for h in header]:
+        return None
+    stamps = pd.read_csv(path, encoding=encoding, usecols=lambda c: c.strip() == REPORTED_AT, dtype=str).iloc[:, 0]
+    stamps = stamps.dropna().str.strip()
+    stamps = stamps[stamps != ""]
+    return str(stamps.max()) if len(stamps) else None
+
+
 class BadLine(Exception):
     """The fast parser met a malformed line; the caller rereads the file line by line."""
 

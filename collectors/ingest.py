@@ -35,7 +35,8 @@ from collectors import runs
 from collectors.layout import LONG_CSV, Collector, load_collectors
 from collectors.validate import Counts, validate
 from targetwatch.deployment import Deployment
-from targetwatch.errors import Location, SourceError, TargetwatchError
+from targetwatch.errors import Location, PeriodError, SourceError, TargetwatchError
+from targetwatch.periods import as_of_instant
 from targetwatch.store import QUARANTINE_COLUMNS, BatchResult, StagedChunk, Store
 
 log = logging.getLogger("targetwatch.collectors")
@@ -113,12 +114,22 @@ def _through_descriptor(fd: int, path: Path) -> Path:
     return via if via.exists() else path
 
 
-def document_time(path: Path, suffix: str | None = None) -> datetime:
-    """When a document says it was last saved: an Office file's ``dcterms:modified``, else its mtime.
+def document_time(path: Path, suffix: str | None = None, name: Path | None = None) -> datetime:
+    """When a document says it was sent: an Office file's ``dcterms:modified``, a CSV's ``reported_at``
+    column (its latest value), else the file's mtime.
 
-    The workbook property travels with the file through e-mail and shares, where the mtime does not.
-    ``suffix``: the file's own suffix when ``path`` is a descriptor path (``/proc/self/fd/N``).
+    The workbook property and the column travel with the file through e-mail and shares, where the mtime
+    does not. ``suffix`` and ``name``: the file's own suffix and name when ``path`` is a descriptor path
+    (``/proc/self/fd/N``). A ``reported_at`` that is not a date is a located SourceError.
     """
+    if (suffix or path.suffix).lower() == ".csv":
+        stated = csv_reader.stated_report_time(path)
+        if stated:
+            try:
+                return as_of_instant(stated)
+            except PeriodError as exc:
+                raise SourceError(f"reported_at {stated!r} is not a date or time: {exc}",
+                                  Location(file=str(name or path), column="reported_at")) from exc
     if (suffix or path.suffix).lower() in {".xlsx", ".xlsm"}:
         try:
             with zipfile.ZipFile(path) as zf:
@@ -239,9 +250,8 @@ def ingest_file(
 def _ingest_checked(dep: Deployment, store: Store, path: Path, source: Path, digest: str, collector: Collector | None,
                     result: IngestResult, reported_at: datetime | None) -> IngestResult:
     """Read ``source`` (the checked file) as the file ``path``: one batch, or one rejection."""
-    if reported_at is None:
-        by_document = collector is not None and collector.spec.reported_at == "document"
-        reported_at = document_time(source, path.suffix) if by_document else datetime.now(timezone.utc)
+    by_document = reported_at is None and collector is not None and collector.spec.reported_at == "document"
+    reported_at = reported_at or datetime.now(timezone.utc)
 
     def attempt(make_raw: Callable[[], Iterable]) -> BatchResult:
         counts = Counts()
@@ -253,6 +263,8 @@ def _ingest_checked(dep: Deployment, store: Store, path: Path, source: Path, dig
     try:
         excel = path.suffix.lower() in EXCEL_SUFFIXES
         file_limits.check_before_parsing(source, limits, excel=excel, suffix=path.suffix)
+        if by_document:  # a date the document states that cannot be read rejects the file, located
+            reported_at = document_time(source, path.suffix, path)
         if excel:
             if collector is None:
                 raise SourceError("no collector mapping in config/collectors names this workbook; add its glob to a mapping's files")

@@ -145,7 +145,7 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
 
     # Plausibility after scaling (1e305 亿元 is inf in 万元): finite and within the indicator's bounds.
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is flagged just below, not warned about
-        scaled = values.to_numpy(dtype="float64") * factors.to_numpy(dtype="float64")
+        scaled = at_precision(values.to_numpy(dtype="float64") * factors.to_numpy(dtype="float64"), factors, ind_ids, dep)
     flag(_implausible(scaled, ind_ids, dep), lambda i: _bounds_reason(scaled[i], ind_ids.iat[i], dep), raw["value_col"])
 
     bad = (reasons != "") & keep
@@ -175,6 +175,23 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
         }
     )
     return StagedChunk(good=good_frame, bad=bad_frame)
+
+
+def at_precision(scaled: np.ndarray, factors: pd.Series, ind_ids: pd.Series, dep: Deployment) -> np.ndarray:
+    """Scaled values rounded to the indicator's decimals plus the digits the conversion shifts (万元 → 亿元:
+    four), so that a figure re-sent in another measure compares equal to the one held (528300 万元 is
+    52.83 亿元, not 52.830000000000005) and nothing the sender wrote is cut off. Unscaled values are untouched."""
+    factor = factors.to_numpy(dtype="float64")
+    converted = (factor != 1.0) & np.isfinite(scaled)
+    if not converted.any():
+        return scaled
+    out = scaled.copy()
+    decimals = lookup(ind_ids, {i.id: i.decimals for i in dep.indicators.values()}).to_numpy(dtype="float64", na_value=np.nan)
+    places = np.where(converted, decimals + np.clip(np.round(-np.log10(factor)), 0, None), np.nan)
+    for p in np.unique(places[converted & ~np.isnan(places)]):  # a few distinct precisions: round each group at once
+        chosen = places == p
+        out[chosen] = np.round(out[chosen], int(p))
+    return out
 
 
 def _implausible(scaled: np.ndarray, ind_ids: pd.Series, dep: Deployment) -> np.ndarray:

@@ -12,10 +12,10 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards.common import (
-    INFLUX, PROMETHEUS, SELECT, TAG, UIDS, Flux, alert_annotation, links, promql, query_variable, standard_variables,
-    with_names,
+    MIXED, PROMETHEUS, SELECT, TAG, UIDS, Flux, alert_annotation, links, promql, query_variable, standard_variables,
+    update_annotation, with_names,
 )
-from dashboards.panels import flux_history, status_counts, status_matrix, verdict_table
+from dashboards.panels import flux_history, league_table, pacing_chart, status_counts, status_matrix, verdict_table
 from rules.vocabulary import TIERS, WORDS, label
 
 SCORECARD_LINK = "/d/tw-scorecard/?var-unit=${__data.fields.unit}&${__url_time_range}"
@@ -25,7 +25,7 @@ TRENDS_LINK = "/d/tw-trends/?var-unit=${__data.fields.unit}&var-indicator=${__da
 def _board(key: str, title: str, description: str, groups, group_names, **variable_options) -> dashboard.Dashboard:
     board = (
         dashboard.Dashboard(title).uid(UIDS[key]).description(description).tags([TAG]).timezone("Asia/Shanghai")
-        .time("now-2y", "now").refresh("5m").editable().annotation(alert_annotation())
+        .time("now-2y", "now").refresh("5m").editable().annotation(alert_annotation()).annotation(update_annotation())
     )
     for variable in standard_variables(groups, group_names, **variable_options):
         board = board.with_variable(variable)
@@ -37,55 +37,32 @@ def overview(groups, group_names) -> dashboard.Dashboard:
     board = board.with_row(dashboard.Row("当前状态").id(101))
     for panel in status_counts(1, 0):
         board = board.with_panel(panel)
-    board = board.with_row(dashboard.Row("红黄绿灯矩阵（单位 × 指标）").id(102))
-    board = board.with_panel(status_matrix(10, "全部单位（当前对比组）", "unit_name", "indicator_name"))
+    board = board.with_row(dashboard.Row("红黄绿灯矩阵（目标 × 单位，每条目标一格）").id(102))
+    board = board.with_panel(status_matrix(10, "全部单位（当前对比组）"))
     # One matrix per peer group of the registry, so that each group's laggards stand together.
     for i, (group, members) in enumerate(groups.items()):
         if not members:
             continue
         selector = f'unit=~"{"|".join(members)}", indicator=~"${{indicator}}", period=~"${{period}}"'
         board = board.with_row(dashboard.Row(group_names[group]).id(200 + i).collapsed(True).with_panel(
-            status_matrix(20 + i, f"{group_names[group]}：红黄绿灯", "unit_name", "indicator_name", selector)))
+            status_matrix(20 + i, f"{group_names[group]}：红黄绿灯", selector)))
     return board
 
 
 def league(groups, group_names) -> dashboard.Dashboard:
-    board = _board("league", "指标排名表", "每个指标在对比组内的排名、进位/退位、数值、目标与参照值", groups, group_names,
-                   multi_indicator=True)
-    selector = f"{SELECT}, rank!=\"\""
-    rank_change = f'''from(bucket: "targetwatch")
-  |> range(start: -3y)
-  |> filter(fn: (r) => r._measurement == "verdict" and r.indicator == "${{indicator}}" and r.unit =~ /^(${{group}})$/)
-  |> filter(fn: (r) => r._field == "rank" or r._field == "reference")
-  |> group(columns: ["unit", "_field", "period"])
-  |> last()
-  |> group(columns: ["unit", "_field"])
-  |> sort(columns: ["period"])
-  |> difference(keepFirst: false)
-  |> last()
-  |> pivot(rowKey: ["unit"], columnKey: ["_field"], valueColumn: "_value")
-  |> map(fn: (r) => ({{unit: r.unit, change: if r.rank < 0 then "进位 " + string(v: -r.rank) else if r.rank > 0 then "退位 " + string(v: r.rank) else "持平"}}))
-  |> group()'''
-    reference = f'''from(bucket: "targetwatch")
-  |> range(start: -3y)
-  |> filter(fn: (r) => r._measurement == "verdict" and r.indicator == "${{indicator}}" and r.period == "${{period}}" and r._field == "reference")
-  |> last()
-  |> keep(columns: ["unit", "_value"])
-  |> rename(columns: {{_value: "reference"}})
-  |> group()'''
+    # 指标 lists only the indicators that some rule ranks, so that the repeated tables are never empty.
+    board = _board("league", "指标排名表", "每个指标在对比组内的排名、进位/退位、数值、目标与对比组自身数值", groups, group_names,
+                   multi_indicator=True, indicators="targetwatch_period_rank")
     ranking = (
-        verdict_table(2, "排名表：${indicator}", selector, "排名", SCORECARD_LINK)
-        .with_target(Flux("R", rank_change)).with_target(Flux("G", reference))
+        league_table(2, "排名表：${indicator}", SELECT, SCORECARD_LINK)
         .repeat("indicator").repeat_direction("v")
-        .override_by_name("change", [model.DynamicConfigValue(id_val="displayName", value="较上期进位/退位")])
-        .override_by_name("reference", [model.DynamicConfigValue(id_val="displayName", value="对比组参照值")])
     )
     board = board.with_row(dashboard.Row("排名").id(104)).with_panel(ranking)
     rank_history = f'''from(bucket: "targetwatch")
   |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
   |> filter(fn: (r) => r._measurement == "verdict" and r._field == "rank" and r.indicator == "${{indicator}}" and r.unit =~ /^(${{group}})$/)
   |> group(columns: ["unit"])'''
-    history = flux_history(3, "排名变化（1 = 第一名）", [Flux("A", rank_history)]).datasource(INFLUX)
+    history = flux_history(3, "排名变化（1 = 第一名，InfluxDB 历史）", [Flux("A", rank_history)]).datasource(MIXED)
     return board.with_row(dashboard.Row("排名走势").id(105)).with_panel(history)
 
 
@@ -119,11 +96,12 @@ def trends(groups, group_names) -> dashboard.Dashboard:
   |> group(columns: ["rule"])'''
     gap = stat.Panel().id(1).title("当前差距").datasource(PROMETHEUS).with_target(
         promql("A", f"targetwatch_verdict_gap{{{SELECT}}}", legend="{{rule}}", instant=True)).height(4).span(24)
+    pacing = pacing_chart(5, "年度目标进度：累计完成与进度要求（各期）", 'unit=~"${unit}", indicator=~"${indicator}", kind="pacing"')
     return (
-        board.with_row(dashboard.Row("${unit} · ${indicator}").id(108)).with_panel(gap)
-        .with_panel(flux_history(2, "实际值与目标线（含进度曲线）", [Flux("A", verdicts)]).datasource(INFLUX))
-        .with_panel(flux_history(3, "每次报送的数值（含修订）", [Flux("A", reported)]).datasource(INFLUX))
-        .with_panel(flux_history(4, "完成年度目标所需的月均进度", [Flux("A", run_rate)]).datasource(INFLUX))
+        board.with_row(dashboard.Row("${unit} · ${indicator}").id(108)).with_panel(gap).with_panel(pacing)
+        .with_panel(flux_history(2, "实际值与目标线（含进度曲线，InfluxDB 历史）", [Flux("A", verdicts)]).datasource(MIXED))
+        .with_panel(flux_history(3, "每次报送的数值（含修订，InfluxDB 历史）", [Flux("A", reported)]).datasource(MIXED))
+        .with_panel(flux_history(4, "完成年度目标所需的月均进度（InfluxDB 历史）", [Flux("A", run_rate)]).datasource(MIXED))
     )
 
 
@@ -154,10 +132,9 @@ def freshness(groups, group_names) -> dashboard.Dashboard:
             model.Threshold(value=35 * 86400, color="red")]))
         .height(8).span(24)
     )
-    late = verdict_table(4, f"{label('late')}与{label('no_data')}明细", SELECT.replace('unit=~"${unit}"', 'unit=~"${unit}", status=~"late|no_data"'),
-                         "单位", SCORECARD_LINK)
+    late = verdict_table(4, f"{label('late')}与{label('no_data')}明细", SELECT, "单位", SCORECARD_LINK, statuses="late|no_data")
     # Cross-level consistency checks that failed (a parent that does not add up to its children): data quality.
-    inconsistent = verdict_table(5, f"{TIERS['data'].name}：{TIERS['data'].missed}（上下级合计）", SELECT + ', status="behind", tier="data"', "单位", SCORECARD_LINK)
+    inconsistent = verdict_table(5, f"{TIERS['data'].name}：{TIERS['data'].missed}（上下级合计）", SELECT + ', tier="data"', "单位", SCORECARD_LINK, statuses="behind")
     return (
         board.with_row(dashboard.Row("按单位").id(109))
         .with_panel(by_unit(1, "late", "已过报送期限"))
@@ -189,8 +166,8 @@ def alerts(groups, group_names) -> dashboard.Dashboard:
         .filterable(True).height(12).span(24)
     )
     followed_up = ("behind", "late", "at_risk")
-    selector = SELECT + f', leader=~"${{leader}}", status=~"{"|".join(followed_up)}"'
-    behind = verdict_table(3, f"需要督办的目标（{'、'.join(label(s) for s in followed_up)}）", selector, "状态", TRENDS_LINK)
+    behind = verdict_table(3, f"需要督办的目标（{'、'.join(label(s) for s in followed_up)}）", SELECT + ', leader=~"${leader}"', "状态",
+                           TRENDS_LINK, statuses="|".join(followed_up))
     return (
         board.with_row(dashboard.Row("告警").id(111)).with_panel(count).with_panel(listing)
         .with_row(dashboard.Row("督办清单").id(112)).with_panel(behind)

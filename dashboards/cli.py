@@ -26,3 +26,19 @@ def register(app: typer.Typer) -> None:
         ctx = console.Context(config=config)
         for path in build(ctx.deployment, out):
             console.out.print(str(path))
+
+    @group.command("push")
+    @console.command
+    def push_command(
+        url: str = typer.Option(..., "--url", help="Grafana base URL, e.g. https://grafana.example.gov.cn"),
+        config: Optional[str] = console.ConfigOption,
+        folder: str = typer.Option("targetwatch", "--folder-uid", help="uid of the folder (目标监测) to upload into"),
+    ) -> None:
+        """Upload the generated dashboards into a Grafana folder (token from TARGETWATCH_GRAFANA_TOKEN)."""
+        from dashboards.build import dashboards
+        from dashboards.push import push
+        from targetwatch.grafana import token
+
+        ctx = console.Context(config=config)
+        for uid in push(url, token(ctx.deployment.settings), dashboards(ctx.deployment), folder_uid=folder):
+            console.out.print(f"{url.rstrip('/')}/d/{uid}/")

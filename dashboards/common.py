@@ -19,6 +19,10 @@ from rules.vocabulary import WORDS
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="targetwatch-prometheus")
 INFLUX = DataSourceRef(type_val="influxdb", uid="targetwatch-influxdb")
 ALERTMANAGER = DataSourceRef(type_val="alertmanager", uid="targetwatch-alertmanager")
+# Grafana's built-in annotation store (annotations posted through the HTTP API).
+GRAFANA = DataSourceRef(type_val="grafana", uid="-- Grafana --")
+# Grafana's built-in mixed data source: a panel with Flux targets says so, each target names its own source.
+MIXED = DataSourceRef(type_val="datasource", uid="-- Mixed --")
 TAG = "targetwatch"
 
 # Stable dashboard uids: alert annotations and links point at them, so they never change.
@@ -71,6 +75,11 @@ def with_names(expr: str) -> str:
     )
 
 
+def with_rule_names(expr: str) -> str:
+    """PromQL that adds the ``rule_title`` label (the rule's Chinese title) from ``targetwatch_rule_info``."""
+    return f'({expr}) * on(rule) group_left(rule_title) label_replace(targetwatch_rule_info, "rule_title", "$1", "title", "(.+)")'
+
+
 # A verdict selector honouring the template variables (the group's value is its member-id regex).
 SELECT = 'unit=~"${group}", unit=~"${unit}", indicator=~"${indicator}", period=~"${period}"'
 
@@ -101,12 +110,14 @@ def query_variable(name: str, label: str, query: str, multi: bool = True, sort=m
     return variable
 
 
-def standard_variables(groups, group_names, *, multi_indicator: bool = True, multi_unit: bool = True) -> list:
-    """对比组, 单位 (within the group), 指标 and 期别 (latest first): the variables every dashboard has."""
+def standard_variables(groups, group_names, *, multi_indicator: bool = True, multi_unit: bool = True,
+                       indicators: str = "targetwatch_indicator_info") -> list:
+    """对比组, 单位 (within the group), 指标 (those of the ``indicators`` series) and 期别 (latest first):
+    the variables every dashboard has."""
     return [
         group_variable(groups, group_names),
         query_variable("unit", "单位", 'label_values(targetwatch_unit_info{unit=~"${group}"}, unit)', multi=multi_unit),
-        query_variable("indicator", "指标", "label_values(targetwatch_indicator_info, indicator)", multi=multi_indicator),
+        query_variable("indicator", "指标", f"label_values({indicators}, indicator)", multi=multi_indicator),
         query_variable("period", "期别", "label_values(targetwatch_verdict_status, period)", multi=False,
                        sort=model.VariableSort.ALPHABETICAL_DESC),
     ]
@@ -133,6 +144,21 @@ def status_mappings() -> list:
     return [
         model.ValueMap(options={s: model.ValueMappingResult(text=w.label, color=w.colour, index=i) for i, (s, w) in enumerate(WORDS.items())})
     ]
+
+
+def update_annotation() -> dashboard.AnnotationQuery:
+    """Grafana's own annotations that ``serve`` posts (tag ``targetwatch``): 数据更新 when new figures land
+    for a unit and period, 规则生效 when a rule version takes effect, so that a line that moved says why."""
+    from targetwatch.grafana import ANNOTATION_TAG
+
+    return (
+        dashboard.AnnotationQuery()
+        .name("数据更新与规则生效")
+        .datasource(GRAFANA)
+        .enable(True)
+        .icon_color("blue")
+        .target(dashboard.AnnotationTarget().type("tags").tags([ANNOTATION_TAG]).match_any(False).limit(200))
+    )
 
 
 def alert_annotation() -> dashboard.AnnotationQuery:

@@ -12,7 +12,9 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
-from dashboards.common import PROMETHEUS, TAG, UIDS, alert_annotation, links, promql, query_variable, standard_variables
+from dashboards.common import (
+    PROMETHEUS, TAG, UIDS, alert_annotation, links, promql, query_variable, standard_variables, update_annotation,
+)
 from targetwatch.projects import PIPELINE, STAGES
 
 UNIT = 'unit=~"${group}", unit=~"${unit}"'
@@ -24,7 +26,9 @@ QUERIES = {
                       'label_replace(targetwatch_unit_info, "unit_name", "$1", "name", "(.+)"))',
     "stalled_count": f'count(targetwatch_project_stalled{{{UNIT}, leader=~"${{leader}}"}} == 1) or vector(0)',
     "stalled": f'(targetwatch_project_stalled{{{UNIT}, leader=~"${{leader}}"}} == 1) {NAMES}',
-    "stalled_days": f'targetwatch_project_days_in_stage * on(project) group_left() (targetwatch_project_stalled{{{UNIT}, leader=~"${{leader}}"}} == 1)',
+    # The same labels as "stalled" (its rows), the value the days in stage: Grafana's merge puts them on one row.
+    "stalled_days": f'((targetwatch_project_stalled{{{UNIT}, leader=~"${{leader}}"}} == 1) {NAMES}) * 0'
+                    ' + on(project) group_left() max by (project) (targetwatch_project_days_in_stage)',
     "funds_by_month": f"sum by (month) (targetwatch_project_funds_monthly_yi{{{UNIT}}})",
 }
 STAGE_WORDS = {s: STAGES[s] for s in PIPELINE}
@@ -38,7 +42,7 @@ def projects(groups, group_names) -> dashboard.Dashboard:
     """项目推进: the ledgers' projects, filtered by peer group, unit and 包联领导 (indicator and period do not apply)."""
     board = (
         dashboard.Dashboard("项目推进").uid(UIDS["projects"]).description("项目台账：签约→开工→投产漏斗、停滞项目、到位资金")
-        .tags([TAG]).timezone("Asia/Shanghai").time("now-2y", "now").refresh("5m").editable().annotation(alert_annotation())
+        .tags([TAG]).timezone("Asia/Shanghai").time("now-2y", "now").refresh("5m").editable().annotation(alert_annotation()).annotation(update_annotation())
     )
     for variable in standard_variables(groups, group_names):
         board = board.with_variable(variable)

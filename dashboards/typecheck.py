@@ -45,6 +45,9 @@ def typescript_source(board: dict) -> str:
 
     board = json.loads(json.dumps(board))
     walk(board.get("panels", []))
+    for annotation in board.get("annotations", {}).get("list", []):
+        if "target" in annotation:
+            annotation["target"] = opaque(annotation["target"])
     text = json.dumps(board, ensure_ascii=False, indent=2)
     for i, cast in enumerate(casts):
         text = text.replace(f'"__OPAQUE_{i}__"', f"({cast} as any)")

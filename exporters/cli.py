@@ -12,6 +12,7 @@ from targetwatch import console
 
 export_app = typer.Typer(help="Write generated Prometheus and Alertmanager files.", no_args_is_help=True)
 notifications_app = typer.Typer(help="The notification ledger, and sending what was held back.", invoke_without_command=True)
+digest_app = typer.Typer(help="The leaders' digests.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +21,8 @@ def register(app: typer.Typer) -> None:
     notifications_app.callback(invoke_without_command=True)(notifications)
     notifications_app.command("backfill")(backfill)
     app.add_typer(notifications_app, name="notifications")
+    digest_app.command("preview")(digest_preview)
+    app.add_typer(digest_app, name="digest")
     existing = next((g.typer_instance for g in app.registered_groups if g.name == "export"), None)
     target = existing or export_app
     target.command("prometheus-rules")(export_prometheus_rules)
@@ -102,6 +105,55 @@ def backfill(
     finally:
         ctx.close()
     console.out.print(f"{queued} digest(s) queued from backfilled changes; {delivery.sent} sent, {delivery.failed} failed")
+
+
+@console.command
+def digest_preview(
+    leader: str = typer.Argument(..., help="the leader: person id or Chinese name"),
+    config: Optional[Path] = console.ConfigOption,
+    period: Optional[str] = typer.Option(None, "--period", help="this period's digest, as `notifications backfill` sends it "
+                                         "(default: what serve would send now)"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="judge as of this day (YYYY-MM-DD)"),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json"),
+) -> None:
+    """Print exactly what the leader's digest would send on each of their channels, without sending it."""
+    import json
+
+    import numpy as np
+
+    import rules
+    from exporters.channels import load_notifier_config
+    from exporters.ledger import Ledger, ledger_path
+    from exporters.notify import Notifications
+    from exporters.verdicts import HISTORIC, historic
+    from targetwatch.errors import ConfigError
+
+    ctx = console.Context(config=config)
+    dep = ctx.deployment
+    person = leader if leader in dep.people else next((p.id for p in dep.people.values() if p.name == leader), None)
+    if person is None:
+        raise ConfigError(f"未知的牵头领导「{leader}」：请写人员编号或姓名（config/registry/people.yaml）")
+    ledger = Ledger(ledger_path(dep.settings))  # read for the recorded states only
+    try:
+        verdicts = rules.evaluate(dep, ctx.store, as_of=as_of or dep.settings.as_of, period=period)
+        # As serve marks them: a change of a period older than the current one is held, not sent.
+        verdicts = verdicts.assign(**{HISTORIC: np.where(historic(verdicts, period), "true", None)})
+        previews = Notifications(dep, ledger, load_notifier_config(dep.root), dep.settings.dashboard_url).preview(verdicts, person, period)
+    finally:
+        ledger.close()
+        ctx.close()
+    if fmt == "json":
+        console.emit_json([p.__dict__ for p in previews])
+        return
+    if not previews:
+        console.out.print(f"{dep.people[person].name}：现在没有要发送的摘要（没有新的落后、逾期未报或有风险；"
+                          "较早期别的变化按补发处理，可用 --period 查看该期摘要）。", markup=False)
+    for p in previews:
+        console.out.print(f"== {p.period} · 渠道 {p.channel}（{p.kind}）→ {dep.people[person].name}："
+                          + (f"无法发送：{p.error}" if p.error else f"{len(p.parts)} 条 =="), markup=False, highlight=False)
+        for part in p.parts:
+            sys.stdout.write(json.dumps(part, ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.flush()
 
 
 @console.command

@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 
 from exporters.exposition import LabelBlock, VerdictFamily
 from exporters.projects import project_families
-from exporters.verdicts import GAUGES, HISTORIC, LABELS, STATUSES, label_frame
+from exporters.verdicts import GAUGES, HISTORIC, HISTORY_GAUGES, HISTORY_LABELS, LABELS, STATUSES, label_frame
 
 PREFIX = "targetwatch"
 
@@ -38,14 +38,18 @@ class ExporterState:
     batches: pd.DataFrame = field(default_factory=pd.DataFrame)
     invalid_rule_files: list[str] | None = None
     projects: pd.DataFrame = field(default_factory=pd.DataFrame)  # the project listing (exporters.projects)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def set_verdicts(self, verdicts: pd.DataFrame, seconds: float | None = None, batches: pd.DataFrame | None = None,
-                     invalid_rule_files: list[str] | None = None) -> None:
-        """Replace what the next scrape shows: the verdicts, the evaluation time, the store's batches, and
-        the rule files the evaluation left out because of an error."""
+                     invalid_rule_files: list[str] | None = None, history: pd.DataFrame | None = None) -> None:
+        """Replace what the next scrape shows: the verdicts, the evaluation time, the store's batches, the
+        rule files the evaluation left out because of an error, and the per-period history
+        (``exporters.verdicts.HISTORY_GAUGES``)."""
         with self.lock:
             self.verdicts = verdicts
+            if history is not None:
+                self.history = history
             if seconds is not None:
                 self.evaluation_seconds = seconds
             if batches is not None:
@@ -98,9 +102,11 @@ class TargetwatchCollector(Collector):
             projects = self.state.projects
             seconds = self.state.evaluation_seconds
             invalid = self.state.invalid_rule_files
+            history = self.state.history
         self._up: dict[str, int] = {}
         yield from verdict_families(verdicts)
         yield from project_families(projects)
+        yield from history_families(history)
         if self.deployment is not None:
             yield from info_families(self.deployment, self._read("rule_infos", self.rule_infos, []))
         yield from run_families(self._read("runs", self.runs, pd.DataFrame(columns=["collector", "status"])))
@@ -147,6 +153,20 @@ def verdict_families(verdicts: pd.DataFrame) -> Iterator[Metric]:
     onehot = (current[:, None] == np.array(STATUSES)[None, :]).astype(float).ravel()
     yield VerdictFamily(f"{PREFIX}_verdict_status", "1 for the verdict's current status, 0 for the others.",
                         block, np.arange(len(labels)), onehot, extra=("status", list(STATUSES)))
+
+
+def history_families(history: pd.DataFrame) -> Iterator[Metric]:
+    """``targetwatch_period_*``: one series per (rule, unit, period) of the history, labelled by period."""
+    frame = history.reset_index(drop=True) if not history.empty else pd.DataFrame(columns=list(HISTORY_LABELS))
+    labels = pd.DataFrame({c: frame[c].astype(object).fillna("").astype(str) for c in HISTORY_LABELS})
+    block = LabelBlock(labels)
+    for suffix, column, help_text in HISTORY_GAUGES:
+        if column in frame.columns and len(frame):
+            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        else:
+            values = np.full(len(labels), np.nan)
+        rows = np.flatnonzero(~np.isnan(values))
+        yield VerdictFamily(f"{PREFIX}_period_{suffix}", help_text, block, rows, values[rows])
 
 
 def info_families(deployment, rules: list[tuple[str, str, str]]) -> Iterator[Metric]:

@@ -37,6 +37,18 @@ log = logging.getLogger("targetwatch.notify")
 
 
 @dataclass
+class Preview:
+    """What one channel would deliver of one digest: the parts its notifier sends, or why it cannot."""
+
+    leader: str
+    period: str
+    channel: str
+    kind: str
+    parts: list[dict]
+    error: str | None = None
+
+
+@dataclass
 class Delivery:
     """What one pass over the outbox did."""
 
@@ -60,7 +72,15 @@ class Notifications:
         if verdicts.empty:
             return 0
         frame = with_recipients(verdicts.reset_index(drop=True))
-        old = self.ledger.states()
+        changed, triggers, messages, decisions = self._messages(frame, self.ledger.states())
+        self.ledger.record(changed[KEY + ["status", "value"]], messages, decisions)
+        if messages:
+            log.info("queued %d digest(s) for %d state change(s)", len(messages), len(triggers))
+        return len(messages)
+
+    def _messages(self, frame: pd.DataFrame, old: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[dict], list[dict]]:
+        """The changes against the recorded states ``old``, the alerting ones, and the messages and decisions
+        they call for (nothing recorded: :meth:`plan` records, :meth:`preview` shows)."""
         merged = frame.merge(old, on=KEY, how="left")
         changed = merged[merged["old_status"].isna() | (merged["old_status"] != merged["status"])]
         alerting = changed["status"].isin(DIGEST_STATUSES) | changed["old_status"].isin(DIGEST_STATUSES)
@@ -89,10 +109,35 @@ class Notifications:
             change = sorted((r.rule, r.unit, r.indicator, r.period, _text(r.old_status), _text(r.old_changed_at), r.status)
                             for r in group.itertuples(index=False))
             self.queue(leader, period, digest, change, messages, decisions, group)
-        self.ledger.record(changed[KEY + ["status", "value"]], messages, decisions)
-        if messages:
-            log.info("queued %d digest(s) for %d state change(s)", len(messages), len(triggers))
-        return len(messages)
+        return changed, triggers, messages, decisions
+
+    def preview(self, verdicts: pd.DataFrame, leader: str, period: str | None = None) -> list[Preview]:
+        """Exactly what would be sent to ``leader``, per channel, as the parts each notifier sends; nothing is
+        recorded or sent.
+
+        Without ``period``: what :meth:`plan` would queue now for these verdicts against the recorded states
+        (none without a ledger). With ``period``: that period's digest as ``notifications backfill`` sends it.
+        """
+        if period is None:
+            old = self.ledger.states() if self.ledger is not None else pd.DataFrame(columns=[*KEY, "old_status", "old_changed_at"])
+            messages = [m for m in self._messages(with_recipients(verdicts.reset_index(drop=True)), old)[2] if m["leader"] == leader]
+        else:
+            own = verdicts[(verdicts["leader"] == leader) & (verdicts["period"] == period)]
+            alerting = own[own["status"].isin(DIGEST_STATUSES)]
+            digest = build_digest(self.deployment, leader, period, own, None, self.dashboard_url)
+            change = sorted(("backfill", r.rule, r.unit, r.indicator, r.status) for r in alerting.itertuples(index=False))
+            messages = []
+            self.queue(leader, period, digest, change, messages, [], alerting.assign(old_status=None),
+                       channels=self.config.delivered_by_targetwatch(leader))
+        out = []
+        for m in messages:
+            channel = self.config.channel(m["channel"])
+            try:  # as deliver() builds them
+                out.append(Preview(leader, m["period"], m["channel"], channel.kind,
+                                   notifier_for(channel, self.secret).keyed_parts(Message.from_json(m["message"]))))
+            except (ConfigError, DeliveryError) as exc:
+                out.append(Preview(leader, m["period"], m["channel"], channel.kind, [], str(exc)))
+        return out
 
     def queue(self, leader: str, period: str, digest: Message, change, messages: list[dict], decisions: list[dict],
                rows: pd.DataFrame, note: str | None = None, channels: list[str] | None = None, kind: str = "digest") -> None:

@@ -47,11 +47,14 @@ from exporters.exposition import render
 from exporters.ledger import Ledger, ledger_path
 from exporters.notify import Delivery, Notifications
 from exporters.owners import RuleInfo, rule_catalogue
+from exporters.annotations import Annotator
 from exporters.projects import project_rule_infos, project_snapshot
 from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
-from exporters.verdicts import HISTORIC, historic
+from exporters.verdicts import HISTORIC, historic, history_kinds, with_rank_change
 from targetwatch.errors import ConfigError
+from targetwatch.grafana import token as grafana_token
+from targetwatch.periods import as_of_instant
 from targetwatch.store import Store, store_for
 
 log = logging.getLogger("targetwatch.serve")
@@ -141,6 +144,9 @@ class Service:
         self.collector = TargetwatchCollector(self.state, deployment, batches=lambda: self.state.batches,
                                               notifications=self.ledger.counts, rule_infos=self._rule_infos,
                                               runs=_collector_runs(settings))
+        # Grafana annotations (数据更新, 规则生效) when a Grafana token is configured (targetwatch.grafana).
+        api_token = grafana_token(settings)
+        self.annotator = Annotator(settings.dashboard_url, api_token, deployment) if api_token else None
         self._backgrounds: list[tuple[Callable[[], None], Callable[[], None]]] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -191,9 +197,12 @@ class Service:
             started = time.perf_counter()
             verdicts = self._run_evaluate(store)
             verdicts = verdicts.assign(**{HISTORIC: np.where(historic(verdicts, self.period), "true", None)})
+            history = self._run_history(store)
             seconds = time.perf_counter() - started
-            self.state.set_verdicts(verdicts, seconds, store.batches(), invalid_rule_files=self.cycle_config.rules.invalid_files)
+            self.state.set_verdicts(with_rank_change(verdicts, history), seconds, store.batches(),
+                                    invalid_rule_files=self.cycle_config.rules.invalid_files, history=history)
             self.state.projects = project_snapshot(self.deployment, store, self.as_of, verdicts)
+            self._annotate(store)
         finally:
             if owned:
                 store.close()
@@ -229,6 +238,28 @@ class Service:
         if self._evaluate is not None:
             return self._evaluate(self.deployment, store, as_of=self.as_of, period=self.period)
         return rules.evaluate(self.deployment, store, as_of=self.as_of, period=self.period, ruleset=self.cycle_config.rules)
+
+    def _annotate(self, store: Store) -> None:
+        """Post the Grafana annotations due this cycle; a Grafana that is down costs a log line, not the cycle."""
+        if self.annotator is None:
+            return
+        try:
+            self.annotator.cycle(store, as_of_instant(self.as_of).date(), self.cycle_config.rules.docs)
+        except Exception as exc:  # noqa: BLE001 - annotations are a courtesy; the token never reaches the log
+            log.warning("Grafana annotations failed this cycle: %s", type(exc).__name__)
+
+    def _run_history(self, store: Store) -> pd.DataFrame:
+        """Every period so far of the rules that rank, compare or pace, for their whole peer group: what the
+        league table and the pacing charts show. Only with the rule engine (a test's fixed verdicts have none)."""
+        if self._evaluate is not None:
+            return pd.DataFrame()
+        ruleset = self.cycle_config.rules
+        ids = history_kinds(ruleset)
+        if not ids:
+            return pd.DataFrame()
+        history = rules.evaluate(self.deployment, store, as_of=self.as_of, period="all", rules=list(ids), whole_group=True,
+                                 ruleset=ruleset)
+        return with_rank_change(history.assign(kind=history["rule"].map(ids)), history)
 
     def _open_store(self) -> tuple[Store, bool]:
         return store_for(self._store, self.deployment.settings)

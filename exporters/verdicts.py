@@ -11,7 +11,8 @@ import pandas as pd
 
 from rules.verdict import KEY, STATUSES  # STATUSES: worst first, sorts digests and is the StateSet's order
 
-__all__ = ["STATUSES", "DIGEST_STATUSES", "LABELS", "KEY", "GAUGES", "HISTORIC", "historic", "label_frame", "status_rank"]
+__all__ = ["STATUSES", "DIGEST_STATUSES", "LABELS", "KEY", "GAUGES", "HISTORIC", "historic", "HISTORY_LABELS", "HISTORY_GAUGES",
+           "label_frame", "status_rank", "with_rank_change", "history_kinds"]
 # Statuses a leader is told about in a digest (no_data is not yet a fault: the deadline has not passed).
 DIGEST_STATUSES = ("behind", "late", "at_risk")
 # Column marking a verdict of a period older than the current reporting period: "true" or None. Such
@@ -31,7 +32,46 @@ GAUGES = (
     ("group_size", "group_size", "Number of units ranked in the peer group."),
     ("required_run_rate", "required_run_rate", "Value per remaining period still needed to meet an annual target."),
     ("stretch_met", "stretch_met", "1 when the stretch tier (力争) is met, 0 otherwise."),
+    ("reference", "reference", "The figure the value was compared with: the group's own figure or the peers' mean."),
+    ("rank_change", "rank_change", "Places gained since the previous period (positive = 进位, negative = 退位)."),
 )
+# The per-period history the league table and the pacing charts read (``targetwatch_period_*``): every
+# period of the year so far of the rules that rank, compare with their group or pace an annual target,
+# judged for every member of the rule's peer group.
+HISTORY_LABELS = ("rule", "unit", "indicator", "period", "kind")  # kind: the rule's target kind (rank, compare, pacing)
+HISTORY_GAUGES = (
+    ("value", "value", "The unit's value at each period of the rule's year (cumulative for pacing rules)."),
+    ("target", "target", "The target at each period (for pacing rules the pacing line to the annual target)."),
+    ("gap", "gap", "Value minus target at each period, negative = short."),
+    ("rank", "rank", "Rank in the peer group at each period (1 = best)."),
+    ("group_size", "group_size", "Number of units ranked at each period."),
+    ("reference", "reference", "The group's own figure (or the peers' mean) at each period."),
+    ("rank_change", "rank_change", "Places gained since the previous period (positive = 进位, negative = 退位)."),
+)
+# Target kinds whose history is exposed (a league table or a pacing chart reads it).
+HISTORY_KINDS = ("rank", "compare", "pacing")
+
+
+def history_kinds(ruleset) -> dict[str, str]:
+    """Rule id → target kind of the rules whose per-period history is exposed (their latest version ranks,
+    compares or paces)."""
+    latest = {d.id: d for d in sorted(ruleset.docs, key=lambda d: d.version) if not d.is_scorecard}
+    return {i: d.doc.spec.target.kind for i, d in latest.items() if d.doc.spec.target.kind in HISTORY_KINDS}
+
+
+def with_rank_change(frame: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a ``rank_change`` column: the places each (rule, unit) gained since the previous
+    period of ``history`` (positive = 进位); NaN where either rank is missing."""
+    out = frame.copy()
+    if history.empty or frame.empty:
+        out["rank_change"] = np.nan
+        return out
+    ranks = history[["rule", "unit", "period", "rank"]].copy()
+    ranks["rank"] = pd.to_numeric(ranks["rank"], errors="coerce").astype("float64")
+    ranks = ranks.sort_values(["rule", "unit", "period"], kind="stable")  # period codes sort in time order
+    ranks["rank_change"] = ranks.groupby(["rule", "unit"])["rank"].shift(1) - ranks["rank"]
+    keyed = ranks.drop(columns="rank").drop_duplicates(["rule", "unit", "period"], keep="last")
+    return out.drop(columns="rank_change", errors="ignore").merge(keyed, on=["rule", "unit", "period"], how="left")
 
 
 def label_frame(verdicts: pd.DataFrame) -> pd.DataFrame:

@@ -62,21 +62,27 @@ def evaluate(
 
 @console.command
 def explain(
-    rule: str = typer.Argument(..., help="rule id"),
-    unit: str = typer.Argument(..., help="unit id"),
+    rule: str = typer.Argument(..., help="rule id or its Chinese title (or a unique part of it)"),
+    unit: str = typer.Argument(..., help="unit id, Chinese name or alias"),
     config: Optional[Path] = console.ConfigOption,
     period: Optional[str] = typer.Option(None, "--period", help="the period to explain (default: the latest)"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="as of this day (YYYY-MM-DD)"),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json"),
 ) -> None:
-    """Show step by step how one verdict was computed: observations, revisions, group, rank table, version."""
-    from rules.explain import explain as explain_verdict
+    """Show step by step how one verdict was computed: thresholds, observations, revisions, group, rank table, version."""
+    from rules.explain import explanation
 
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter(f"unknown format {fmt!r}: use text or json")
     ctx = console.Context(config)
     try:
-        lines = explain_verdict(ctx.deployment, ctx.store, rule, unit, period=period, as_of=as_of)
+        out = explanation(ctx.deployment, ctx.store, rule, unit, period=period, as_of=as_of)
     finally:
         ctx.close()
-    sys.stdout.write("\n".join(lines) + "\n")
+    if fmt == "json":
+        console.emit_json(out)
+    else:
+        sys.stdout.write("\n".join(out["lines"]) + "\n")
 
 
 @rules_app.command("check")

@@ -17,7 +17,8 @@ from rules.scorecard import score
 from targetwatch import periods
 
 
-def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset: RuleSet | None = None) -> pd.DataFrame:
+def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset: RuleSet | None = None,
+             whole_group: bool = False) -> pd.DataFrame:
     """The verdict frame (``rules.verdict.VERDICT_COLUMNS``) of every rule, or of the ids in ``rules``.
 
     ``ruleset`` is the configuration of this evaluation (default: the deployment's valid rule files,
@@ -25,6 +26,8 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
     period judged by default (the latest one ended by then) and the revisions used (those reported by
     then). ``period`` judges that period; ``period="all"`` judges every period of each rule's window
     ended by then (from January of the latest one when the window has no start), for back-filling histories.
+    ``whole_group`` judges a rule with a peer group for every member of the group, not only its own units
+    (a league table).
     """
     ruleset = ruleset or load_valid_rules(deployment.root, deployment)
     instant = periods.as_of_instant(as_of)
@@ -32,7 +35,8 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
     obs = Observations(store, instant, deployment)
     wanted = [i for i in ruleset.ids if rules is None or i in set(rules)]
     judgements = [j for doc_id in wanted for p in periods_judged(ruleset, doc_id, deployment, day, period)
-                  if (j := plan(ruleset, doc_id, deployment, obs, day, p)) is not None]
+                  if (j := plan(ruleset, doc_id, deployment, obs, day, p,
+                                units=_group_members(ruleset, doc_id, deployment) if whole_group else None)) is not None]
     needs: dict[int, set[str]] = {}
     for j in judgements:
         for code, inds in j.needs().items():
@@ -53,3 +57,10 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
         frames.append(project_verdicts(deployment, store, instant, period=period))
     frames = [f for f in frames if len(f)]
     return verdict.conform(pd.concat(frames, ignore_index=True)) if frames else verdict.empty()
+
+
+def _group_members(ruleset: RuleSet, rule_id: str, dep) -> list[str] | None:
+    """Every member of a rule's peer group (None without a group: the rule's own units)."""
+    versions = ruleset.versions(rule_id)
+    group = None if versions[0].is_scorecard else versions[-1].doc.spec.group
+    return dep.group_members(group) if group else None

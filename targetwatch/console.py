@@ -111,6 +111,8 @@ def emit(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
     if fmt == "json":
         sys.stdout.write(frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=2) + "\n")
     elif fmt == "csv":
+        # A byte-order mark first, so that Excel reads the Chinese as UTF-8 instead of the locale's code page.
+        sys.stdout.write("\ufeff")
         frame.to_csv(sys.stdout, index=False)
     elif fmt == "table":
         table = Table(title=title, show_lines=False)

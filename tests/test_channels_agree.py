@@ -134,9 +134,12 @@ def test_an_edit_while_serving_changes_verdicts_titles_and_reminder_contacts_tog
 def test_one_word_changed_in_the_vocabulary_changes_on_every_channel(owned, store, deployment_dir, monkeypatch, tmp_path):
     monkeypatch.setitem(WORDS, "late", StatusWords("迟交了", "迟交了句", "迟交了警", "purple", "warning"))
     # `run` (over the deployment's own store: the inbox has nothing of 2025-09, so both units are late):
-    # the status column, the summary line and the verdict sentence.
+    # the status column and the summary line of the briefing, and the verdict sentence of its JSON.
     result = CliRunner().invoke(app, ["run", "--config", str(deployment_dir), "--as-of", "2025-10-22"])
-    assert "│ 迟交了 │" in result.stdout and "迟交了 2" in result.stdout and "数据迟交了句（截止2025-10-21）" in result.stdout, result.output
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert sum(1 for r in rows if r[:1] == ["迟交了"]) == 2 and "迟交了 2" in result.stdout, result.output
+    as_json = json.loads(CliRunner().invoke(app, ["run", "--config", str(deployment_dir), "--as-of", "2025-10-22", "--format", "json"]).stdout)
+    assert all("数据迟交了句（截止2025-10-21）" in v["message"] for leader in as_json["leaders"] for v in leader["verdicts"])
     # A digest.
     verdicts = rules.evaluate(owned, store, as_of=AS_OF)
     digest = build_digest(owned, "wu_yi", "2025-09", verdicts)
@@ -183,7 +186,7 @@ def test_a_broken_rule_file_is_left_out_and_reported_located_while_run_and_serve
     where = f"{broken}:5:"
     result = CliRunner().invoke(app, ["run", "--config", str(deployment_dir), "--as-of", "2025-10-22"])
     assert result.exit_code == 1, result.output  # bad input, as for quarantined rows; not 2 (the deployment is usable)
-    assert "共 2 项判定" in result.stdout and where in result.stderr and "unknown indicator 'no_such_indicator'" in result.stderr
+    assert "2 项目标判定" in result.stdout and where in result.stderr and "unknown indicator 'no_such_indicator'" in result.stderr
     # serve: one cycle evaluates the good rule, logs the located error, and counts the file on /metrics.
     with caplog.at_level("WARNING", logger="targetwatch.serve"):
         svc = Service(owned, store, as_of=AS_OF, notifier_config=NotifierConfig(), ledger=Ledger(ledger_path(owned.settings)), port=0)

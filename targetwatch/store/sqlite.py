@@ -222,7 +222,8 @@ class SQLiteStore:
         for reason in rows["reason"]:
             key = str(reason).split(":")[0]
             result.reasons[key] = result.reasons.get(key, 0) + 1
-        result.quarantined += len(rows)
+        # Rows, not cells: a row of a wide sheet whose unit is unknown is one quarantined row (as listed).
+        result.quarantined += len(rows[["sheet", "row"]].drop_duplicates()) if rows["row"].notna().all() else len(rows)
         self.con.executemany(
             'INSERT OR IGNORE INTO quarantine(batch, source, content_hash, sheet, row, "column", reason, raw) '
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -235,7 +236,9 @@ class SQLiteStore:
         for reason, count in self.con.execute("SELECT reason, count(*) FROM scratch.bad GROUP BY reason"):
             key = str(reason).split(":")[0]
             result.reasons[key] = result.reasons.get(key, 0) + count
-            result.quarantined += count
+        # Rows, not cells (see _quarantine); a file-level entry has no row and counts once.
+        result.quarantined += self.con.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT ifnull(sheet, ''), ifnull(row, -rowid) FROM scratch.bad)").fetchone()[0]
         self.con.execute(
             'INSERT OR IGNORE INTO quarantine(batch, source, content_hash, sheet, row, "column", reason, raw) '
             'SELECT ?, ?, ?, sheet, row, "column", reason, raw FROM scratch.bad ORDER BY rowid',

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
-from collectors.ingest import due_files, ingest_file
+from collectors.ingest import document_time, due_files, ingest_file
 from collectors.layout import load_collectors
 from targetwatch import periods
 from targetwatch.cli import app
@@ -21,7 +21,10 @@ from tests.conftest import EXAMPLE_CONFIG, ROOT
 
 GENERATOR = ROOT / "bench" / "make_examples.py"
 INBOX = EXAMPLE_CONFIG / "inbox"
-EXPECTED_OBSERVATIONS = 2004  # the generator's design: 邵阳 monthly + GDP + 西洞庭 + two long CSVs + 全省
+# The generator's design: 邵阳 monthly + GDP + 西洞庭 + two long CSVs + 全省 (2,004), and the department returns
+# that supply every other indicator the rules read, two 累计 figures for an amount within a window (556).
+EXPECTED_OBSERVATIONS = 2560
+SHIPPED_FILES = 17  # 7 邵阳 workbooks, 1 西洞庭 workbook, 2 大祥区 CSVs of January–June, 6 department returns, 1 全省 CSV
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +38,10 @@ def generator():
 
 
 def report_time(path: Path) -> datetime:
-    """When a file was reported: a workbook's own modified date; the CSVs were sent on 5 July 2023."""
+    """When a file was reported: a workbook's own modified date; a CSV's reported_at column."""
     if path.suffix == ".xlsx":
         return load_workbook(path, read_only=True).properties.modified.replace(tzinfo=timezone.utc)
-    return datetime(2023, 7, 5, 2, 0, tzinfo=timezone.utc)
+    return document_time(path)
 
 
 def ingest_inbox(deployment, db) -> list:
@@ -51,7 +54,7 @@ def test_every_shipped_file_is_due_and_has_a_mapping(deployment):
     files = due_files(deployment)
     shipped = sorted(p for p in (deployment.root / "inbox").rglob("*") if p.is_file() and p.name != "README.md")
     ledgers = sorted((deployment.root / "ledgers").glob("*.xlsx"))  # 项目台账, config/projects.yaml
-    assert files == sorted(shipped + ledgers) and len(shipped) == 11 and len(ledgers) == 4
+    assert files == sorted(shipped + ledgers) and len(shipped) == SHIPPED_FILES and len(ledgers) == 4
 
 
 def test_the_inbox_ingests_with_nothing_quarantined_and_every_value_as_generated(deployment, db, generator):
@@ -117,3 +120,26 @@ def test_the_generator_reproduces_the_committed_inbox(tmp_path):
         for name in theirs.sheet_names:
             assert (mine.get_sheet_by_name(name).to_python(skip_empty_area=False)
                     == theirs.get_sheet_by_name(name).to_python(skip_empty_area=False)), (rel, name)
+
+
+def test_a_long_csv_is_reported_when_its_reported_at_column_says(deployment):
+    csv = deployment.root / "inbox" / "long" / "大祥区部门报送_2023年1-6月.csv"
+    gbk = deployment.root / "inbox" / "long" / "大祥区市场监管局_经营主体_2023年1-6月.csv"
+    for path in (csv, gbk):
+        assert document_time(path) == periods.as_of_instant("2023-07-12"), path.name
+    # The collector of the long CSVs takes the document's time, not the ingest time.
+    assert next(c for c in load_collectors(deployment.root) if c.metadata.name == "long-csv").spec.reported_at == "document"
+
+
+def test_a_bad_reported_at_rejects_the_file_into_the_quarantine_located(deployment, db):
+    from targetwatch.errors import SourceError
+
+    bad = deployment.root / "inbox" / "long" / "returns.csv"
+    bad.write_text("unit,indicator,period,value,reported_at\ndaxiang,gdp,2023-06,1,next tuesday\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="reported_at 'next tuesday'") as caught:
+        document_time(bad)
+    assert "returns.csv" in str(caught.value) and caught.value.location.column == "reported_at"
+    result = ingest_file(deployment, db, bad)
+    assert not result.ok and "reported_at 'next tuesday'" in result.error
+    listed = db.quarantined()
+    assert listed["column"].tolist() == ["reported_at"] and listed["file"].str.endswith("returns.csv").all()

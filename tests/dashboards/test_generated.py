@@ -8,7 +8,7 @@ import re
 from tests.conftest import EXAMPLE_CONFIG, ROOT, require
 from typer.testing import CliRunner
 
-from dashboards.build import GENERATED, build, dashboards, render
+from dashboards.build import GENERATED, build, dashboards, render, rule_units
 from targetwatch.deployment import load_deployment
 
 UIDS = ["tw-alerts", "tw-freshness", "tw-league", "tw-overview", "tw-projects", "tw-scorecard", "tw-trends"]
@@ -69,9 +69,13 @@ def test_the_peer_group_variable_comes_from_the_registry_with_member_regexes():
     assert group["options"][0] == {"selected": True, "text": "全部单位", "value": ".+"}
     assert {"selected": False, "text": "邵阳市县市区", "value": members} in group["options"]
     assert f"邵阳市县市区 : {members}" in group["query"]
-    # One collapsed matrix per peer group, restricted to its members.
+    # One collapsed matrix per peer group that some target covers, restricted to its members; the groups
+    # no rule of the example judges (西洞庭管理区街道, 湘阴县县直单位) would be empty matrices.
     rows = [p for p in boards()["tw-overview"]["panels"] if p["type"] == "row" and p.get("collapsed")]
-    assert [r["title"] for r in rows] == [g.name for g in deployment.groups.values()]
+    covered = {u for _rule, u in rule_units(deployment)}
+    judged = [g.name for gid, g in deployment.groups.items() if covered & set(deployment.group_members(gid))]
+    assert [r["title"] for r in rows] == judged
+    assert "西洞庭管理区街道" not in judged and "邵阳市县市区" in judged
     assert f'unit=~"{members}"' in rows[0]["panels"][0]["targets"][0]["expr"]
 
 
@@ -81,14 +85,23 @@ def test_queries_use_the_exporters_metric_names_and_influx_measurements():
     assert metrics == {
         "targetwatch_verdict_status", "targetwatch_verdict_value", "targetwatch_verdict_target", "targetwatch_verdict_gap",
         "targetwatch_verdict_rank", "targetwatch_verdict_group_size", "targetwatch_verdict_required_run_rate",
-        "targetwatch_unit_info", "targetwatch_indicator_info", "targetwatch_last_successful_ingest_timestamp_seconds",
+        "targetwatch_verdict_reference", "targetwatch_verdict_rank_change",
+        "targetwatch_period_value", "targetwatch_period_target", "targetwatch_period_gap", "targetwatch_period_rank",
+        "targetwatch_period_group_size", "targetwatch_period_reference", "targetwatch_period_rank_change",
+        "targetwatch_unit_info", "targetwatch_indicator_info", "targetwatch_rule_info",
+        "targetwatch_last_successful_ingest_timestamp_seconds",
         "targetwatch_project_reached", "targetwatch_project_stalled", "targetwatch_project_info",
         "targetwatch_project_days_in_stage", "targetwatch_project_funds_monthly_yi",
     }
+    from exporters.verdicts import GAUGES, HISTORY_GAUGES
+
+    exposed = {f"targetwatch_verdict_{s}" for s, _c, _h in GAUGES} | {f"targetwatch_period_{s}" for s, _c, _h in HISTORY_GAUGES}
+    assert {m for m in metrics if m.startswith(("targetwatch_verdict_", "targetwatch_period_"))} - {"targetwatch_verdict_status"} <= exposed
     flux = [t["query"] for b in boards().values() for p in panels(b) for t in p.get("targets", []) if "query" in t]
     assert flux and all(q.startswith('from(bucket: "targetwatch")') for q in flux)
     assert any('r._measurement == "observation"' in q for q in flux)
-    assert any("difference(keepFirst: false)" in q for q in flux)  # 进位/退位 since the last period
+    league = next(p for p in panels(boards()["tw-league"]) if p["id"] == 2)
+    assert any("targetwatch_period_rank_change" in t["expr"] for t in league["targets"])  # 进位/退位 since the last period
 
 
 def test_tables_link_down_to_the_scorecard_and_trends_of_the_row():
@@ -124,4 +137,5 @@ def test_flux_uses_the_peer_group_value_as_a_regex_unescaped():
 def test_the_freshness_board_lists_failed_consistency_checks():
     by_title = {p["title"]: p for p in panels(boards()["tw-freshness"])}
     data = by_title["数据核对：数据不一致（上下级合计）"]
-    assert all('status="behind", tier="data"' in t["expr"] for t in data["targets"][:1])
+    # Every column of the table is joined to the failed (behind) data-tier verdicts, like every verdict table.
+    assert data["targets"] and all('tier="data", status=~"behind"} == 1' in t["expr"] for t in data["targets"])

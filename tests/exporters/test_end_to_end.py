@@ -43,7 +43,7 @@ CORRECTED = ("dx_fiscal_revenue_above_city", "daxiang", "fiscal_revenue_growth",
 
 DINGTALK_SECRET = "SEC-dingtalk-test-1"
 EMAILED = "jiang_jinliang"  # the leader Alertmanager e-mails
-WECHATTED = "liu_yong"  # the leader Alertmanager reaches by WeCom corp-app message (the others by its webhook)
+WECHATTED = "huang_ping"  # a leader with alerts at 2023-06 in the example; the leader Alertmanager reaches by WeCom corp-app message (the others by its webhook)
 WECHAT_SECRET = "corp-app-secret-1"
 
 
@@ -167,7 +167,9 @@ def firing_by_receiver(hook: Receiver) -> dict[str, set]:
 
 def alerting_by_receiver(expected) -> dict[str, set]:
     alerting = expected[expected["status"].isin(["behind", "late", "at_risk"]) & (expected["severity"] != "none")]
-    assert len(alerting) > 100 and set(alerting["status"]) == {"behind", "late", "at_risk"}
+    # The example supplies every indicator its rules read (only a few reports are left out on purpose), so
+    # the alerts are the real ones: a few dozen, of several leaders, in all three statuses.
+    assert len(alerting) >= 20 and alerting["leader"].nunique() >= 5 and set(alerting["status"]) == {"behind", "late", "at_risk"}
     want: dict[str, set] = {}
     for r in alerting.itertuples(index=False):
         where = f"/leader?leader={r.leader}" if isinstance(r.leader, str) else "/ops"
@@ -252,7 +254,7 @@ def test_via_alertmanager_no_digest_is_sent_and_the_robot_gets_the_chinese_diges
     assert app_message["msgtype"] == "markdown" and app_message["touser"] == WECHATTED and app_message["agentid"] == "1000002"
     content = app_message["markdown"]["content"]
     assert content.startswith(f"**目标预警｜{PERIOD}｜{dep.people[WECHATTED].name}同志分管事项**\n\n您牵头的目标中有{len(wechatted)}项需要关注：")
-    assert content.count("\n> 【") == len(wechatted) and "[查看仪表盘](http://127.0.0.1:3000/d/tw-alerts/?var-leader=liu_yong" in content
+    assert content.count("\n> 【") == len(wechatted) and f"[查看仪表盘](http://127.0.0.1:3000/d/tw-alerts/?var-leader={WECHATTED}" in content
 
     # Every leader's group reaches the DingTalk robot through serve, signed (the robot refuses a bad
     # signature), @-mentioning, in the digest's Chinese, each part with its idempotency key.

@@ -101,7 +101,8 @@ def test_the_first_serve_sends_at_most_one_digest_per_leader_and_explains_the_re
     explained = alerting[key].merge(decisions, on=key, how="left")
     assert explained["id"].notna().all(), "a verdict the ledger says nothing about"
     unsent = explained[explained["outbox_id"].isna()]
-    assert unsent["note"].notna().all() and len(unsent) > 100
+    # The example's history (issue 10: every indicator supplied, few late): a few dozen changes to hold back.
+    assert unsent["note"].notna().all() and len(unsent) >= 20
     assert (explained.dropna(subset=["outbox_id"])["result"] == "sent").all()
     held = unsent[unsent["kind"] == "backfilled"]
     held_periods = set(held["period"])

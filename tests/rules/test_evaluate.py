@@ -142,11 +142,11 @@ spec:
     result = CliRunner().invoke(app, ["explain", "top2", "daxiang", "--config", str(mini), "--as-of", "2023-07-20"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "2023-06 ytd: 6 第1次修订 报送于 2023-07-08 来源 a.xlsx" in out
-    assert "2023-06 ytd: 7.5 第2次修订 报送于 2023-07-12 来源 b.xlsx ← 采用" in out
+    assert "2023-06 累计: 6 第1次修订 报送于 2023-07-08 来源 a.xlsx" in out
+    assert "2023-06 累计: 7.5 第2次修订 报送于 2023-07-12 来源 b.xlsx ← 采用" in out
     assert "第1位 大祥区 7.5 ←" in out and "第2位 北塔区 7" in out
     assert "未报送：双清区、邵东市、武冈市" in out
-    assert "6. 结论：达标（on_track）；值 7.5，目标 2，差距 1，排名 1" in out
+    assert "6. 结论：达标；值 7.5，目标 2，差距 1，排名 1" in out
 
 
 RULE_TEST = """

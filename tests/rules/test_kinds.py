@@ -306,8 +306,8 @@ spec:
     ingest(store, [("projects", "longquan", "2023-06", 3), ("projects", "jinfeng", "2023-06", 6)], "2023-07-10")
     lines = explain(dep, store, "card", "longquan", as_of=AS_OF)
     assert lines[1] == "2. 各项得分："
-    assert lines[2].startswith("   pace（100分，proportional，未破零记零分）：落后（behind），值 3，目标 6")
-    assert lines[3] == "3. 结论：达标（on_track）；总分 50，排名 2/2"
+    assert lines[2].startswith("   pace（100分，按完成比例计分，未破零记零分）：落后，值 3，目标 6")
+    assert lines[3] == "3. 结论：达标；总分 50，排名 2/2"
 
 
 def test_messages_round_a_count_run_rate_up_and_say_a_milestone_is_not_due(mini, dep, store):

@@ -17,6 +17,7 @@ import subprocess
 import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -34,6 +35,26 @@ from tests.store.test_influx_write import FAST, VictoriaMetrics
 
 PROVISIONING = ROOT / "config" / "provisioning"
 VARIABLES = {"${group}": ".+", "${unit}": ".+", "${indicator}": ".+", "${period}": ".+", "${leader}": ".*"}
+
+
+def prometheus_config(conf: Path, ports: dict[str, int], deployment) -> Path:
+    """``conf`` holding the committed prometheus.yml with its hosts swapped for the loopback ``ports``
+    (prom, am, tw) and 1 s intervals, and the alerting rules (committed, else generated)."""
+    conf.mkdir()
+    text = (PROVISIONING / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
+    swaps = {"alertmanager:9093": f"127.0.0.1:{ports['am']}", "targetwatch:9464": f"127.0.0.1:{ports['tw']}",
+             "localhost:9090": f"127.0.0.1:{ports['prom']}", "scrape_interval: 15s": "scrape_interval: 1s",
+             "evaluation_interval: 15s": "evaluation_interval: 1s"}
+    for old, new in swaps.items():
+        assert old in text, f"prometheus.yml no longer has {old!r}"
+        text = text.replace(old, new)
+    (conf / "prometheus.yml").write_text(text, encoding="utf-8")
+    if (PROVISIONING / "prometheus" / "rules.yml").exists():
+        shutil.copy(PROVISIONING / "prometheus" / "rules.yml", conf / "rules.yml")
+    else:
+        from exporters.promrules import export_prometheus_rules
+        export_prometheus_rules(deployment, conf)
+    return conf
 
 
 def get_json(url: str) -> dict:
@@ -57,21 +78,7 @@ def stack(tmp_path):
     prometheus, alertmanager = require_binary("prometheus"), require_binary("prometheus-alertmanager")
     deployment = load_deployment(EXAMPLE_CONFIG)
     ports = {name: free_port() for name in ("prom", "am", "tw")}
-    conf = tmp_path / "prometheus"
-    conf.mkdir()
-    text = (PROVISIONING / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
-    swaps = {"alertmanager:9093": f"127.0.0.1:{ports['am']}", "targetwatch:9464": f"127.0.0.1:{ports['tw']}",
-             "localhost:9090": f"127.0.0.1:{ports['prom']}", "scrape_interval: 15s": "scrape_interval: 1s",
-             "evaluation_interval: 15s": "evaluation_interval: 1s"}
-    for old, new in swaps.items():
-        assert old in text, f"prometheus.yml no longer has {old!r}"
-        text = text.replace(old, new)
-    (conf / "prometheus.yml").write_text(text, encoding="utf-8")
-    if (PROVISIONING / "prometheus" / "rules.yml").exists():
-        shutil.copy(PROVISIONING / "prometheus" / "rules.yml", conf / "rules.yml")
-    else:
-        from exporters.promrules import export_prometheus_rules
-        export_prometheus_rules(deployment, conf)
+    conf = prometheus_config(tmp_path / "prometheus", ports, deployment)
     am_file = PROVISIONING / "alertmanager" / "alertmanager.yml"
     if not am_file.exists():
         from exporters.alertmanager import export_alertmanager
@@ -80,7 +87,8 @@ def stack(tmp_path):
     state = ExporterState()
     state.set_verdicts(verdicts())
     registry = CollectorRegistry()
-    registry.register(TargetwatchCollector(state, deployment=deployment))
+    registry.register(TargetwatchCollector(state, deployment=deployment,
+                                           rule_infos=lambda: [("gdp_growth_floor", "地区生产总值增长5.5%以上", "")]))
     server, _thread = start_http_server(ports["tw"], addr="127.0.0.1", registry=registry)
 
     procs = [
@@ -131,7 +139,8 @@ def test_data_and_alerts_arrive_through_the_native_stack(stack):
     assert [(a["labels"]["unit"], a["labels"]["leader"], a["labels"]["period"]) for a in alerts] == [("daxiang", "xia_xiangyang", "2023-06")]
     assert "/d/tw-alerts/?var-leader=xia_xiangyang" in alerts[0]["annotations"]["dashboard"]
 
-    # Every PromQL query of the dashboards runs (variables at "All"); the matrix names the unit in Chinese.
+    # Every PromQL query of the dashboards runs (variables at "All"); the matrix names the unit and the rule in
+    # Chinese. tests/dashboards/test_queries.py runs them on the whole example deployment.
     boards = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(GENERATED.glob("*.json"))]
     exprs = {t["expr"] for b in boards for p in b["panels"] + [q for r in b["panels"] for q in r.get("panels", [])]
              for t in p.get("targets", []) if "expr" in t}
@@ -143,5 +152,5 @@ def test_data_and_alerts_arrive_through_the_native_stack(stack):
     overview = next(b for b in boards if b["uid"] == "tw-overview")
     matrix = next(p for p in overview["panels"] if p["id"] == 10)["targets"][0]["expr"]
     rows = query(prom, re.sub(r"\$\{[a-z]+\}", lambda m: VARIABLES[m.group(0)], matrix))["data"]["result"]
-    assert sorted((r["metric"]["unit_name"], r["metric"]["indicator_name"], r["metric"]["status"]) for r in rows) == [
-        ("北塔区", "地区生产总值增速", "on_track"), ("大祥区", "地区生产总值增速", "behind")]
+    assert sorted((r["metric"]["unit_name"], r["metric"]["rule_title"], r["metric"]["status"]) for r in rows) == [
+        ("北塔区", "地区生产总值增长5.5%以上", "on_track"), ("大祥区", "地区生产总值增长5.5%以上", "behind")]
