@@ -66,6 +66,18 @@ def write_rules(root: Path, text: str, name: str = "rules.yaml") -> Path:
     return path
 
 
+def rule_doc(rule_id: str, spec: str, title: str = "测试规则") -> str:
+    """One Rule document (with its ``---``) around an indented ``spec`` body, to append to a rules file."""
+    return f"""
+---
+apiVersion: targetwatch/v1
+kind: Rule
+metadata: {{id: {rule_id}, title: {title}}}
+spec:
+{spec}
+"""
+
+
 def ingest(store, rows: list[tuple], reported: str, source: str = "test.xlsx", basis: str = "ytd"):
     """Land (indicator, unit, period, value[, basis]) rows as one batch reported on a day (Asia/Shanghai)."""
     frame = pd.DataFrame(

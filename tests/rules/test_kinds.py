@@ -7,20 +7,9 @@ import math
 import pytest
 
 import rules
-from conftest import ingest, write_rules
+from conftest import ingest, rule_doc as _rule, write_rules
 
 AS_OF = "2023-07-20"  # after the June deadlines (15 days, 10 days, 5 working days)
-
-
-def _rule(rule_id: str, spec: str, title: str = "测试规则") -> str:
-    return f"""
----
-apiVersion: targetwatch/v1
-kind: Rule
-metadata: {{id: {rule_id}, title: {title}}}
-spec:
-{spec}
-"""
 
 
 def _evaluate(mini, dep, store, text, rows, as_of=AS_OF, reported="2023-07-10", **kw):

@@ -7,21 +7,10 @@ import pandas as pd
 import pytest
 
 import rules
-from conftest import ingest, write_rules
+from conftest import ingest, rule_doc as _rule, write_rules
 from rules.vocabulary import TIERS, WORDS
 
 COUNTIES = ("shuangqing", "daxiang", "beita", "shaodong", "wugang")
-
-
-def _rule(rule_id: str, spec: str, title: str = "测试规则") -> str:
-    return f"""
----
-apiVersion: targetwatch/v1
-kind: Rule
-metadata: {{id: {rule_id}, title: {title}}}
-spec:
-{spec}
-"""
 
 
 def _rows(values: dict, period: str, ind: str = "iva_growth", basis: str = "ytd"):
