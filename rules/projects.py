@@ -156,24 +156,28 @@ def _rows(frame: pd.DataFrame, rule: str, status, value, target, measure: str, m
             for u, p, s, v, t, title, m in zip(frame["unit"], frame["project"], status, value, target, titles, messages)]
 
 
+# The two stalls: (stage, its limit column, time in stage, the date it began, rule, unit of the time, how the
+# message words it; days are whole, months may be fractional).
+_STALLS = (
+    ("signed", "limit_signed_days", "days_in_stage", "signed", "project_stall_signed", "天",
+     lambda n, d, x, l: f"{n}于{d:%Y-%m-%d}签约，已{int(x)}天未开工（上限{int(l)}天）"),
+    ("started", "limit_started_months", "months_in_stage", "started", "project_stall_started", "个月",
+     lambda n, d, x, l: f"{n}于{d:%Y-%m-%d}开工，已{x:g}个月未投产（上限{l:g}个月）"),
+)
+
+
 def _stalls(frame: pd.DataFrame) -> list[dict]:
     out = []
-    signed = frame[frame["stage"].eq("signed") & frame["limit_signed_days"].notna()]
-    if len(signed):
-        days = signed["days_in_stage"].astype(float).to_numpy()
-        limit = signed["limit_signed_days"].astype(float).to_numpy()
-        status = _status(days, days > limit, days > 0.8 * limit)
-        msgs = [f"{n}于{d:%Y-%m-%d}签约，已{int(x)}天未开工（上限{int(l)}天）" + ("，已停滞。" if x > l else "。")
-                for n, d, x, l in zip(signed["name"], signed["signed"], days, limit)]
-        out += _rows(signed, "project_stall_signed", status, days, limit, "天", msgs)
-    started = frame[frame["stage"].eq("started") & frame["limit_started_months"].notna()]
-    if len(started):
-        months = started["months_in_stage"].astype(float).to_numpy()
-        limit = started["limit_started_months"].astype(float).to_numpy()
-        status = _status(months, months > limit, months > 0.8 * limit)
-        msgs = [f"{n}于{d:%Y-%m-%d}开工，已{x:g}个月未投产（上限{l:g}个月）" + ("，已停滞。" if x > l else "。")
-                for n, d, x, l in zip(started["name"], started["started"], months, limit)]
-        out += _rows(started, "project_stall_started", status, months, limit, "个月", msgs)
+    for stage, limit_col, elapsed_col, began_col, rule, measure, words in _STALLS:
+        rows = frame[frame["stage"].eq(stage) & frame[limit_col].notna()]
+        if not len(rows):
+            continue
+        elapsed = rows[elapsed_col].astype(float).to_numpy()
+        limit = rows[limit_col].astype(float).to_numpy()
+        status = _status(elapsed, elapsed > limit, elapsed > 0.8 * limit)
+        msgs = [words(n, d, x, l) + ("，已停滞。" if x > l else "。")
+                for n, d, x, l in zip(rows["name"], rows[began_col], elapsed, limit)]
+        out += _rows(rows, rule, status, elapsed, limit, measure, msgs)
     return out
 
 
