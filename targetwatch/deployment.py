@@ -39,6 +39,7 @@ class Deployment:
     indicators: dict[str, Indicator]
     _unit_names: dict[str, str] = field(default_factory=dict, repr=False)
     _indicator_names: dict[str, str] = field(default_factory=dict, repr=False)
+    _members: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for unit in self.units.values():
@@ -67,11 +68,13 @@ class Deployment:
         return self._indicator_names
 
     def group_members(self, group_id: str) -> list[str]:
-        """Member unit ids of a peer group, in registry order."""
+        """Member unit ids of a peer group, in registry order (a new list: callers may change it)."""
         if group_id not in self.groups:
             raise UnknownReference(f"unknown peer group {group_id!r}; known: {', '.join(self.groups)}")
-        extra = set(self.groups[group_id].members)
-        return [u.id for u in self.units.values() if group_id in u.groups or u.id in extra]
+        if group_id not in self._members:  # rule checks ask per rule: a scan of 40,000 units each time
+            extra = set(self.groups[group_id].members)
+            self._members[group_id] = [u.id for u in self.units.values() if group_id in u.groups or u.id in extra]
+        return list(self._members[group_id])
 
     def path(self, relative: str | Path) -> Path:
         """A path inside the deployment folder."""
@@ -85,12 +88,14 @@ def normalise_name(name) -> str:
     return "".join(str(name).split())
 
 
-def _load_list(path: Path, key: str, model: type, required: bool = True) -> dict[str, Any]:
-    if not path.exists():
-        if required:
-            raise ConfigError(f"missing registry file {path} (it lists the {key})")
-        return {}
-    doc = yamlio.load(path)
+def _load_list(path: Path, key: str, model: type, required: bool = True, doc: Any = None) -> dict[str, Any]:
+    """The ``key`` list of a registry file as models by id; ``doc`` is the file already loaded."""
+    if doc is None:
+        if not path.exists():
+            if required:
+                raise ConfigError(f"missing registry file {path} (it lists the {key})")
+            return {}
+        doc = yamlio.load(path)
     items = doc.get(key, []) if isinstance(doc, dict) else None
     if not isinstance(items, list):
         raise ConfigError(f"expected a list under {key!r}", Location(file=str(path), line=1, col=1))
@@ -111,8 +116,12 @@ def load_deployment(config_dir: str | Path | None = None, settings_overrides: di
         raise ConfigError(f"no deployment folder at {root.resolve()} (pass --config DIR)")
     settings, origin = load_settings(root, settings_overrides)
     reg = root / "registry"
-    units = _load_list(reg / "units.yaml", "units", Unit)
-    groups = _load_list(reg / "units.yaml", "groups", PeerGroup, required=False)
+    units_path = reg / "units.yaml"
+    if not units_path.exists():
+        raise ConfigError(f"missing registry file {units_path} (it lists the units)")
+    units_doc = yamlio.load(units_path)  # once: parsing a national registry is most of loading it
+    units = _load_list(units_path, "units", Unit, doc=units_doc)
+    groups = _load_list(units_path, "groups", PeerGroup, doc=units_doc)
     people = _load_list(reg / "people.yaml", "people", Person, required=False)
     indicators = _load_list(reg / "indicators.yaml", "indicators", Indicator)
     dep = Deployment(root, settings, origin, units, groups, people, indicators)
