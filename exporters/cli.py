@@ -65,7 +65,7 @@ def _attach_scheduler(service, deployment) -> None:
     # when no mapping has a schedule yet: mappings are reloaded every cycle, and one may gain a schedule.
     from collectors.schedule import CollectionScheduler
 
-    scheduler = CollectionScheduler(deployment, on_collected=service.request_evaluation)
+    scheduler = CollectionScheduler(deployment, on_collected=service.collected)
     service.add_background(scheduler.start, scheduler.shutdown)
     service.config_listeners.append(lambda config: scheduler.use_collectors(config.collectors))
 

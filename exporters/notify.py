@@ -67,21 +67,27 @@ class Notifications:
         self.secret = secret or (lambda name: settings_mod.secret(name, deployment.settings))
         self._delivering = threading.Lock()  # one delivery pass at a time, or a due message could go twice
 
-    def plan(self, verdicts: pd.DataFrame) -> int:
-        """Record the state changes and queue the digests they call for; return how many were queued."""
-        if verdicts.empty:
+    def plan(self, verdicts: pd.DataFrame, changed: pd.DataFrame | None = None) -> int:
+        """Record the state changes and queue the digests they call for; return how many were queued.
+
+        ``changed``: after an incremental evaluation, the only verdicts that may have changed state; the
+        digests still list the leader's other verdicts of the period from ``verdicts``."""
+        if verdicts.empty or (changed is not None and changed.empty):
             return 0
         frame = with_recipients(verdicts.reset_index(drop=True))
-        changed, triggers, messages, decisions = self._messages(frame, self.ledger.states())
+        candidates = None if changed is None else with_recipients(changed.reset_index(drop=True))
+        changed, triggers, messages, decisions = self._messages(frame, self.ledger.states(), candidates)
         self.ledger.record(changed[KEY + ["status", "value"]], messages, decisions)
         if messages:
             log.info("queued %d digest(s) for %d state change(s)", len(messages), len(triggers))
         return len(messages)
 
-    def _messages(self, frame: pd.DataFrame, old: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[dict], list[dict]]:
-        """The changes against the recorded states ``old``, the alerting ones, and the messages and decisions
-        they call for (nothing recorded: :meth:`plan` records, :meth:`preview` shows)."""
-        merged = frame.merge(old, on=KEY, how="left")
+    def _messages(self, frame: pd.DataFrame, old: pd.DataFrame,
+                  candidates: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[dict], list[dict]]:
+        """The changes against the recorded states ``old`` (of ``candidates``, default every verdict of ``frame``),
+        the alerting ones, and the messages and decisions they call for (nothing recorded: :meth:`plan`
+        records, :meth:`preview` shows)."""
+        merged = (frame if candidates is None else candidates).merge(old, on=KEY, how="left")
         changed = merged[merged["old_status"].isna() | (merged["old_status"] != merged["status"])]
         alerting = changed["status"].isin(DIGEST_STATUSES) | changed["old_status"].isin(DIGEST_STATUSES)
         triggers = changed[alerting]

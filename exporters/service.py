@@ -51,7 +51,8 @@ from exporters.annotations import Annotator
 from exporters.projects import project_rule_infos, project_snapshot
 from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
-from exporters.verdicts import HISTORIC, historic, history_kinds, with_rank_change
+from exporters.verdicts import HISTORIC, KEY, historic, history_kinds, with_rank_change
+from rules.reads import affected_rules
 from targetwatch.errors import ConfigError
 from targetwatch.grafana import token as grafana_token
 from targetwatch.periods import as_of_instant
@@ -151,6 +152,14 @@ class Service:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        # (indicator, period) pairs landed by collections since the last cycle; a full cycle when asked for
+        # (request_evaluation) or when a collection cannot say what it changed.
+        self._pending: set[tuple[str, int]] = set()
+        self._full_requested = False
+        self._pending_lock = threading.Lock()
+        self._verdicts: pd.DataFrame | None = None  # the last cycle's verdicts (with HISTORIC), before rank changes
+        self._history = pd.DataFrame()  # the last per-period history, before rank changes
+        self._history_key: tuple | None = None  # what that history was computed from (see _history_inputs)
         self.server: ThreadingHTTPServer | None = None
 
     # -- configuration -----------------------------------------------------------------------------------
@@ -195,11 +204,12 @@ class Service:
         store, owned = self._open_store()
         try:
             started = time.perf_counter()
-            verdicts = self._run_evaluate(store)
-            verdicts = verdicts.assign(**{HISTORIC: np.where(historic(verdicts, self.period), "true", None)})
-            history = self._run_history(store)
+            verdicts = self._with_historic(self._run_evaluate(store))
+            batches = store.batches()
+            history = self._full_history(store, batches)
             seconds = time.perf_counter() - started
-            self.state.set_verdicts(with_rank_change(verdicts, history), seconds, store.batches(),
+            self._verdicts = verdicts
+            self.state.set_verdicts(with_rank_change(verdicts, history), seconds, batches,
                                     invalid_rule_files=self.cycle_config.rules.invalid_files, history=history)
             self.state.projects = project_snapshot(self.deployment, store, self.as_of, verdicts)
             self._annotate(store)
@@ -219,6 +229,44 @@ class Service:
             log.info("evaluated %d verdicts in %.2f s; %d digest(s) and %d reminder(s) queued, %d sent, %d failed",
                      len(verdicts), seconds, queued, reminded, delivery.sent, delivery.failed)
             return Cycle(len(verdicts), seconds, queued, delivery, pushed, reminded)
+
+    def evaluate_changes(self, changed: set[tuple[str, int]]) -> Cycle:
+        """After a collection landed revisions of the ``changed`` (indicator, period) pairs: re-evaluate only
+        the rules that read them (:mod:`rules.reads`), with this cycle's configuration (no reload: the
+        periodic full cycle reloads), and hand only the verdicts that changed to the ledger, the digests and
+        the reminders. The digests leave before the slower per-period history of those rules is updated;
+        /metrics then shows every verdict, the unchanged ones as they were. Thread-safe."""
+        if self._evaluate is not None or self._verdicts is None:  # fixed verdicts, or no full cycle yet
+            return self.evaluate_and_notify()
+        with self._lock:
+            started = time.perf_counter()
+            ruleset = self.cycle_config.rules
+            ids = affected_rules(ruleset, changed, as_of_day=as_of_instant(self.as_of).date(), period=self.period)
+            store, owned = self._open_store()
+            try:
+                fresh = rules.evaluate(self.deployment, store, as_of=self.as_of, period=self.period, rules=ids,
+                                       ruleset=ruleset) if ids else self._verdicts.iloc[0:0]
+                verdicts, news = replace_rules(self._verdicts, self._with_historic(fresh), ids)
+                seconds = time.perf_counter() - started
+                self._verdicts = verdicts
+                queued = self.notifications.plan(verdicts, changed=news)
+                reminded = self.plan_reminders(news)
+                delivery = self.notifications.deliver()
+                batches = store.batches()
+                history = self._update_history(store, ids, batches)
+                self.state.set_verdicts(with_rank_change(verdicts, history), seconds, batches, history=history)
+                self._annotate(store)
+            finally:
+                if owned:
+                    store.close()
+            pushed = self.pusher.push(verdicts) if self.pusher else None
+            log.info("re-evaluated %d of %d rules for %d changed (indicator, period) pairs in %.2f s: %d verdict(s) changed; "
+                     "%d digest(s) and %d reminder(s) queued, %d sent, %d failed", len(ids), len(ruleset.ids), len(changed),
+                     seconds, len(news), queued, reminded, delivery.sent, delivery.failed)
+            return Cycle(len(news), seconds, queued, delivery, pushed, reminded)
+
+    def _with_historic(self, verdicts: pd.DataFrame) -> pd.DataFrame:
+        return verdicts.assign(**{HISTORIC: np.where(historic(verdicts, self.period), "true", None)})
 
     def plan_reminders(self, verdicts: pd.DataFrame) -> int:
         """Queue the reminders the late verdicts owe to contacts; a failure is logged and leaves digests and delivery alone.
@@ -248,18 +296,43 @@ class Service:
         except Exception as exc:  # noqa: BLE001 - annotations are a courtesy; the token never reaches the log
             log.warning("Grafana annotations failed this cycle: %s", type(exc).__name__)
 
-    def _run_history(self, store: Store) -> pd.DataFrame:
-        """Every period so far of the rules that rank, compare or pace, for their whole peer group: what the
-        league table and the pacing charts show. Only with the rule engine (a test's fixed verdicts have none)."""
+    def _run_history(self, store: Store, only: list[str] | None = None) -> pd.DataFrame:
+        """Every period so far of the rules that rank, compare or pace (of those in ``only``), for their whole
+        peer group: what the league table and the pacing charts show, before rank changes. Only with the rule
+        engine (a test's fixed verdicts have none)."""
         if self._evaluate is not None:
             return pd.DataFrame()
         ruleset = self.cycle_config.rules
-        ids = history_kinds(ruleset)
+        kinds = history_kinds(ruleset)
+        ids = [i for i in kinds if only is None or i in set(only)]
         if not ids:
             return pd.DataFrame()
-        history = rules.evaluate(self.deployment, store, as_of=self.as_of, period="all", rules=list(ids), whole_group=True,
+        history = rules.evaluate(self.deployment, store, as_of=self.as_of, period="all", rules=ids, whole_group=True,
                                  ruleset=ruleset)
-        return with_rank_change(history.assign(kind=history["rule"].map(ids)), history)
+        return history.assign(kind=history["rule"].map(kinds))
+
+    def _history_inputs(self, batches: pd.DataFrame) -> tuple:
+        """What the history is a function of: the store's batches, the rules, the as-of day and the period."""
+        ruleset = self.cycle_config.rules
+        landed = (len(batches), int(batches["id"].max()) if len(batches) and "id" in batches else None)
+        rules_seen = hash(repr([(d.file, d.raw) for d in ruleset.docs]))
+        return landed, rules_seen, as_of_instant(self.as_of).date(), self.period
+
+    def _full_history(self, store: Store, batches: pd.DataFrame) -> pd.DataFrame:
+        """The whole history, computed again only when its inputs changed since it was last brought up to date
+        (by a full cycle, or by the incremental cycles after each collection): the costliest part of a cycle."""
+        key = self._history_inputs(batches)
+        if key != self._history_key:
+            self._history, self._history_key = self._run_history(store), key
+        return with_rank_change(self._history, self._history)
+
+    def _update_history(self, store: Store, ids: list[str], batches: pd.DataFrame) -> pd.DataFrame:
+        """The history with the rules in ``ids`` evaluated again (the others read nothing that changed)."""
+        fresh = self._run_history(store, ids) if ids else pd.DataFrame()
+        if len(fresh):
+            self._history = replace_rules(self._history, fresh, list(fresh["rule"].unique()))[0]
+        self._history_key = self._history_inputs(batches)
+        return with_rank_change(self._history, self._history)
 
     def _open_store(self) -> tuple[Store, bool]:
         return store_for(self._store, self.deployment.settings)
@@ -275,8 +348,29 @@ class Service:
         self._backgrounds.append((start, stop))
 
     def request_evaluation(self, *_args) -> None:
-        """Ask the run loop for a cycle now (safe from any thread, e.g. after a collection)."""
+        """Ask the run loop for a full cycle now (safe from any thread)."""
+        with self._pending_lock:
+            self._full_requested = True
         self._wake.set()
+
+    def collected(self, result) -> None:
+        """The collection scheduler's hook after a collection that landed new revisions: ask the run loop to
+        re-evaluate the rules that read them (safe from any thread). A batch that does not say which
+        (indicator, period) pairs changed (``BatchResult.changed`` None) asks for a full cycle."""
+        landed = [b.changed for b in getattr(result, "batches", []) if b.revisions_added]
+        with self._pending_lock:
+            if not landed or any(pairs is None for pairs in landed):
+                self._full_requested = True
+            else:
+                self._pending.update(*landed)
+        self._wake.set()
+
+    def _take_pending(self) -> tuple[set[tuple[str, int]], bool]:
+        """The pairs landed since the last cycle and whether a full cycle was asked for; both reset."""
+        with self._pending_lock:
+            pending, full = self._pending, self._full_requested
+            self._pending, self._full_requested = set(), False
+        return pending, full
 
     def stop(self) -> None:
         """Ask :meth:`run` to finish (what SIGTERM does)."""
@@ -348,11 +442,19 @@ class Service:
             while not self._stop.is_set():
                 if self._wake.is_set() or time.monotonic() >= next_cycle:
                     self._wake.clear()
+                    changed, full = self._take_pending()
+                    full = full or time.monotonic() >= next_cycle
                     try:
-                        self.evaluate_and_notify()
+                        if full:  # the periodic safety net: the configuration reloaded, every rule evaluated
+                            self.evaluate_and_notify()
+                        elif changed:
+                            self.evaluate_changes(changed)
                     except Exception:  # keep serving the last verdicts; the next cycle tries again
                         log.exception("evaluation failed; serving the previous verdicts")
-                    next_cycle = time.monotonic() + self.interval
+                        if not full:  # whatever the failed cycle was to cover, the next full one does
+                            next_cycle = 0.0
+                    if full:
+                        next_cycle = time.monotonic() + self.interval
                 else:
                     self.notifications.deliver()
                 self._wake.wait(min(self.retry_tick, max(0.0, next_cycle - time.monotonic())))
@@ -363,3 +465,20 @@ class Service:
             self.server.server_close()
             self.ledger.close()
             log.info("stopped")
+
+
+def replace_rules(previous: pd.DataFrame, fresh: pd.DataFrame, ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``previous`` with the rows of the rules in ``ids`` replaced by ``fresh``, and the rows of ``fresh`` that
+    are new or differ from the row of the same key in ``previous`` (the verdicts that changed)."""
+    replaced = previous["rule"].isin(ids) if len(previous) else pd.Series(False, index=previous.index)
+    merged = pd.concat([previous[~replaced], fresh], ignore_index=True) if len(fresh) else previous[~replaced].reset_index(drop=True)
+    if fresh.empty or previous.empty:
+        return merged, fresh
+    key = list(KEY)
+    old = previous[replaced].drop_duplicates(key)
+    compared = [c for c in fresh.columns if c in old.columns and c not in key]
+    joined = fresh[key].merge(old[[*key, *compared]], on=key, how="left", indicator=True)
+    differs = (joined["_merge"] == "left_only").to_numpy().copy()
+    for column in compared:
+        differs |= fresh[column].astype(str).to_numpy() != joined[column].astype(str).to_numpy()
+    return merged, fresh[differs]

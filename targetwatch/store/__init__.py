@@ -41,6 +41,9 @@ class BatchResult:
     duplicates: int = 0
     quarantined: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    # The (indicator, period code) pairs that got a new revision, for incremental evaluation; None when the
+    # backend does not say, and a reader then assumes anything may have changed.
+    changed: frozenset[tuple[str, int]] | None = None
 
     @property
     def ok(self) -> bool:
