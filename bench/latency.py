@@ -1,11 +1,11 @@
 """Benchmark: from a complete workbook in the drop folder to the leader's digest at a local receiver.
 
-    python bench/latency.py [--drops 20] [--settle SECONDS] [--poll 2s]
+    python bench/latency.py [--drops 20] [--settle SECONDS]
 
 Starts ``targetwatch serve`` with its default settings on a copy of the example deployment whose 邵阳
 monthly collector reads a drop folder (the drop-folder source's default settle time unless --settle is
-given; the collector polls every --poll, as in the repository's end-to-end test, because the drop folder
-is polled today) and sends digests to a webhook receiver on 127.0.0.1. After one warm-up drop (the
+given; serve watches the folder with filesystem events, nothing polls it) and sends digests to a webhook
+receiver on 127.0.0.1. After one warm-up drop (the
 original June workbook), it drops --drops variants of it one at a time, each changing 大祥区's fiscal
 revenue verdict, and times each from the moment the complete file is in the folder (copied under a
 temporary name, then renamed) to the arrival of the leader's digest. Prints every latency and the p50
@@ -30,13 +30,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--drops", type=int, default=20)
     ap.add_argument("--settle", type=float, default=None, help="the drop folder's settle_seconds (default: the source's own)")
-    ap.add_argument("--poll", default="2s", help="how often the collector looks at the drop folder")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one digest")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="targetwatch-latency-") as tmp:
         root = Path(tmp)
         receiver = serving.TimedReceiver(serving.free_port()).start()
-        config = serving.deployment(root, receiver.url, settle_seconds=args.settle, poll=args.poll)
+        config = serving.deployment(root, receiver.url, settle_seconds=args.settle)
         workbooks = serving.workbook_variants(root / "staging", args.drops)
         log = root / "serve.log"
         serve = serving.start_serve(config, serving.free_port(), log)
@@ -60,7 +59,7 @@ def main() -> None:
             receiver.stop()
     p50, p95 = np.percentile(latencies, [50, 95])
     settle = "the source's default settle time" if args.settle is None else f"settle {args.settle:g} s"
-    print(f"drop to digest over {len(latencies)} drops ({settle}, polled every {args.poll}): "
+    print(f"drop to digest over {len(latencies)} drops ({settle}, filesystem events): "
           f"p50 {p50:.2f} s, p95 {p95:.2f} s, min {min(latencies):.2f} s, max {max(latencies):.2f} s "
           f"(target: p50 ≤ 2 s, p95 ≤ 4 s with default settings)")
 

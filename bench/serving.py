@@ -4,7 +4,7 @@ deployment, its 邵阳 monthly workbooks arriving through a drop folder, and the
 The pieces are the test suite's own (``tests/conftest.py``: free ports, waiting, stopping by PID;
 ``tests/exporters/receivers.py``: the webhook receiver), set up the way the end-to-end test
 ``tests/collectors/test_schedule_serve.py`` sets them up, except that the drop folder keeps the source's
-default settle time unless a settle time is given. Everything binds 127.0.0.1 and stops by PID.
+default settle time unless a settle time is given, and nothing polls it: ``serve`` watches it. Everything binds 127.0.0.1 and stops by PID.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ class TimedReceiver(Receiver):
                     if t > since and path.endswith("/digest") and body.get("recipient") == recipient]
 
 
-def deployment(root: Path, receiver_url: str, *, settle_seconds: float | None, poll: str) -> Path:
-    """A copy of the example deployment whose 邵阳 monthly mapping reads ``drop/`` and whose digests go to the receiver."""
+def deployment(root: Path, receiver_url: str, *, settle_seconds: float | None) -> Path:
+    """A copy of the example deployment whose 邵阳 monthly mapping reads ``drop/`` (watched by ``serve`` with
+    filesystem events; the mapping keeps its monthly schedule) and whose digests go to the receiver."""
     config = root / "config"
     shutil.copytree(EXAMPLE_CONFIG, config, ignore=shutil.ignore_patterns("__pycache__"))
     (config / "settings.yaml").write_text(f"sqlite_path: {root / 'store.db'}\n", encoding="utf-8")
@@ -60,8 +61,7 @@ def deployment(root: Path, receiver_url: str, *, settle_seconds: float | None, p
     text = mapping.read_text(encoding="utf-8")
     source = "{kind: dropfolder}" if settle_seconds is None else f"{{kind: dropfolder, settle_seconds: {settle_seconds}}}"
     for old, new in (('files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]', 'files: ["drop/邵阳市县市区主要经济指标_*.xlsx"]'),
-                     ("source: {kind: files}", f"source: {source}"),
-                     ('schedule: {working_day: 8, at: "09:00"}', f"schedule: {{every: {poll}, retries: 0}}")):
+                     ("source: {kind: files}", f"source: {source}")):
         if old not in text:
             raise SystemExit(f"{mapping}: expected {old!r} in the example mapping; update bench/serving.py")
         text = text.replace(old, new)

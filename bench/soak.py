@@ -74,13 +74,12 @@ def main() -> None:
     ap.add_argument("--scrape-every", type=float, default=5.0)
     ap.add_argument("--drop-every", type=float, default=30.0, help="seconds between drops; also the length of a printed window")
     ap.add_argument("--settle", type=float, default=None, help="the drop folder's settle_seconds (default: the source's own)")
-    ap.add_argument("--poll", default="2s", help="how often the collector looks at the drop folder")
     args = ap.parse_args()
     windows = max(2, round(args.minutes * 60 / args.drop_every))
     with tempfile.TemporaryDirectory(prefix="targetwatch-soak-") as tmp:
         root = Path(tmp)
         receiver = serving.TimedReceiver(serving.free_port()).start()
-        config = serving.deployment(root, receiver.url, settle_seconds=args.settle, poll=args.poll)
+        config = serving.deployment(root, receiver.url, settle_seconds=args.settle)
         workbooks = [serving.WORKBOOK, *serving.workbook_variants(root / "staging", windows - 2)]
         port = serving.free_port()
         serve = serving.start_serve(config, port, root / "serve.log")

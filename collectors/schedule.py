@@ -11,6 +11,10 @@ harder leaves the store as it was, because the batch transaction never committed
 
 ``serve`` (exporters/cli.py) builds one :class:`CollectionScheduler` and calls ``start()``; after every successful
 collection that changed the store it calls ``on_collected(result)``, where the service evaluates and notifies.
+
+Drop-folder collectors are also driven by filesystem events (:class:`collectors.sources.dropfolder.DropFolderWatcher`),
+with or without a schedule: a settled new file runs the collector at once, in a worker thread of its own.
+Runs of one collector never overlap, whichever of the schedule and the watcher started them.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from collectors import runs, sources
 from collectors.layout import Collector, ScheduleSpec, load_collectors
 from collectors.sources import CollectionResult
+from collectors.sources.dropfolder import DropFolderWatcher
 from collectors.triggers import WorkingDayTrigger, describe, trigger_for  # noqa: F401  (re-exported: persisted jobs may name them here)
 from targetwatch.deployment import Deployment
 from targetwatch.errors import ConfigError, TargetwatchError
@@ -76,6 +81,12 @@ class CollectionScheduler:
         self.jobs_db = runs.jobs_db_path(deployment.settings)
         self.collectors = {c.metadata.name: c for c in load_collectors(deployment.root)}
         self._stopping = threading.Event()
+        self._run_locks: dict[str, threading.Lock] = {}  # one run of a collector at a time
+        self._locks_lock = threading.Lock()
+        self.watcher = DropFolderWatcher(self.collect_soon)
+        self._soon: list[str] = []  # collectors the watcher asked for, run in order by the event worker
+        self._soon_cond = threading.Condition()
+        self._event_worker: threading.Thread | None = None
         create_private(self.jobs_db)  # SQLAlchemy opens it later; it is born 0600 here
         self.scheduler = BackgroundScheduler(
             timezone=TZ,
@@ -97,13 +108,43 @@ class CollectionScheduler:
         self.scheduler.start(paused=True)
         self._sync_jobs()
         self.scheduler.resume()
+        self._event_worker = threading.Thread(target=self._run_soon, name="targetwatch-collect-events", daemon=True)
+        self._event_worker.start()
+        self.watcher.start()
+        self.watcher.watch(self.deployment, list(self.collectors.values()))
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop: no new runs, retries waiting for their backoff give up, a run in progress finishes."""
         self._stopping.set()
+        self.watcher.stop()
+        with self._soon_cond:
+            self._soon_cond.notify_all()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
+        if wait and self._event_worker is not None:
+            self._event_worker.join(timeout=60)
         _ACTIVE.pop(self.key, None)
+
+    def collect_soon(self, name: str) -> None:
+        """Run collector ``name`` as soon as the event worker is free (the watcher calls this; any thread)."""
+        with self._soon_cond:
+            if name not in self._soon:
+                self._soon.append(name)
+            self._soon_cond.notify_all()
+
+    def _run_soon(self) -> None:
+        while not self._stopping.is_set():
+            with self._soon_cond:
+                while not self._soon and not self._stopping.is_set():
+                    self._soon_cond.wait()
+                if self._stopping.is_set():
+                    return
+                name = self._soon.pop(0)
+            try:
+                if name in self.collectors:
+                    self.run_collector(name)
+            except Exception:  # a mapping gone between the event and the run, say: the worker keeps going
+                log.exception("collector %s: the run a drop-folder event asked for failed", name)
 
     def run_until_signal(self) -> None:
         """Start, block until SIGTERM or SIGINT, then shut down gracefully (for the main thread)."""
@@ -125,6 +166,7 @@ class CollectionScheduler:
         self.collectors = {c.metadata.name: c for c in collectors}
         if self.scheduler.running:
             self._sync_jobs()
+            self.watcher.watch(self.deployment, collectors)
 
     def run_now(self, name: str) -> None:
         """Ask the running service to run a scheduled collector now (once, as the same job)."""
@@ -153,6 +195,12 @@ class CollectionScheduler:
 
     def run_collector(self, name: str, scheduled_for: datetime | None = None) -> CollectionResult | None:
         """Collect now, retrying with backoff; ``None`` when every attempt failed (then ``on_failed`` ran)."""
+        with self._locks_lock:
+            lock = self._run_locks.setdefault(name, threading.Lock())
+        with lock:
+            return self._run_collector(name, scheduled_for)
+
+    def _run_collector(self, name: str, scheduled_for: datetime | None) -> CollectionResult | None:
         collector: Collector = self.collectors[name]
         schedule = collector.spec.schedule or ScheduleSpec(every="1d", retries=0)
         started = self.clock()
