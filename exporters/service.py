@@ -480,5 +480,6 @@ def replace_rules(previous: pd.DataFrame, fresh: pd.DataFrame, ids: list[str]) -
     joined = fresh[key].merge(old[[*key, *compared]], on=key, how="left", indicator=True)
     differs = (joined["_merge"] == "left_only").to_numpy().copy()
     for column in compared:
-        differs |= fresh[column].astype(str).to_numpy() != joined[column].astype(str).to_numpy()
+        # As text through numpy (NaN reads "nan" on both sides; pandas' own astype(str) would keep it missing).
+        differs |= fresh[column].to_numpy(dtype=object).astype(str) != joined[column].to_numpy(dtype=object).astype(str)
     return merged, fresh[differs]

@@ -1,0 +1,131 @@
+"""The drop folder driven by filesystem events: `serve` reads a dropped workbook without any schedule or poll
+interval and the leader's digest arrives; the watcher never hands a half-written file to the collector."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from collectors import runs
+from collectors.layout import load_collectors
+from collectors.sources import collect
+from collectors.sources.dropfolder import DropFolderWatcher
+from targetwatch.deployment import load_deployment
+from targetwatch.store.sqlite import SQLiteStore
+from tests.collectors.schedule_helpers import LONG_CSV, write_collector
+from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, stop, wait_http, wait_until
+from tests.exporters.receivers import Receiver
+
+WORKBOOK = EXAMPLE_CONFIG / "inbox" / "shaoyang" / "邵阳市县市区主要经济指标_2023年1-6月.xlsx"
+LEADER = "xia_xiangyang"
+BEHIND = ("【落后】地方一般公共预算收入增速高于全市平均水平（大祥区）：大祥区2023年6月地方一般公共预算收入增速为3.2%，"
+          "目标高于全市平均水平（3.8%），差0.6个百分点")
+
+
+@pytest.mark.services
+def test_serve_reads_a_dropped_workbook_on_its_filesystem_event_and_the_digest_arrives(deployment_dir, tmp_path):
+    mapping = deployment_dir / "collectors" / "shaoyang-monthly.yaml"
+    text = mapping.read_text(encoding="utf-8")
+    for old, new in (('files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]', 'files: ["drop/邵阳市县市区主要经济指标_*.xlsx"]'),
+                     ("source: {kind: files}", "source: {kind: dropfolder}"),  # the default settle time
+                     ('  schedule: {working_day: 8, at: "09:00"}\n', "")):  # no schedule: nothing polls the folder
+        assert old in text
+        text = text.replace(old, new)
+    mapping.write_text(text, encoding="utf-8")
+    drop = deployment_dir / "drop"
+    drop.mkdir()
+    hook = Receiver("webhook", free_port()).start()
+    (deployment_dir / "notifiers.yaml").write_text(
+        f'channels:\n  - {{id: digest_hook, kind: webhook, options: {{url: "{hook.url}/digest"}}}}\nrecipients: {{"*": [digest_hook]}}\n',
+        encoding="utf-8")
+    dep = load_deployment(deployment_dir)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    serve = subprocess.Popen([sys.executable, "-c", "from targetwatch.cli import app; app()", "serve", "--config", str(deployment_dir),
+                              "--port", str(port), "--period", "2023-06", "--interval", "3600"],
+                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
+                             env={**os.environ, "TARGETWATCH_LOG_LEVEL": "INFO"})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/healthy", timeout=30)
+        wait_until(lambda: "evaluated" in log.read_text(encoding="utf-8"), 120, "the first (full) evaluation")
+        assert f"drop folder shaoyang-monthly: watching {drop} with filesystem events" in log.read_text(encoding="utf-8")
+
+        # As a department copies it: under a temporary name, then renamed into place.
+        partial = drop / f".{WORKBOOK.name}.part"
+        shutil.copyfile(WORKBOOK, partial)
+        os.replace(partial, drop / WORKBOOK.name)
+
+        def digests_with_the_new_verdict():
+            return [(body["recipient"], body["subject"]) for path, body in list(hook.requests)
+                    if path.endswith("/digest") and BEHIND in body["markdown"]]
+        assert wait_until(digests_with_the_new_verdict, 60, "the leader's digest") == [(LEADER, "目标预警｜2023-06｜夏向阳同志分管事项")]
+        assert (drop / "archive" / WORKBOOK.name).exists() and not partial.exists()
+        history = runs.run_history(runs.jobs_db_path(dep.settings))
+        ok = history[(history.status == "ok") & (history.batches > 0)]
+        assert ok[["collector", "batches", "quarantined"]].values.tolist() == [["shaoyang-monthly", 1, 0]]
+        serve.terminate()
+        assert serve.wait(timeout=30) == 0
+    finally:
+        stop(serve)
+        hook.stop()
+    logged = log.read_text(encoding="utf-8")
+    # The collection that read it asked for the rules reading its figures only, not a full cycle.
+    assert "re-evaluated" in logged and "changed (indicator, period) pairs" in logged
+    assert "polling" not in logged
+
+
+def _write_slowly(data: bytes, target: Path, pieces: int = 8, pause: float = 0.1) -> None:
+    step = len(data) // pieces + 1
+    with open(target, "wb") as fh:
+        for i in range(0, len(data), step):
+            fh.write(data[i:i + step])
+            fh.flush()
+            time.sleep(pause)
+
+
+def test_the_watcher_hands_over_only_settled_files_and_never_a_temporary_name(deployment_dir):
+    write_collector(deployment_dir, "drop", '  files: ["drop/*.csv"]\n  sheets: [{shape: long}]\n  source: {kind: dropfolder, settle_seconds: 1.5}\n')
+    drop = deployment_dir / "drop"
+    drop.mkdir()
+    dep = load_deployment(deployment_dir)
+    collector = load_collectors(dep.root)[0]
+    results = []
+    lock = threading.Lock()
+
+    def on_ready(name: str) -> None:
+        with lock:  # as the scheduler does: runs of one collector never overlap, each with its own connection
+            store = SQLiteStore(dep.settings.sqlite_path)
+            try:
+                results.append(collect(dep, store, collector))
+            finally:
+                store.close()
+
+    watcher = DropFolderWatcher(on_ready)
+    watcher.start()
+    try:
+        watcher.watch(dep, [collector])
+        # Written in place under its final name, in pieces: the settle time passes only after the last one.
+        _write_slowly(LONG_CSV.encode("utf-8"), drop / "retail.csv")
+        wait_until(lambda: (drop / "archive" / "retail.csv").exists(), 30, "the settled file to be read")
+        # Written under a temporary name, then renamed: the temporary name is never read.
+        september = LONG_CSV.replace("2025-08", "2025-09")
+        _write_slowly(september.encode("utf-8"), drop / "september.csv.part")
+        os.replace(drop / "september.csv.part", drop / "september.csv")
+        wait_until(lambda: (drop / "archive" / "september.csv").exists(), 30, "the renamed file to be read")
+    finally:
+        watcher.stop()
+    with lock:
+        files = [(Path(f.file).name, f.outcome) for r in results for f in r.files]
+    assert files == [("retail.csv", "archived"), ("september.csv", "archived")]
+    store = SQLiteStore(dep.settings.sqlite_path)
+    batches = store.batches()
+    store.close()
+    assert batches["rows_read"].tolist() == [3, 3] and batches["quarantined"].tolist() == [0, 0]
+    assert sorted(p.name for p in (drop / "archive").iterdir()) == ["retail.csv", "september.csv"]
