@@ -97,18 +97,31 @@ class TargetwatchCollector(Collector):
             return fallback
 
     def collect(self) -> Iterator[Metric]:
+        yield from self.state_families(*self.frames())
+        yield from self.live_families()
+
+    def frames(self) -> tuple:
+        """What the per-verdict and info families are built from: (verdicts, projects, history, rule infos).
+        The same frames give the same families, so a caller may keep their rendering until they change."""
         with self.state.lock:
-            verdicts = self.state.verdicts
-            projects = self.state.projects
-            seconds = self.state.evaluation_seconds
-            invalid = self.state.invalid_rule_files
-            history = self.state.history
+            verdicts, projects, history = self.state.verdicts, self.state.projects, self.state.history
         self._up: dict[str, int] = {}
+        return verdicts, projects, history, self._read("rule_infos", self.rule_infos, [])
+
+    def state_families(self, verdicts: pd.DataFrame, projects: pd.DataFrame, history: pd.DataFrame, infos) -> Iterator[Metric]:
+        """The families of the last evaluation and of the registry (the bulk of a scrape)."""
         yield from verdict_families(verdicts)
         yield from project_families(projects)
         yield from history_families(history)
         if self.deployment is not None:
-            yield from info_families(self.deployment, self._read("rule_infos", self.rule_infos, []))
+            yield from info_families(self.deployment, infos)
+
+    def live_families(self) -> Iterator[Metric]:
+        """The families read afresh at every scrape: collector runs, ingest counters, notifications. Call after
+        :meth:`frames`, which starts the scrape."""
+        with self.state.lock:
+            seconds = self.state.evaluation_seconds
+            invalid = self.state.invalid_rule_files
         yield from run_families(self._read("runs", self.runs, pd.DataFrame(columns=["collector", "status"])))
         if self.batches is not None:
             batches = self._read("batches", self.batches, None)

@@ -161,6 +161,7 @@ class Service:
         self._history = pd.DataFrame()  # the last per-period history, before rank changes
         self._history_key: tuple | None = None  # what that history was computed from (see _history_inputs)
         self.server: ThreadingHTTPServer | None = None
+        self._rendered: tuple | None = None  # (what the state families were built from, their rendering)
 
     # -- configuration -----------------------------------------------------------------------------------
 
@@ -338,8 +339,14 @@ class Service:
         return store_for(self._store, self.deployment.settings)
 
     def scrape(self) -> bytes:
-        """One /metrics body, as Prometheus would receive it."""
-        return render(self.collector)
+        """One /metrics body, as Prometheus would receive it. The per-verdict and info families are rendered
+        once per evaluation (most of the body and of its cost); the counters are read at every scrape."""
+        frames = self.collector.frames()
+        cached = self._rendered
+        if cached is None or any(a is not b for a, b in zip(cached[0][:3], frames[:3])) or cached[0][3] != frames[3] \
+                or cached[0][4] is not self.deployment:
+            cached = self._rendered = ((*frames, self.deployment), render(_Families(self.collector.state_families(*frames))))
+        return cached[1] + render(_Families(self.collector.live_families()))
 
     # -- long-running ----------------------------------------------------------------------------------
 
@@ -483,3 +490,13 @@ def replace_rules(previous: pd.DataFrame, fresh: pd.DataFrame, ids: list[str]) -
         # As text through numpy (NaN reads "nan" on both sides; pandas' own astype(str) would keep it missing).
         differs |= fresh[column].to_numpy(dtype=object).astype(str) != joined[column].to_numpy(dtype=object).astype(str)
     return merged, fresh[differs]
+
+
+class _Families:
+    """Some metric families as a collector (what :func:`render` takes)."""
+
+    def __init__(self, families):
+        self.families = families
+
+    def collect(self):
+        yield from self.families

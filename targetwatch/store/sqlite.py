@@ -131,7 +131,7 @@ class SQLiteStore:
 
     def ingest(self, chunks: Iterable[StagedChunk], *, source: str, content_hash: str, reported_at: datetime) -> BatchResult:
         reported = int(reported_at.timestamp())
-        result = BatchResult(batch=0, source=source, changed=set())  # packed pairs while staging; named in _merge
+        result = BatchResult(batch=0, source=source, changed={})  # packed pair → (indicator, period) while staging
         cells: dict[tuple[str, str], int] = {}
         # Stage the whole file into a scratch database first (bulk-loaded from Arrow, no lock on the
         # store), then land it in one short transaction. A crash at any point leaves the store as it was.
@@ -206,8 +206,10 @@ class SQLiteStore:
         cell = local[pair_codes]
         # In key order, so that the upsert into the staging table appends (3-4x faster than file order).
         order = np.argsort(keys, kind="stable")
-        pairs = keys[order] >> (_UNIT_BITS + 1)  # (indicator id, period index), sorted: distinct in one pass
-        result.changed.update(pairs[np.r_[True, pairs[1:] != pairs[:-1]]].tolist())
+        pairs = keys[order] >> (_UNIT_BITS + 1)  # (indicator, period) packed, sorted: distinct in one pass
+        first = np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])
+        result.changed.update(zip(pairs[first].tolist(), zip(good["indicator"].to_numpy()[order[first]].tolist(),
+                                                              good["period"].to_numpy(np.int64)[order[first]].tolist())))
         scratch.add_rows(keys[order], good["value"].to_numpy(np.float64)[order],
                          good["row"].to_numpy(np.int64)[order], cell[order])
 
@@ -303,10 +305,10 @@ class SQLiteStore:
         )
         result.revisions_added = cur.rowcount
         result.unchanged = staged - cur.rowcount
-        packed = result.changed if cur.rowcount == staged else {row[0] for row in self.con.execute(  # some keys, or none
+        staged_pairs = result.changed
+        packed = staged_pairs.keys() if cur.rowcount == staged else {row[0] for row in self.con.execute(  # some keys, or none
             "SELECT DISTINCT s.key >> ? FROM stage s JOIN observation o ON o.key = s.key AND o.batch = ?", (_UNIT_BITS + 1, batch_id))}
-        names = self._names("indicator")
-        result.changed = frozenset((names[p >> _PERIOD_BITS], int(period_code(p & ((1 << _PERIOD_BITS) - 1)))) for p in packed)
+        result.changed = frozenset(staged_pairs[p] for p in packed) if all(p in staged_pairs for p in packed) else None
 
     # -- reading -------------------------------------------------------------------------------------
 
