@@ -10,8 +10,16 @@ notifications to the robots, :mod:`exporters.amwebhook`). Verdicts of periods ol
 reporting period are marked ``historic`` (:func:`exporters.verdicts.historic`): held back from digests,
 not pushed, and excluded by the generated alert rules. :meth:`Service.run` serves HTTP
 in a thread and runs the cycle in the calling thread, the only one that touches the store, every
-``interval`` seconds, or at once when :meth:`Service.request_evaluation` is called (for example by the
-collection scheduler after a collection). SIGTERM and SIGINT stop it cleanly.
+``interval`` seconds, or at once when :meth:`Service.request_evaluation` is called. SIGTERM and SIGINT stop it cleanly.
+
+After a collection (:meth:`Service.collected`, the collection scheduler's hook) the loop runs an
+incremental cycle instead (:meth:`Service.evaluate_changes`): only the rules that read the (indicator,
+period) pairs the collection revised (:mod:`rules.reads`, from ``BatchResult.changed``) are evaluated
+again, their verdicts replace the old ones, and only the verdicts that changed go to the ledger, the
+digests and the reminders; the digests leave before the per-period history of those rules is updated.
+The periodic full cycle stays as the safety net. The per-period history, the costliest part of a cycle,
+is computed again by a full cycle only when the store's batches, the rules, the as-of day or the period
+changed since it was last brought up to date.
 
 Each cycle starts by loading the configuration once (:class:`CycleConfig`; the first cycle takes the
 reading made at start): the rules, the notifier settings and the collector mappings. So an edit while the service runs changes the verdicts, the rule
