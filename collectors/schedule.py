@@ -161,8 +161,10 @@ class CollectionScheduler:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def use_collectors(self, collectors: list[Collector]) -> None:
-        """Take newly loaded mappings: later runs read with them, and the jobs follow their schedules."""
+    def use_collectors(self, collectors: list[Collector], deployment: Deployment | None = None) -> None:
+        """Take newly loaded mappings (and registry): later runs read with them, and the jobs follow their schedules."""
+        if deployment is not None:
+            self.deployment = deployment
         self.collectors = {c.metadata.name: c for c in collectors}
         if self.scheduler.running:
             self._sync_jobs()

@@ -67,7 +67,7 @@ def _attach_scheduler(service, deployment) -> None:
 
     scheduler = CollectionScheduler(deployment, on_collected=service.collected)
     service.add_background(scheduler.start, scheduler.shutdown)
-    service.config_listeners.append(lambda config: scheduler.use_collectors(config.collectors))
+    service.config_listeners.append(lambda config: scheduler.use_collectors(config.collectors, config.deployment))
 
 
 @console.command

@@ -22,7 +22,8 @@ is computed again by a full cycle only when the store's batches, the rules, the 
 changed since it was last brought up to date.
 
 Each cycle starts by loading the configuration once (:class:`CycleConfig`; the first cycle takes the
-reading made at start): the rules, the notifier settings and the collector mappings. So an edit while the service runs changes the verdicts, the rule
+reading made at start): the registry (units, groups, people, indicators), the rules, the notifier
+settings and the collector mappings. So an edit while the service runs changes the verdicts, the rule
 titles on /metrics and the reminder contacts together, at the next cycle. A rule file with an error is
 left out with its located errors logged and counted (``targetwatch_rule_files_invalid``), and every
 other rule is evaluated; notifier settings or collector mappings with an error keep the last good ones.
@@ -61,6 +62,7 @@ from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
 from exporters.verdicts import HISTORIC, KEY, historic, history_kinds, with_rank_change
 from rules.reads import affected_rules
+from targetwatch.deployment import Deployment, load_deployment
 from targetwatch.errors import ConfigError
 from targetwatch.grafana import token as grafana_token
 from targetwatch.periods import as_of_instant
@@ -91,6 +93,7 @@ class CycleConfig:
     notifiers: NotifierConfig
     collectors: list[Collector] = field(default_factory=list)
     catalogue: list[RuleInfo] = field(default_factory=list)
+    deployment: Deployment | None = None  # with this cycle's registry (units, groups, people, indicators)
 
     @property
     def rule_errors(self) -> list:
@@ -99,15 +102,29 @@ class CycleConfig:
 
 
 def load_cycle_config(deployment, previous: CycleConfig | None = None, notifiers: NotifierConfig | None = None) -> CycleConfig:
-    """The deployment's rules (valid files only), notifier settings (``notifiers`` when fixed) and collector
-    mappings. Notifier settings or mappings with an error keep ``previous``'s, logged with their location."""
+    """The deployment's registry (read again after the first cycle), rules (valid files only), notifier settings
+    (``notifiers`` when fixed) and collector mappings. A registry, notifier settings or mappings with an error
+    keep ``previous``'s, logged with their location."""
+    if previous is not None:
+        deployment = _or_last_good(lambda: reload_registry(deployment), deployment, "the registry (units, people, indicators)")
     ruleset = rules.load_valid_rules(deployment.root, deployment)
     for problem in (p for p in ruleset.problems if p.level == "error"):
         log.warning("rule file left out of this evaluation: %s", problem)
     if notifiers is None:
         notifiers = _or_last_good(lambda: load_notifier_config(deployment.root), previous and previous.notifiers, "notifiers.yaml")
     collectors = _or_last_good(lambda: load_collectors(deployment.root), previous and previous.collectors, "a collector mapping")
-    return CycleConfig(ruleset, notifiers, collectors, rule_catalogue(deployment, ruleset))
+    return CycleConfig(ruleset, notifiers, collectors, rule_catalogue(deployment, ruleset), deployment)
+
+
+def reload_registry(deployment: Deployment) -> Deployment:
+    """``deployment`` with its registry files read again (the same object when they say the same); the
+    settings stay as they were at start (the store, the port and the secrets do not move under a service)."""
+    fresh = load_deployment(deployment.root)
+    registry = (fresh.units, fresh.groups, fresh.people, fresh.indicators)
+    if registry == (deployment.units, deployment.groups, deployment.people, deployment.indicators):
+        return deployment
+    log.info("registry changed: %d units, %d groups, %d people, %d indicators", *map(len, registry))
+    return Deployment(deployment.root, deployment.settings, deployment.settings_origin, *registry)
 
 
 def _or_last_good(load: Callable, last_good, what: str):
@@ -180,7 +197,12 @@ class Service:
             config = self.cycle_config
         else:
             config = load_cycle_config(self.deployment, self.cycle_config, self._fixed_notifiers)
-        if config.notifiers != self.cycle_config.notifiers:
+        registry_changed = config.deployment is not None and config.deployment is not self.deployment
+        if registry_changed:  # everything that names units, people or indicators reads the new registry
+            self.deployment = self.collector.deployment = config.deployment
+            if self.annotator is not None:
+                self.annotator.deployment = config.deployment
+        if registry_changed or config.notifiers != self.cycle_config.notifiers:
             self._use_notifiers(config.notifiers)
         self.cycle_config = config
         for listener in self.config_listeners:
