@@ -104,7 +104,6 @@ def settled_files(paths: list[Path], settle_seconds: float) -> tuple[list[Path],
 
     A file seen (by the watcher or an earlier run) with its current size and mtime at least
     ``settle_seconds`` ago needs no waiting; otherwise the run waits ``settle_seconds`` and looks again."""
-    signature = _signature
     sighted = {p: SIGHTINGS.note(p) for p in paths}
     before = {p: seen[0] if seen else None for p, seen in sighted.items()}
     known = all(seen is None or time.monotonic() - seen[1] >= settle_seconds for seen in sighted.values())
@@ -113,7 +112,7 @@ def settled_files(paths: list[Path], settle_seconds: float) -> tuple[list[Path],
     settled, moving = [], []
     now = time.time()
     for p in paths:
-        sig = signature(p)
+        sig = _signature(p)
         if sig is None:
             continue
         stable = sig == before[p] and now - sig[1] / 1e9 >= settle_seconds
