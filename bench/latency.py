@@ -39,7 +39,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="targetwatch-latency-") as tmp:
         root = Path(tmp)
         receiver = serving.TimedReceiver(serving.free_port()).start()
-        config = serving.deployment(root, receiver.url, settle_seconds=args.settle)
+        config = serving.deployment(root, receiver, settle_seconds=args.settle)
         workbooks = serving.workbook_variants(root / "staging", args.drops)
         log = root / "serve.log"
         serve = serving.start_serve(config, serving.free_port(), log)

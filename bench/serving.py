@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import EXAMPLE_CONFIG, free_port, stop, wait_http  # noqa: E402
-from tests.exporters.receivers import Receiver  # noqa: E402
+from tests.collectors.schedule_helpers import shaoyang_drop_folder  # noqa: E402
+from tests.exporters.receivers import Receiver, send_digests_to  # noqa: E402
 
 WORKBOOK = EXAMPLE_CONFIG / "inbox" / "shaoyang" / "邵阳市县市区主要经济指标_2023年1-6月.xlsx"
 LEADER = "xia_xiangyang"  # owns 大祥区's fiscal revenue rules, whose verdict each variant flips
@@ -51,25 +52,15 @@ class TimedReceiver(Receiver):
                     if t > since and path.endswith("/digest") and body.get("recipient") == recipient]
 
 
-def deployment(root: Path, receiver_url: str, *, settle_seconds: float | None) -> Path:
+def deployment(root: Path, receiver: Receiver, *, settle_seconds: float | None) -> Path:
     """A copy of the example deployment whose 邵阳 monthly mapping reads ``drop/`` (watched by ``serve`` with
     filesystem events; the mapping keeps its monthly schedule) and whose digests go to the receiver."""
     config = root / "config"
     shutil.copytree(EXAMPLE_CONFIG, config, ignore=shutil.ignore_patterns("__pycache__"))
     (config / "settings.yaml").write_text(f"sqlite_path: {root / 'store.db'}\n", encoding="utf-8")
-    mapping = config / "collectors" / "shaoyang-monthly.yaml"
-    text = mapping.read_text(encoding="utf-8")
     source = "{kind: dropfolder}" if settle_seconds is None else f"{{kind: dropfolder, settle_seconds: {settle_seconds}}}"
-    for old, new in (('files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]', 'files: ["drop/邵阳市县市区主要经济指标_*.xlsx"]'),
-                     ("source: {kind: files}", f"source: {source}")):
-        if old not in text:
-            raise SystemExit(f"{mapping}: expected {old!r} in the example mapping; update bench/serving.py")
-        text = text.replace(old, new)
-    mapping.write_text(text, encoding="utf-8")
-    (config / "drop").mkdir()
-    (config / "notifiers.yaml").write_text(
-        f'channels:\n  - {{id: digest_hook, kind: webhook, options: {{url: "{receiver_url}/digest"}}}}\nrecipients: {{"*": [digest_hook]}}\n',
-        encoding="utf-8")
+    shaoyang_drop_folder(config, source, '{working_day: 8, at: "09:00"}')
+    send_digests_to(config, receiver)
     return config
 
 

@@ -79,7 +79,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="targetwatch-soak-") as tmp:
         root = Path(tmp)
         receiver = serving.TimedReceiver(serving.free_port()).start()
-        config = serving.deployment(root, receiver.url, settle_seconds=args.settle)
+        config = serving.deployment(root, receiver, settle_seconds=args.settle)
         workbooks = [serving.WORKBOOK, *serving.workbook_variants(root / "staging", windows - 2)]
         port = serving.free_port()
         serve = serving.start_serve(config, port, root / "serve.log")

@@ -50,3 +50,19 @@ def write_collector(config: Path, name: str, body: str, alone: bool = True) -> P
 
 
 LONG_CSV = "unit,indicator,period,value\n大祥区,社会消费品零售总额,2025-08,101.5\n双清区,社会消费品零售总额,2025-08,88.2\n北塔区,社会消费品零售总额,2025-08,40.1\n"
+
+
+def shaoyang_drop_folder(config: Path, source: str, schedule: str | None) -> Path:
+    """Make the example's 邵阳 monthly mapping read ``drop/`` with ``source`` (a flow mapping such as
+    ``{kind: dropfolder}``) on ``schedule`` (None: no schedule at all); returns the new, empty ``drop/``."""
+    mapping = config / "collectors" / "shaoyang-monthly.yaml"
+    text = mapping.read_text(encoding="utf-8")
+    for old, new in (('files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]', 'files: ["drop/邵阳市县市区主要经济指标_*.xlsx"]'),
+                     ("source: {kind: files}", f"source: {source}"),
+                     ('  schedule: {working_day: 8, at: "09:00"}\n', f"  schedule: {schedule}\n" if schedule else "")):
+        if old not in text:
+            raise AssertionError(f"{mapping}: expected {old!r} in the example mapping")
+        text = text.replace(old, new)
+    mapping.write_text(text, encoding="utf-8")
+    (config / "drop").mkdir()
+    return config / "drop"

@@ -19,9 +19,9 @@ from collectors.sources import collect
 from collectors.sources.dropfolder import DropFolderWatcher
 from targetwatch.deployment import load_deployment
 from targetwatch.store.sqlite import SQLiteStore
-from tests.collectors.schedule_helpers import LONG_CSV, write_collector
+from tests.collectors.schedule_helpers import LONG_CSV, shaoyang_drop_folder, write_collector
 from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, stop, wait_http, wait_until
-from tests.exporters.receivers import Receiver
+from tests.exporters.receivers import Receiver, send_digests_to
 
 WORKBOOK = EXAMPLE_CONFIG / "inbox" / "shaoyang" / "邵阳市县市区主要经济指标_2023年1-6月.xlsx"
 LEADER = "xia_xiangyang"
@@ -31,20 +31,9 @@ BEHIND = ("【落后】地方一般公共预算收入增速高于全市平均水
 
 @pytest.mark.services
 def test_serve_reads_a_dropped_workbook_on_its_filesystem_event_and_the_digest_arrives(deployment_dir, tmp_path):
-    mapping = deployment_dir / "collectors" / "shaoyang-monthly.yaml"
-    text = mapping.read_text(encoding="utf-8")
-    for old, new in (('files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]', 'files: ["drop/邵阳市县市区主要经济指标_*.xlsx"]'),
-                     ("source: {kind: files}", "source: {kind: dropfolder}"),  # the default settle time
-                     ('  schedule: {working_day: 8, at: "09:00"}\n', "")):  # no schedule: nothing polls the folder
-        assert old in text
-        text = text.replace(old, new)
-    mapping.write_text(text, encoding="utf-8")
-    drop = deployment_dir / "drop"
-    drop.mkdir()
+    drop = shaoyang_drop_folder(deployment_dir, "{kind: dropfolder}", None)  # the default settle time; no schedule polls it
     hook = Receiver("webhook", free_port()).start()
-    (deployment_dir / "notifiers.yaml").write_text(
-        f'channels:\n  - {{id: digest_hook, kind: webhook, options: {{url: "{hook.url}/digest"}}}}\nrecipients: {{"*": [digest_hook]}}\n',
-        encoding="utf-8")
+    send_digests_to(deployment_dir, hook)
     dep = load_deployment(deployment_dir)
     port = free_port()
     log = tmp_path / "serve.log"

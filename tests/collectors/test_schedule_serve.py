@@ -17,7 +17,8 @@ from collectors import runs
 from targetwatch.deployment import load_deployment
 from targetwatch.store.sqlite import SQLiteStore
 from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, stop, wait_http, wait_until
-from tests.exporters.receivers import Receiver
+from tests.collectors.schedule_helpers import shaoyang_drop_folder
+from tests.exporters.receivers import Receiver, send_digests_to
 
 pytestmark = pytest.mark.services
 WORKBOOK = EXAMPLE_CONFIG / "inbox" / "shaoyang" / "邵阳市县市区主要经济指标_2023年1-6月.xlsx"
@@ -41,19 +42,9 @@ def scrape(port: int) -> str:
 
 
 def test_a_dropped_workbook_reaches_store_verdicts_metrics_and_the_leaders_digest(deployment_dir, tmp_path):
-    mapping = deployment_dir / "collectors" / "shaoyang-monthly.yaml"
-    text = mapping.read_text(encoding="utf-8")
-    old = 'files: ["inbox/shaoyang/邵阳市县市区主要经济指标_*.xlsx"]'
-    assert old in text
-    mapping.write_text(text.replace(old, 'files: ["drop/邵阳市县市区主要经济指标_*.xlsx"]')
-                       .replace("source: {kind: files}", "source: {kind: dropfolder, settle_seconds: 0.5}")
-                       .replace('schedule: {working_day: 8, at: "09:00"}', "schedule: {every: 2s, retries: 0}"),
-                       encoding="utf-8")
-    (deployment_dir / "drop").mkdir()
+    shaoyang_drop_folder(deployment_dir, "{kind: dropfolder, settle_seconds: 0.5}", "{every: 2s, retries: 0}")
     hook = Receiver("webhook", free_port()).start()
-    (deployment_dir / "notifiers.yaml").write_text(
-        f'channels:\n  - {{id: digest_hook, kind: webhook, options: {{url: "{hook.url}/digest"}}}}\nrecipients: {{"*": [digest_hook]}}\n',
-        encoding="utf-8")
+    send_digests_to(deployment_dir, hook)
     dep = load_deployment(deployment_dir)
     port = free_port()
     log = tmp_path / "serve.log"

@@ -118,3 +118,10 @@ class Receiver:
             if sign != expected:  # parse_qs already URL-decoded it
                 return 200, {"errcode": 310000, "errmsg": "sign not match"}
         return 200, {"errcode": 0, "errmsg": "ok"}
+
+
+def send_digests_to(config, receiver: Receiver) -> None:
+    """Point a deployment copy's ``notifiers.yaml`` at ``receiver``: every leader's digest goes to its ``/digest`` path."""
+    (config / "notifiers.yaml").write_text(
+        f'channels:\n  - {{id: digest_hook, kind: webhook, options: {{url: "{receiver.url}/digest"}}}}\nrecipients: {{"*": [digest_hook]}}\n',
+        encoding="utf-8")

@@ -20,7 +20,7 @@ from targetwatch.deployment import load_deployment
 from targetwatch.store import StagedChunk
 from targetwatch.store.sqlite import SQLiteStore
 from tests.conftest import free_port
-from tests.exporters.receivers import Receiver
+from tests.exporters.receivers import Receiver, send_digests_to
 
 PERIOD = "2023-06"
 
@@ -32,9 +32,7 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture
 def service(deployment_dir, tmp_path):
     hook = Receiver("webhook", free_port()).start()  # every digest stays on this machine
-    (deployment_dir / "notifiers.yaml").write_text(
-        f'channels:\n  - {{id: digest_hook, kind: webhook, options: {{url: "{hook.url}/digest"}}}}\nrecipients: {{"*": [digest_hook]}}\n',
-        encoding="utf-8")
+    send_digests_to(deployment_dir, hook)
     deployment = load_deployment(deployment_dir)
     db = SQLiteStore(deployment.settings.sqlite_path)
     ingest(deployment, db, due_files(deployment))
