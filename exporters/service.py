@@ -359,9 +359,10 @@ class Service:
 
     def _update_history(self, store: Store, ids: list[str], batches: pd.DataFrame) -> pd.DataFrame:
         """The history with the rules in ``ids`` evaluated again (the others read nothing that changed)."""
-        fresh = self._run_history(store, ids) if ids else pd.DataFrame()
-        if len(fresh):
-            self._history = replace_rules(self._history, fresh, list(fresh["rule"].unique()))[0]
+        kinds = history_kinds(self.cycle_config.rules)
+        wanted = [i for i in ids if i in kinds]
+        if wanted and self._evaluate is None:  # a rule whose history is now empty loses its old rows too
+            self._history = replace_rules(self._history, self._run_history(store, wanted), wanted)[0]
         self._history_key = self._history_inputs(batches)
         return with_rank_change(self._history, self._history)
 
