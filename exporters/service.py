@@ -94,6 +94,7 @@ class CycleConfig:
     collectors: list[Collector] = field(default_factory=list)
     catalogue: list[RuleInfo] = field(default_factory=list)
     deployment: Deployment | None = None  # with this cycle's registry (units, groups, people, indicators)
+    registry_stamp: tuple = ()  # the registry files' sizes and modification times when it was read
 
     @property
     def rule_errors(self) -> list:
@@ -105,7 +106,8 @@ def load_cycle_config(deployment, previous: CycleConfig | None = None, notifiers
     """The deployment's registry (read again after the first cycle), rules (valid files only), notifier settings
     (``notifiers`` when fixed) and collector mappings. A registry, notifier settings or mappings with an error
     keep ``previous``'s, logged with their location."""
-    if previous is not None:
+    stamp = registry_files_stamp(deployment.root)
+    if previous is not None and stamp != previous.registry_stamp:  # parsing a national registry takes seconds: only when edited
         deployment = _or_last_good(lambda: reload_registry(deployment), deployment, "the registry (units, people, indicators)")
     ruleset = rules.load_valid_rules(deployment.root, deployment)
     for problem in (p for p in ruleset.problems if p.level == "error"):
@@ -113,7 +115,19 @@ def load_cycle_config(deployment, previous: CycleConfig | None = None, notifiers
     if notifiers is None:
         notifiers = _or_last_good(lambda: load_notifier_config(deployment.root), previous and previous.notifiers, "notifiers.yaml")
     collectors = _or_last_good(lambda: load_collectors(deployment.root), previous and previous.collectors, "a collector mapping")
-    return CycleConfig(ruleset, notifiers, collectors, rule_catalogue(deployment, ruleset), deployment)
+    return CycleConfig(ruleset, notifiers, collectors, rule_catalogue(deployment, ruleset), deployment, stamp)
+
+
+def registry_files_stamp(root) -> tuple:
+    """Size and modification time of each registry file: what tells an edited registry from the one read."""
+    stamps = []
+    for path in sorted((root / "registry").glob("*.yaml")):
+        try:
+            st = path.stat()
+            stamps.append((path.name, st.st_size, st.st_mtime_ns))
+        except FileNotFoundError:
+            continue
+    return tuple(stamps)
 
 
 def reload_registry(deployment: Deployment) -> Deployment:
