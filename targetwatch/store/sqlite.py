@@ -306,7 +306,7 @@ class SQLiteStore:
         result.revisions_added = cur.rowcount
         result.unchanged = staged - cur.rowcount
         staged_pairs = result.changed
-        packed = staged_pairs.keys() if cur.rowcount == staged else {row[0] for row in self.con.execute(  # some keys, or none
+        packed = staged_pairs.keys() if cur.rowcount == staged else () if cur.rowcount == 0 else {row[0] for row in self.con.execute(
             "SELECT DISTINCT s.key >> ? FROM stage s JOIN observation o ON o.key = s.key AND o.batch = ?", (_UNIT_BITS + 1, batch_id))}
         result.changed = frozenset(staged_pairs[p] for p in packed) if all(p in staged_pairs for p in packed) else None
 
