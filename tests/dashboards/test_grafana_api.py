@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timezone
 
@@ -64,7 +65,7 @@ def annotation_queries() -> list[list[str]]:
 def test_serve_posts_data_updates_and_rule_versions_that_every_dashboard_shows(grafana, deployment, db, monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     settings = deployment.settings.model_copy(update={"dashboard_url": grafana.url})
-    deployment = type(deployment)(**{**deployment.__dict__, "settings": settings})
+    deployment = dataclasses.replace(deployment, settings=settings)
     service = Service(deployment, db, as_of="2023-04-30")
     assert service.annotator is not None
 
