@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -86,7 +87,6 @@ class SQLiteStore:
         Scratch.remove_stale(self.path)
         self._dims: dict[str, dict[str, int]] = {"indicator": {}, "unit": {}}
         self._load_dims()
-        self._columnar = None  # the ADBC connection of read(), opened on first use
 
     # -- dimensions ----------------------------------------------------------------------------------
 
@@ -132,61 +132,58 @@ class SQLiteStore:
 
     def ingest(self, chunks: Iterable[StagedChunk], *, source: str, content_hash: str, reported_at: datetime) -> BatchResult:
         reported = int(reported_at.timestamp())
-        result = BatchResult(batch=0, source=source, changed={})  # packed pair → (indicator, period) while staging
+        staged = BatchResult(batch=0, source=source)
         cells: dict[tuple[str, str], int] = {}
-        # Stage the whole file into a scratch database first (bulk-loaded from Arrow, no lock on the
-        # store), then land it in one short transaction. A crash at any point leaves the store as it was.
+        # Stage the whole file into scratch files first (each chunk a run sorted by key), compare it with what the
+        # store holds, then land it in one short transaction. A crash at any point leaves the store as it was.
         with Scratch(self.path) as scratch:
             for chunk in chunks:
-                self._stage(scratch, chunk.good, cells, result)
+                self._stage(scratch, chunk.good, cells, staged)
                 scratch.add_bad(chunk.bad)
-            con = self.con
-            con.execute("ATTACH DATABASE ? AS scratch", (str(scratch.path),))
-            try:
-                con.execute("BEGIN IMMEDIATE")
+            for _ in range(_LANDING_ATTEMPTS):
+                result = BatchResult(batch=0, source=source, rows_read=staged.rows_read)
+                # Compared outside the store's lock, so the comparison reads committed batches only; a batch another
+                # connection lands meanwhile changes the data version, and the comparison is made again.
+                version = self.con.execute("PRAGMA data_version").fetchone()[0]
+                comparison = self._compare(scratch, cells, content_hash)
+                scratch.close_loader()  # the store's connection reads the scratch database only once nothing writes it
+                self.con.execute("ATTACH DATABASE ? AS scratch", (str(scratch.path),))
                 try:
-                    result.batch = batch_id = con.execute(
-                        "INSERT INTO batch(source, content_hash, reported_at, ingested_at) VALUES (?, ?, ?, ?)",
-                        (source, content_hash, reported, int(time.time())),
-                    ).lastrowid
-                    self._create_staging()
-                    if scratch.has_rows:
-                        con.execute(
-                            "INSERT INTO stage(key, value, row, cell) SELECT key, value, row, cell FROM scratch.rows "
-                            "WHERE true ORDER BY rowid ON CONFLICT(key) DO UPDATE SET "
-                            "conflict = conflict OR (value IS NOT excluded.value), "
-                            "last_value = excluded.value, last_row = excluded.row, last_cell = excluded.cell"
-                        )
-                    if scratch.has_bad:
-                        self._quarantine_staged(batch_id, source, content_hash, result)
-                    self._quarantine_conflicts(cells, batch_id, source, content_hash, result)
-                    self._merge(batch_id, reported, result)
-                    con.execute(
-                        "UPDATE batch SET rows_read=?, revisions_added=?, unchanged=?, duplicates=?, quarantined=? WHERE id=?",
-                        (result.rows_read, result.revisions_added, result.unchanged, result.duplicates, result.quarantined, batch_id),
-                    )
-                    con.execute("DROP TABLE temp.stage")
-                    con.execute("DROP TABLE temp.stage_dup")
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-            finally:
-                con.execute("DETACH DATABASE scratch")
-        return result
+                    if self._land(comparison, version, result, source=source, content_hash=content_hash, reported=reported):
+                        return result
+                finally:
+                    self.con.execute("DETACH DATABASE scratch")
+                scratch.open_loader(fresh=True)
+        raise StoreError(f"{source}: the store changed while each of {_LANDING_ATTEMPTS} attempts to land this batch compared it")
 
-    def _create_staging(self) -> None:
-        # The first occurrence of each key lives in stage; later occurrences are copied to stage_dup by
-        # the trigger, so that a conflicting key can be quarantined at every row where it appears.
-        # Statement by statement: executescript() would COMMIT the batch's open transaction first.
-        for statement in (
-            "CREATE TEMP TABLE stage (key INTEGER PRIMARY KEY, value REAL, row INTEGER, cell INTEGER, "
-            "conflict INTEGER DEFAULT 0, last_value REAL, last_row INTEGER, last_cell INTEGER)",
-            "CREATE TEMP TABLE stage_dup (key INTEGER, value REAL, row INTEGER, cell INTEGER)",
-            "CREATE TEMP TRIGGER stage_dup_copy AFTER UPDATE OF last_row ON stage BEGIN "
-            "INSERT INTO stage_dup VALUES (NEW.key, NEW.last_value, NEW.last_row, NEW.last_cell); END",
-        ):
-            self.con.execute(statement)
+    def _land(self, comparison: "_Comparison", version: int, result: BatchResult, *, source: str, content_hash: str, reported: int) -> bool:
+        """Land a compared batch in one transaction; False (nothing landed) when the store changed since the comparison."""
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if con.execute("PRAGMA data_version").fetchone()[0] != version:
+                con.execute("ROLLBACK")
+                return False
+            result.batch = batch_id = con.execute(
+                "INSERT INTO batch(source, content_hash, reported_at, ingested_at) VALUES (?, ?, ?, ?)",
+                (source, content_hash, reported, int(time.time())),
+            ).lastrowid
+            if comparison.has_bad:
+                self._quarantine_staged(batch_id, source, content_hash, result)
+            self._quarantine(comparison.conflicts, batch_id, source, content_hash, result)
+            result.duplicates, self._staged = comparison.duplicates, comparison.staged
+            con.execute("CREATE TEMP VIEW stage AS SELECT key FROM scratch.new")  # the keys this batch adds revisions to
+            self._merge(batch_id, reported, result)
+            con.execute(
+                "UPDATE batch SET rows_read=?, revisions_added=?, unchanged=?, duplicates=?, quarantined=? WHERE id=?",
+                (result.rows_read, result.revisions_added, result.unchanged, result.duplicates, result.quarantined, batch_id),
+            )
+            con.execute("DROP VIEW temp.stage")
+            con.execute("COMMIT")
+            return True
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def _stage(self, scratch: "Scratch", good: pd.DataFrame, cells: dict[tuple[str, str], int], result: BatchResult) -> None:
         if good.empty:
@@ -194,7 +191,7 @@ class SQLiteStore:
         result.rows_read += len(good)
         ind = self._ids_of("indicator", good["indicator"])
         unit = self._ids_of("unit", good["unit"])
-        basis = (good["basis"].to_numpy(dtype=object) == Basis.ytd.value).astype(np.int64)
+        basis = self._ids_of_names(good["basis"], {b: i for i, b in enumerate(_BASES)})
         keys = pack(ind, good["period"].to_numpy(np.int64), unit, basis)
         # A (sheet, column) pair per row, as a small integer: the quarantine needs it only for conflicts.
         sheet_codes, sheets = pd.factorize(good["sheet"].astype(object).where(good["sheet"].notna(), ""))
@@ -204,21 +201,21 @@ class SQLiteStore:
         for j, combined in enumerate(pair_uniques):
             pair = (str(sheets[combined // max(len(columns), 1)]), str(columns[combined % max(len(columns), 1)]))
             local[j] = cells.setdefault(pair, len(cells))
-        cell = local[pair_codes]
-        # In key order, so that the upsert into the staging table appends (3-4x faster than file order).
+        # Each chunk is a run sorted by key (stable: file order within a key); the runs are merged at landing.
         order = np.argsort(keys, kind="stable")
-        pairs = keys[order] >> (_UNIT_BITS + 1)  # (indicator, period) packed, sorted: distinct in one pass
-        first = np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])
-        result.changed.update(zip(pairs[first].tolist(), zip(good["indicator"].to_numpy()[order[first]].tolist(),
-                                                              good["period"].to_numpy(np.int64)[order[first]].tolist())))
-        scratch.add_rows(keys[order], good["value"].to_numpy(np.float64)[order],
-                         good["row"].to_numpy(np.int64)[order], cell[order])
+        scratch.add_run(keys[order], good["value"].to_numpy(np.float64)[order], good["row"].to_numpy(np.int64)[order],
+                        local[pair_codes][order])
 
     def _ids_of(self, kind: str, names: pd.Series) -> np.ndarray:
         """Dimension ids for a column of names, looking each distinct name up once."""
         codes, uniques = pd.factorize(names)
         table = self._dim_ids(kind, [str(u) for u in uniques])
         return np.array([table[str(u)] for u in uniques], dtype=np.int64)[codes]
+
+    @staticmethod
+    def _ids_of_names(names: pd.Series, table: dict[str, int]) -> np.ndarray:
+        codes, uniques = pd.factorize(names)
+        return np.array([table.get(str(u), 0) for u in uniques], dtype=np.int64)[codes]
 
     def _quarantine(self, bad: pd.DataFrame, batch_id: int, source: str, content_hash: str, result: BatchResult) -> None:
         if bad is None or bad.empty:
@@ -250,66 +247,81 @@ class SQLiteStore:
             (batch_id, source, content_hash),
         )
 
-    def _quarantine_conflicts(self, cells, batch_id, source, content_hash, result: BatchResult) -> None:
-        result.duplicates = self.con.execute("SELECT count(*) FROM stage_dup").fetchone()[0]
-        conflicts = self.con.execute(
-            "SELECT s.key, s.value, s.row, s.cell FROM stage s WHERE s.conflict "
-            "UNION ALL SELECT d.key, d.value, d.row, d.cell FROM stage_dup d JOIN stage s ON s.key = d.key WHERE s.conflict "
-            "ORDER BY 1, 3"
-        ).fetchall()
-        if not conflicts:
-            return
+    def _compare(self, scratch: "Scratch", cells: dict[tuple[str, str], int], content_hash: str) -> "_Comparison":
+        """Merge the staged runs in key order, block by block: set aside the keys the file gives with different
+        values (every row of them, for the quarantine), and stage in ``scratch.new`` the revisions that change
+        what the store holds."""
+        same_file = np.array([b for (b,) in self.con.execute("SELECT id FROM batch WHERE content_hash = ?", (content_hash,))],
+                             dtype=np.int64)
         by_cell = {v: k for k, v in cells.items()}
-        values: dict[int, list] = {}
-        for key, value, _row, _cell in conflicts:
-            values.setdefault(key, []).append(value)
-        bad = pd.DataFrame(
-            [
-                {
-                    "sheet": by_cell[cell][0] or None,
-                    "row": row,
-                    "column": by_cell[cell][1],
-                    "reason": "conflicting duplicate: the same unit, indicator, period and basis appear "
-                    f"{len(values[key])} times in this file with different values ({', '.join(f'{v:g}' for v in values[key])})",
-                    "raw": f"{value:g}",
-                }
-                for key, value, row, cell in conflicts
-            ]
-        )
-        self._quarantine(bad, batch_id, source, content_hash, result)
-        # Only the rows counted as read leave; the duplicates counter keeps the harmless repeats.
-        result.duplicates -= len(conflicts) - len(values)
-        self.con.execute("DELETE FROM stage WHERE conflict")
+        out = _Comparison(has_bad=scratch.has_bad)
+        conflicts = []
+        for block in scratch.merged():
+            key, value = block["key"], block["value"]
+            first = np.ones(len(key), dtype=bool)
+            first[1:] = key[1:] != key[:-1]
+            group = np.cumsum(first) - 1
+            starts = np.flatnonzero(first)
+            # A key given twice with different values (IS NOT: 0.0 and -0.0 are the same value) conflicts.
+            conflict = np.bincount(group, weights=value != value[starts][group], minlength=len(starts)) > 0
+            out.duplicates += len(key) - len(starts)
+            if conflict.any():
+                rows = conflict[group]
+                conflicts.append(_conflicting(block[rows], group[rows], by_cell))
+                # Only the rows counted as read leave; the duplicates counter keeps the harmless repeats.
+                out.duplicates -= int(rows.sum()) - int(conflict.sum())
+            keep = starts[~conflict]
+            out.staged += len(keep)
+            scratch.add_new(*self._changes(key[keep], value[keep], same_file))
+        out.conflicts = pd.concat(conflicts, ignore_index=True) if conflicts else None
+        return out
+
+    def _changes(self, key: np.ndarray, value: np.ndarray, same_file: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The new revisions among distinct sorted keys and their values: a key the store lacks, or whose latest
+        value differs. The same file again never reasserts a value that a later correction replaced."""
+        if not len(key):
+            return key, key, value
+        held = self._held(key)
+        last = np.ones(len(held["key"]), dtype=bool)
+        last[:-1] = held["key"][1:] != held["key"][:-1]
+        latest_key, latest_rev, latest_value = held["key"][last], held["revision"][last], held["value"][last]
+        previous = np.zeros(len(key), dtype=np.int64)
+        changed = np.ones(len(key), dtype=bool)
+        if len(latest_key):
+            at = np.minimum(np.searchsorted(latest_key, key), len(latest_key) - 1)
+            found = latest_key[at] == key
+            previous[found] = latest_rev[at][found]
+            changed = ~found | (latest_value[at] != value)
+            if len(same_file) and (found & changed).any():
+                mine = np.isin(held["batch"], same_file)
+                reasserted = pd.MultiIndex.from_arrays([key, value]).isin(
+                    pd.MultiIndex.from_arrays([held["key"][mine], held["value"][mine]]))
+                changed &= ~(found & reasserted)
+        return key[changed], previous[changed] + 1, value[changed]
+
+    def _held(self, key: np.ndarray) -> np.ndarray:
+        """Every revision the store holds for the distinct sorted ``key``s (and maybe a few more), by key and revision.
+
+        Read by ranges of (indicator, period) slices, which a file covers densely."""
+        shift = _UNIT_BITS + 1
+        prefix = key >> shift
+        cut = np.flatnonzero(np.diff(prefix) > 1) + 1
+        lows, highs = prefix[np.r_[0, cut]], prefix[np.r_[cut - 1, len(prefix) - 1]]
+        columns = ("key", "revision", "value", "batch")
+        parts = [self._rows("SELECT key, revision, value, batch FROM observation WHERE key BETWEEN ? AND ? ORDER BY key, revision",
+                            (lo << shift, (hi << shift) | ((1 << shift) - 1)), columns)
+                 for lo, hi in zip(lows.tolist(), highs.tolist())]
+        return np.concatenate(parts)
 
     def _merge(self, batch_id: int, reported: int, result: BatchResult) -> None:
-        staged = self.con.execute("SELECT count(*) FROM stage").fetchone()[0]
-        # Only a file seen before can reassert an old value; for a new file skip that check per row.
-        seen_before = self.con.execute(
-            "SELECT EXISTS (SELECT 1 FROM batch WHERE id != ? AND content_hash = (SELECT content_hash FROM batch WHERE id = ?))",
-            (batch_id, batch_id),
-        ).fetchone()[0]
+        """Land the new revisions staged by :meth:`_compare` (in key order: the table's B-tree is appended to)."""
         cur = self.con.execute(
-            """
-            INSERT INTO observation(key, revision, value, reported_at, batch)
-            SELECT s.key, COALESCE(l.revision, 0) + 1, s.value, ?, ?
-            FROM stage s
-            LEFT JOIN observation l
-              ON l.key = s.key AND l.revision = (SELECT max(m.revision) FROM observation m WHERE m.key = s.key)
-            WHERE (l.revision IS NULL OR l.value IS NOT s.value)
-              -- The same file again never reasserts a value that a later correction replaced.
-              AND (NOT ? OR NOT EXISTS (
-                SELECT 1 FROM observation o JOIN batch b ON b.id = o.batch
-                WHERE o.key = s.key AND o.value IS s.value AND o.batch != ?
-                  AND b.content_hash = (SELECT content_hash FROM batch WHERE id = ?)))
-            """,
-            (reported, batch_id, seen_before, batch_id, batch_id),
+            "INSERT INTO observation(key, revision, value, reported_at, batch) "
+            "SELECT key, revision, value, ?, ? FROM scratch.new ORDER BY rowid",
+            (reported, batch_id),
         )
         result.revisions_added = cur.rowcount
-        result.unchanged = staged - cur.rowcount
-        staged_pairs = result.changed
-        packed = staged_pairs.keys() if cur.rowcount == staged else () if cur.rowcount == 0 else {row[0] for row in self.con.execute(
-            "SELECT DISTINCT s.key >> ? FROM stage s JOIN observation o ON o.key = s.key AND o.batch = ?", (_UNIT_BITS + 1, batch_id))}
-        result.changed = frozenset(staged_pairs[p] for p in packed) if all(p in staged_pairs for p in packed) else None
+        result.unchanged = self._staged - cur.rowcount
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -321,41 +333,28 @@ class SQLiteStore:
         shift = _UNIT_BITS + 1
         return [(((i << _PERIOD_BITS) | p_lo) << shift, (((i << _PERIOD_BITS) | p_hi) << shift) | ((1 << shift) - 1)) for i in sorted(wanted)]
 
-    def _reader(self):
-        """A second connection to the store, through ADBC, that returns query results as Arrow columns.
+    def _rows(self, sql: str, params: Sequence, columns: Sequence[str]) -> np.ndarray:
+        """The rows of a query as one structured array, streamed from the cursor (no list of rows in between).
 
-        In autocommit mode, so that each read sees the latest committed batch (WAL: it never blocks a writer)."""
-        if self._columnar is None:
-            import adbc_driver_sqlite.dbapi as adbc
-
-            self._columnar = adbc.connect(str(self.path), autocommit=True)
-        return self._columnar
+        The store's own connection on purpose: a second SQLite library in this process (ADBC links its own) on
+        the same file would not see this connection's POSIX locks, which SQLite documents as a way to corrupt it."""
+        dtype = np.dtype([(c, "<f8" if c == "value" else "<i8") for c in columns])
+        return np.fromiter(self.con.execute(sql, params), dtype=dtype)
 
     def read(self, indicators=None, units=None, start=None, end=None, as_of=None) -> pd.DataFrame:
         as_of_s = int(as_of.timestamp()) if as_of is not None else (1 << 62)
-        parts = []
-        # Columns straight into Arrow arrays (no Python tuple per row): a tenth of the time of fetchall at a million rows.
-        with self._reader().cursor() as cur:
-            for lo, hi in self._key_ranges(indicators, start, end):
-                cur.execute(
-                    "SELECT key, revision, value, reported_at, batch FROM observation "
-                    "WHERE key BETWEEN ? AND ? AND reported_at <= ? ORDER BY key, revision",
-                    (lo, hi, as_of_s),
-                )
-                table = cur.fetch_arrow_table()
-                if table.num_rows:
-                    parts.append(table)
-        if not parts:
+        columns = ("key", "revision", "value", "reported_at", "batch")
+        parts = [self._rows("SELECT key, revision, value, reported_at, batch FROM observation "
+                            "WHERE key BETWEEN ? AND ? AND reported_at <= ? ORDER BY key, revision", (lo, hi, as_of_s), columns)
+                 for lo, hi in self._key_ranges(indicators, start, end)]
+        rows = np.concatenate(parts) if parts else np.empty(0)
+        if not len(rows):
             return _empty_read()
-        table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        columns = {name: table.column(name).to_numpy() for name in ("key", "revision", "value", "reported_at", "batch")}
-        key = columns["key"]
         # Rows come ordered by key, revision: the last row of each key is its latest revision as of then.
-        latest = np.ones(len(key), dtype=bool)
-        latest[:-1] = key[1:] != key[:-1]
-        frame = pd.DataFrame({name: np.asarray(values, dtype=np.float64 if name == "value" else np.int64)[latest]
-                              for name, values in columns.items()})
-        return self._decode(frame, units)
+        latest = np.ones(len(rows), dtype=bool)
+        latest[:-1] = rows["key"][1:] != rows["key"][:-1]
+        rows = rows[latest]
+        return self._decode(pd.DataFrame({c: rows[c] for c in columns}), units)
 
     def _decode(self, frame: pd.DataFrame, units: Sequence[str] | None) -> pd.DataFrame:
         key = frame["key"].to_numpy(np.int64)
@@ -413,41 +412,108 @@ class SQLiteStore:
         return frame
 
     def close(self) -> None:
-        if self._columnar is not None:
-            self._columnar.close()
-            self._columnar = None
         self.con.close()
 
 
 class Scratch:
-    """A per-batch scratch database beside the store, filled by ADBC's bulk load from Arrow.
+    """Per-batch scratch files beside the store: the staged rows as sorted runs in a binary file, the bad rows
+    and the new revisions in a scratch database filled by ADBC's bulk load from Arrow.
 
-    Binding rows one by one through sqlite3 costs about a second per million rows; ADBC loads a chunk in
-    C. The file is removed when the batch ends; one left by a killed process is removed on the next open.
+    Binding rows one by one through sqlite3 costs about a second per million rows; ADBC loads a chunk in C, and
+    a run is written as it is. The files are removed when the batch ends; files left by a killed process are
+    removed on the next open. Memory stays flat: a run is merged a bounded block at a time.
     """
+
+    RUN = np.dtype([("key", "<i8"), ("value", "<f8"), ("row", "<i8"), ("cell", "<i8")])
+    BLOCK_ROWS = 1 << 18  # rows of all runs held at once while merging (8 MB)
 
     def __init__(self, store_path: Path):
         self.path = store_path.parent / f".{store_path.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
-        self.has_rows = self.has_bad = False
-        self._con = None
+        self.runs_path = Path(f"{self.path}.runs")
+        self.has_bad = self.has_new = False
+        self.runs: list[tuple[int, int]] = []  # (first record, records) of each sorted run
+        self._records = 0
+        self._con = self._runs = None
 
     def __enter__(self) -> "Scratch":
-        import adbc_driver_sqlite.dbapi as adbc
-
         create_private(self.path)
-        with private_umask():  # its journal too
-            self._con = adbc.connect(str(self.path))
+        create_private(self.runs_path)
+        self._runs = open(self.runs_path, "r+b")
+        self.open_loader(fresh=False)
         return self
 
-    def _load(self, table: str, data: pa.Table, exists: bool) -> None:
-        cur = self._con.cursor()
-        cur.adbc_ingest(table, data, mode="append" if exists else "create")
-        cur.close()
-        self._con.commit()
+    def open_loader(self, fresh: bool) -> None:
+        """Open the ADBC connection that loads the scratch database (``fresh``: the new revisions start over)."""
+        import adbc_driver_sqlite.dbapi as adbc
 
-    def add_rows(self, key: np.ndarray, value: np.ndarray, row: np.ndarray, cell: np.ndarray) -> None:
-        self._load("rows", pa.table({"key": key, "value": value, "row": row, "cell": cell}), self.has_rows)
-        self.has_rows = True
+        with private_umask():  # its journal too
+            self._con = adbc.connect(str(self.path), autocommit=True)
+        with self._con.cursor() as cur:  # a throwaway file: no journal, no sync (a crash removes it anyway)
+            cur.execute("PRAGMA journal_mode=OFF")
+            cur.execute("PRAGMA synchronous=OFF")
+            if fresh:
+                cur.execute("DROP TABLE IF EXISTS new")
+            cur.execute("CREATE TABLE IF NOT EXISTS new (key INTEGER, revision INTEGER, value REAL)")
+
+    def close_loader(self) -> None:
+        """Close the loading connection: ADBC links its own SQLite, which must not hold the file while the store's reads it."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _load(self, table: str, data: pa.Table, exists: bool) -> None:
+        with self._con.cursor() as cur:
+            cur.adbc_ingest(table, data, mode="append" if exists else "create")
+
+    def add_run(self, key: np.ndarray, value: np.ndarray, row: np.ndarray, cell: np.ndarray) -> None:
+        """Append one run of staged rows, sorted by key."""
+        run = np.empty(len(key), dtype=self.RUN)
+        run["key"], run["value"], run["row"], run["cell"] = key, value, row, cell
+        self._runs.seek(self._records * self.RUN.itemsize)
+        run.tofile(self._runs)
+        self.runs.append((self._records, len(run)))
+        self._records += len(run)
+
+    def _read(self, start: int, count: int) -> np.ndarray:
+        self._runs.seek(start * self.RUN.itemsize)
+        return np.fromfile(self._runs, dtype=self.RUN, count=count)
+
+    def merged(self) -> Iterator[np.ndarray]:
+        """The staged rows of every run in key order, in blocks that never split a key; within a key, in the
+        order the rows were staged (runs in order, each sorted stably)."""
+        self._runs.flush()
+        share = max(self.BLOCK_ROWS // max(len(self.runs), 1), 8192)
+        empty = np.empty(0, dtype=self.RUN)
+        held = [empty] * len(self.runs)
+        read = [0] * len(self.runs)  # records of each run read so far
+        want = [share] * len(self.runs)
+        while True:
+            for r, (start, count) in enumerate(self.runs):
+                if len(held[r]) < want[r] and read[r] < count:
+                    more = self._read(start + read[r], min(want[r] - len(held[r]), count - read[r]))
+                    read[r] += len(more)
+                    held[r] = np.concatenate([held[r], more]) if len(held[r]) else more
+            if not any(len(h) for h in held):
+                return
+            # Keys below the smallest last key of a run not read to its end are complete in what is held.
+            open_runs = [r for r, (_, count) in enumerate(self.runs) if read[r] < count]
+            bound = min(held[r]["key"][-1] for r in open_runs) if open_runs else None
+            cuts = [len(h) if bound is None else int(np.searchsorted(h["key"], bound, side="left")) for h in held]
+            if not any(cuts):  # a run holds the bound key beyond its share: read more of those runs
+                for r in open_runs:
+                    if held[r]["key"][-1] == bound:
+                        want[r] *= 2
+                continue
+            block = np.concatenate([h[:c] for h, c in zip(held, cuts) if c])
+            held = [h[c:] for h, c in zip(held, cuts)]
+            want = [share] * len(self.runs)
+            yield block[np.argsort(block["key"], kind="stable")]
+
+    def add_new(self, key: np.ndarray, revision: np.ndarray, value: np.ndarray) -> None:
+        """Stage new revisions, in key order."""
+        if len(key):
+            self._load("new", pa.table({"key": key, "revision": revision, "value": value}), True)
+            self.has_new = True
 
     def add_bad(self, bad: pd.DataFrame | None) -> None:
         if bad is None or bad.empty:
@@ -459,9 +525,10 @@ class Scratch:
         self.has_bad = True
 
     def __exit__(self, *exc) -> None:
-        if self._con is not None:
-            self._con.close()
-        for suffix in ("", "-journal", "-wal", "-shm"):
+        self.close_loader()
+        if self._runs is not None:
+            self._runs.close()
+        for suffix in ("", "-journal", "-wal", "-shm", ".runs"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     @staticmethod
@@ -475,6 +542,42 @@ class Scratch:
                 path.unlink(missing_ok=True)
             except (ValueError, IndexError, PermissionError):
                 continue
+
+
+_LANDING_ATTEMPTS = 5
+
+
+@dataclass
+class _Comparison:
+    """What comparing a staged batch with the store found; the new revisions wait in the scratch database."""
+
+    has_bad: bool
+    staged: int = 0  # distinct keys without conflict
+    duplicates: int = 0
+    conflicts: pd.DataFrame | None = None
+
+
+def _conflicting(rows: np.ndarray, group: np.ndarray, by_cell: dict[int, tuple[str, str]]) -> pd.DataFrame:
+    """Quarantine rows for every row of keys given with different values, by key and then row."""
+    order = np.lexsort((rows["row"], rows["key"]))
+    rows, group = rows[order], group[order]
+    values: dict[int, list[float]] = {}
+    for g, v in zip(group.tolist(), rows["value"].tolist()):
+        values.setdefault(g, []).append(v)
+    return pd.DataFrame(
+        [
+            {
+                "sheet": by_cell[cell][0] or None,
+                "row": row,
+                "column": by_cell[cell][1],
+                "reason": "conflicting duplicate: the same unit, indicator, period and basis appear "
+                f"{len(values[g])} times in this file with different values ({', '.join(f'{v:g}' for v in values[g])})",
+                "raw": f"{value:g}",
+            }
+            for g, value, row, cell in zip(group.tolist(), rows["value"].tolist(), rows["row"].tolist(), rows["cell"].tolist())
+        ],
+        columns=["sheet", "row", "column", "reason", "raw"],
+    )
 
 
 def _empty_read() -> pd.DataFrame:
