@@ -11,13 +11,18 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pa_csv
 
 from collectors.layout import LONG_CSV, SheetLayout
+from collectors.numbers import PLAIN_FIGURE
 from collectors.table import header_names, to_raw
 from targetwatch.errors import Location, SourceError
 
@@ -84,6 +89,11 @@ def read_tables(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None
         headers = header_names(head[layout.skip_rows:])
         if not any(headers):
             raise SourceError("empty file: no header", Location(file=str(path), row=layout.skip_rows + 1))
+        if layout.shape == "long":
+            shape = _line_shape(path)
+            if not shape.blank_line:
+                yield from _arrow_tables(path, headers, first_data_line, encoding, quoted=shape.quote)
+                return
         reader = pd.read_csv(
             path, encoding=encoding, header=None, skiprows=first_data_line - 1, chunksize=CHUNK_ROWS,
             # Only the value column of a long file may be parsed as numbers. Ids and periods stay text, as
@@ -104,6 +114,71 @@ def read_tables(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None
         raise BadLine(str(exc)) from exc
     except UnicodeDecodeError as exc:
         raise SourceError(f"cannot decode as {encoding}: {exc.reason}", Location(file=str(path))) from exc
+
+
+_BLOCK_BYTES = 8 << 20
+
+
+@dataclass
+class _Shape:
+    blank_line: bool  # an empty line: the Arrow reader would not count it, and row numbers would shift
+    quote: bool  # a quoted field may hold a line break
+
+
+def _line_shape(path: Path) -> _Shape:
+    """Whether a CSV has an empty line and whether it quotes anything, in one pass over its bytes."""
+    blank = quote = False
+    tail = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(_BLOCK_BYTES):
+            data = tail + block
+            blank = blank or b"\n\n" in data or b"\n\r\n" in data
+            quote = quote or b'"' in block
+            tail = data[-2:]
+    return _Shape(blank, quote)
+
+
+def _arrow_tables(path: Path, headers: list[str], first_data_line: int, encoding: str, quoted: bool):
+    """The fast reader of long tables: Arrow's multithreaded CSV parser, names dictionary-encoded (a few thousand
+    distinct names over millions of rows), the value column as text and judged strictly (collectors.numbers).
+
+    Any line Arrow cannot read (a wrong number of fields, a byte that does not decode) raises :class:`BadLine`:
+    the line-by-line reader then quarantines that line with its number."""
+    names = [str(i) for i in range(len(headers))]
+    text_of = {i for i, h in enumerate(headers) if h == "value"}
+    start = first_data_line
+    try:
+        reader = pa_csv.open_csv(
+            path,
+            read_options=pa_csv.ReadOptions(skip_rows=first_data_line - 1, column_names=names, block_size=_BLOCK_BYTES,
+                                            encoding="utf8" if encoding == "utf-8-sig" else encoding),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=quoted, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() if i in text_of else pa.dictionary(pa.int32(), pa.string()) for i, name in enumerate(names)},
+                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
+        )
+        for batch in reader:
+            n = batch.num_rows
+            rows = np.arange(start, start + n, dtype=np.int64)
+            start += n
+            blank = np.ones(n, dtype=bool)
+            for column in batch.columns:
+                blank &= column.is_null().to_numpy(zero_copy_only=False)
+            data = pd.DataFrame({i: (_figures_or_text(column) if i in text_of else column.to_pandas())
+                                 for i, column in enumerate(batch.columns)})
+            if blank.any():
+                data, rows = data[~blank].reset_index(drop=True), rows[~blank]
+            yield data, headers, rows, []
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise BadLine(str(exc)) from exc
+
+
+def _figures_or_text(column: pa.Array) -> pd.Series:
+    """A value column as floats when every cell is a plain figure or blank, else as text for the strict reading."""
+    plain = pc.match_substring_regex(column, PLAIN_FIGURE)
+    if len(column) == 0 or pc.all(pc.or_kleene(plain, pc.is_null(column))).as_py():
+        return pd.Series(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False))
+    return pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
 @contextlib.contextmanager

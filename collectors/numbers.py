@@ -12,9 +12,13 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _FIGURE = re.compile(r"^[+-]?(?:\d{1,3}(?:[,，]\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$|^[+-]?\.\d+$")
 _BOOLEAN_WORDS = {"true", "false"}
+# Cells that mean *not reported*: skipped, never read as zero.
+NOT_REPORTED = {"", "/", "／", "-", "－", "—", "--", "——", "…", "nan", "NaN", "null", "NULL", "N/A", "n/a", "无"}
 
 
 def figure_reason(text: str) -> str | None:
@@ -30,25 +34,48 @@ def figure_reason(text: str) -> str | None:
     return f"not a number: {text!r}"
 
 
-def parse_figures(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(values, reasons) of trimmed cell texts: a float per figure, a reason per text that is not one.
+# The figures Arrow's cast reads exactly as Python's float() does: digits, decimals, a short exponent. Every
+# other text (a sign, separators, spaces, words) is judged one distinct text at a time by figure_reason.
+PLAIN_FIGURE = r"^-?\d+(\.\d+)?([eE][+-]?\d{1,2})?$"
 
-    Each distinct text is checked once (a column repeats few distinct spellings of its errors)."""
-    codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+
+def read_values(cells: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, reasons, not reported) per cell: a float per figure (NaN otherwise), why a cell that is
+    reported is not a figure (None for figures), and which cells are not reported (blank, "/", "-"…).
+
+    A numeric column is read as it is; any other column is judged per distinct cell, the plain figures
+    among the texts at once (Arrow), the rest one by one."""
+    n = len(cells)
+    if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+        values = cells.to_numpy(dtype="float64", na_value=np.nan)
+        return values, np.full(n, None, dtype=object), np.isnan(values)
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
     values = np.full(len(uniques) + 1, np.nan)
     reasons = np.full(len(uniques) + 1, None, dtype=object)
-    for j, text in enumerate(uniques):
-        reason = figure_reason(str(text))
-        if reason is None:
-            values[j] = float(str(text).replace(",", "").replace("，", ""))
-        reasons[j] = reason
-    return pd.Series(values[codes], index=texts.index), pd.Series(reasons[codes], index=texts.index, dtype=object)
+    missing = np.zeros(len(uniques) + 1, dtype=bool)
+    missing[-1] = True  # the slot of missing cells (code -1)
+    todo = np.ones(len(uniques), dtype=bool)
+    texts = np.fromiter((type(u) is str for u in uniques), dtype=bool, count=len(uniques))
+    if texts.any():
+        where = np.flatnonzero(texts)
+        plain = pc.match_substring_regex(pa.array(uniques[where], type=pa.string()), PLAIN_FIGURE).to_numpy(zero_copy_only=False)
+        chosen = where[plain]
+        values[chosen] = pc.cast(pa.array(uniques[chosen], type=pa.string()), pa.float64()).to_numpy()
+        todo[chosen] = False
+    for j in np.flatnonzero(todo):
+        values[j], reasons[j], missing[j] = _one_cell(uniques[j])
+    return values[codes], reasons[codes], missing[codes]
 
 
-def booleans(series: pd.Series) -> np.ndarray:
-    """Where a cell holds a boolean (a TRUE/FALSE column that pandas or the Excel reader typed as such)."""
-    if pd.api.types.is_bool_dtype(series):
-        return series.notna().to_numpy(dtype=bool)
-    if series.dtype == object:
-        return np.fromiter((isinstance(v, (bool, np.bool_)) for v in series.to_numpy()), dtype=bool, count=len(series))
-    return np.zeros(len(series), dtype=bool)
+def _one_cell(cell) -> tuple[float, str | None, bool]:
+    """(value, reason, not reported) of one distinct cell that is not a plain figure."""
+    if isinstance(cell, (bool, np.bool_)):  # a TRUE/FALSE cell, however a spreadsheet stores it
+        return np.nan, "not a number: a TRUE/FALSE value", False
+    if "".join(str(cell).split()) in NOT_REPORTED:
+        return np.nan, None, True
+    text = str(cell).strip().replace("\u3000", "")
+    reason = figure_reason(text)
+    if reason is not None:
+        return np.nan, reason, False
+    return float(text.replace(",", "").replace("，", "")), None, False

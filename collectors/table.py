@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from collectors.layout import SheetLayout
-from collectors.validate import RAW_COLUMNS, by_unique
+from collectors.validate import RAW_COLUMNS, by_unique_array, by_unique_categorical
 from targetwatch import periods
 from targetwatch.deployment import normalise_name
 from targetwatch.errors import Location, PeriodError, SourceError
@@ -110,19 +110,21 @@ def to_raw(
         return idx
 
     unit_idx = need(layout.unit_column, "unit")
-    keep = pd.Series(True, index=data.index)
+    keep = np.ones(len(data), dtype=bool)
     for col, value in layout.where.items():
-        keep &= by_unique(data[need(col, "filter")], _clean) == _clean(value)
-    unit_text = by_unique(data[unit_idx], _clean)
+        keep &= by_unique_array(data[need(col, "filter")], _clean, object, None) == _clean(value)
+    # Names as categoricals: each distinct name is cleaned and judged once, whatever the number of rows.
+    unit_text = by_unique_categorical(data[unit_idx], _clean)
     not_units = {_clean(u) for u in layout.skip_units} | {""}
-    keep &= ~by_unique(unit_text, lambda u: u in not_units).fillna(True).astype(bool)
+    keep &= ~by_unique_array(unit_text, lambda u: u in not_units, bool, True)
     skipped = int((~keep).sum())
-    data, rows, unit_text = data[keep], rows[keep.to_numpy()], unit_text[keep]
+    if skipped:
+        data, rows, unit_text = data[keep], rows[keep], unit_text[keep]
 
     period_col_name = None
     if layout.period.source == "column":
         pidx = need(layout.period.column or "period", "period")
-        period_values = by_unique(data[pidx], _clean)
+        period_values = by_unique_categorical(data[pidx], _clean)
         period_col_name = headers[pidx]
     else:
         fixed = {"fixed": layout.period.value, "sheet": sheet_period, "cell": cell_period}.get(layout.period.source)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from collectors.layout import basis_word
-from collectors.numbers import booleans, parse_figures
+from collectors.numbers import NOT_REPORTED, read_values  # noqa: F401 - NOT_REPORTED is part of this module's API
 from targetwatch import periods
 from targetwatch.deployment import Deployment, normalise_name
 from targetwatch.errors import PeriodError
@@ -26,7 +26,6 @@ from targetwatch.store import STAGED_COLUMNS, StagedChunk
 RAW_COLUMNS = ["row", "sheet", "unit", "indicator", "period", "value", "basis", "measure",
                "unit_col", "indicator_col", "period_col", "value_col"]
 
-NOT_REPORTED = {"", "/", "／", "-", "－", "—", "--", "——", "…", "nan", "NaN", "null", "NULL", "N/A", "n/a", "无"}
 
 
 @dataclass
@@ -46,6 +45,26 @@ def by_unique(series: pd.Series, fn) -> pd.Series:
     return pd.Series(results[codes], index=series.index, dtype=object)
 
 
+def by_unique_array(series: pd.Series, fn, dtype, missing) -> np.ndarray:
+    """``fn`` of each distinct value, spread back as an array of ``dtype``; ``missing`` where the value is missing."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    results = np.empty(len(uniques) + 1, dtype=dtype)
+    results[:-1] = [fn(u) for u in uniques]
+    results[-1] = missing
+    return results[codes]
+
+
+def by_unique_categorical(series: pd.Series, fn) -> pd.Series:
+    """``fn`` of each distinct value (a name, an id; None for none) as a categorical column.
+
+    Millions of rows of a few thousand names stay small integer codes: every later lookup is then per name."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    results = pd.Series([fn(u) for u in uniques], dtype=object)
+    result_codes, names = pd.factorize(results, use_na_sentinel=True)
+    spread = np.append(result_codes, -1)[codes] if len(codes) else codes
+    return pd.Series(pd.Categorical.from_codes(spread, categories=pd.Index(names, dtype=object)), index=series.index)
+
+
 def lookup(series: pd.Series, mapping: dict) -> pd.Series:
     """``series.map(mapping)``, looking each distinct value up once."""
     return by_unique(series, mapping.get)
@@ -55,24 +74,38 @@ def _normalise(series: pd.Series) -> pd.Series:
     return by_unique(series, normalise_name)
 
 
-def _period_codes(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Codes, a year-to-date flag from labels like 1-6月, and an error message, per row.
+def _period_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes (float, NaN where unreadable), a year-to-date flag from labels like 1-6月, and an error message, per row.
 
     Each distinct label is parsed once; the last slot of each array serves the missing labels
     (factorize marks them -1)."""
     idx, uniques = pd.factorize(raw, use_na_sentinel=True)
     n = len(uniques)
     codes = np.full(n + 1, np.nan)
-    ytd = np.full(n + 1, None, dtype=object)
+    ytd = np.zeros(n + 1, dtype=bool)
     errors = np.full(n + 1, "no period given", dtype=object)
     for j, text in enumerate(uniques):
         try:
             label = periods.parse_label(text)
-            codes[j], ytd[j], errors[j] = label.period.code, label.ytd, None
+            codes[j], ytd[j], errors[j] = label.period.code, bool(label.ytd), None
         except PeriodError as exc:
             errors[j] = exc.message
-    return (pd.Series(codes[idx], index=raw.index), pd.Series(ytd[idx], index=raw.index, dtype=object),
-            pd.Series(errors[idx], index=raw.index, dtype=object))
+    return codes[idx], ytd[idx], errors[idx]
+
+
+class _ByIndicator:
+    """Per-row properties of the rows' indicators, looked up once per indicator (ids as categorical codes)."""
+
+    def __init__(self, ind_ids: pd.Series, dep: Deployment):
+        self.codes = ind_ids.cat.codes.to_numpy()
+        self.ids = list(ind_ids.cat.categories)
+        self.dep = dep
+
+    def get(self, attribute, dtype, missing) -> np.ndarray:
+        values = np.empty(len(self.ids) + 1, dtype=dtype)
+        values[:-1] = [attribute(self.dep.indicators[i]) for i in self.ids]
+        values[-1] = missing
+        return values[self.codes]
 
 
 def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -> StagedChunk:
@@ -92,51 +125,45 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
             bad_col[mask] = column.to_numpy(dtype=object)[mask]
 
     # Values first: a not-reported cell is skipped before anything else is judged.
+    # Strictly: thousands separators in place only, no space inside a number, no TRUE/FALSE (collectors.numbers).
     value_raw = raw["value"]
-    value_reason = pd.Series(None, index=raw.index, dtype=object)
-    if pd.api.types.is_numeric_dtype(value_raw) and not pd.api.types.is_bool_dtype(value_raw):
-        values = value_raw.astype("float64")
-        missing = values.isna().to_numpy()
-        non_numeric = np.zeros(n, dtype=bool)
-    else:
-        # Strictly: thousands separators in place only, no space inside a number, no TRUE/FALSE (collectors.numbers).
-        text = by_unique(value_raw, lambda v: str(v).strip().replace("\u3000", "")).fillna("")
-        missing = _normalise(value_raw).fillna("").isin(NOT_REPORTED).to_numpy() & ~booleans(value_raw)
-        values, value_reason = parse_figures(text.where(~missing, "0"))
-        value_reason = value_reason.where(~booleans(value_raw), "not a number: a TRUE/FALSE value")
-        values = values.where(value_reason.isna())
-        non_numeric = (~missing) & value_reason.notna().to_numpy()
-    infinite = ~np.isfinite(values.fillna(0).to_numpy())
+    values, value_reason, missing = read_values(value_raw)
+    non_numeric = ~missing & (value_reason != None)  # noqa: E711 - elementwise on an object array
+    infinite = ~np.isfinite(np.where(np.isnan(values), 0.0, values))
     keep = ~missing
     counts.not_reported += int(missing.sum())
 
-    unit_ids = by_unique(raw["unit"], lambda u: dep.unit_lookup.get(normalise_name(u)))
-    ind_ids = by_unique(raw["indicator"], lambda i: dep.indicator_lookup.get(normalise_name(i)))
+    unit_ids = by_unique_categorical(raw["unit"], lambda u: dep.unit_lookup.get(normalise_name(u)))
+    ind_ids = by_unique_categorical(raw["indicator"], lambda i: dep.indicator_lookup.get(normalise_name(i)))
+    per_indicator = _ByIndicator(ind_ids, dep)
+    no_unit, no_indicator = unit_ids.isna().to_numpy(), ind_ids.isna().to_numpy()
     codes, label_ytd, period_err = _period_codes(raw["period"])
     # An indicator released as 1-2月 has no January or February of its own: a February date is that release.
-    combined = lookup(ind_ids, {i.id: i.jan_feb_combined for i in dep.indicators.values()}).fillna(False).to_numpy(dtype=bool)
+    combined = per_indicator.get(lambda i: i.jan_feb_combined, bool, False)
     if combined.any():
-        known = codes.notna().to_numpy() & combined
+        known = ~np.isnan(codes) & combined
         codes = codes.copy()
-        codes[known] = periods.jan_feb_release(codes[known].to_numpy(np.int64))
+        codes[known] = periods.jan_feb_release(codes[known].astype(np.int64))
 
-    flag(unit_ids.isna().to_numpy(), lambda i: f"unknown unit {raw['unit'].iat[i]!r}", raw["unit_col"])
-    flag(ind_ids.isna().to_numpy(), lambda i: f"unknown indicator {raw['indicator'].iat[i]!r}", raw["indicator_col"])
-    has_err = period_err.notna().to_numpy()
-    flag(has_err, lambda i: period_err.iat[i], raw["period_col"])
-    flag(non_numeric | infinite, lambda i: value_reason.iat[i] or f"not a number: {value_raw.iat[i]!r}", raw["value_col"])
+    flag(no_unit, lambda i: f"unknown unit {raw['unit'].iat[i]!r}", raw["unit_col"])
+    flag(no_indicator, lambda i: f"unknown indicator {raw['indicator'].iat[i]!r}", raw["indicator_col"])
+    flag(period_err != None, lambda i: period_err[i], raw["period_col"])  # noqa: E711
+    flag(non_numeric | infinite, lambda i: value_reason[i] or f"not a number: {value_raw.iat[i]!r}", raw["value_col"])
 
     # Basis: an explicit column wins, then a year-to-date label (1-6月), then the indicator's own basis.
-    ind_basis = lookup(ind_ids, {i.id: i.basis.value for i in dep.indicators.values()})
-    basis_text = by_unique(raw["basis"], lambda b: normalise_name(b).lower())
-    basis = by_unique(basis_text, basis_word)
-    unknown_basis = basis_text.notna() & basis.isna()
-    flag(unknown_basis.to_numpy(), lambda i: f"unknown basis {raw['basis'].iat[i]!r}: write 当月/本月/当月同比/period or 累计/1-N月/累计同比/ytd", raw["value_col"])
-    basis = basis.fillna(lookup(label_ytd, {True: Basis.ytd.value})).fillna(ind_basis)
+    basis_text = by_unique_categorical(raw["basis"], lambda b: normalise_name(b).lower())
+    basis = by_unique_categorical(basis_text, basis_word)
+    unknown_basis = basis_text.notna().to_numpy() & basis.isna().to_numpy()
+    flag(unknown_basis, lambda i: f"unknown basis {raw['basis'].iat[i]!r}: write 当月/本月/当月同比/period or 累计/1-N月/累计同比/ytd", raw["value_col"])
+    ind_basis = per_indicator.get(lambda i: i.basis.value, object, None)
+    basis = np.where(basis.notna().to_numpy(), basis.to_numpy(dtype=object),
+                     np.where(label_ytd, Basis.ytd.value, ind_basis))
 
     # Frequency: a quarterly indicator takes quarters, a monthly one months (or the Jan–Feb release).
-    freq_ok = _frequency_matches(codes, ind_ids, dep)
-    flag((~freq_ok).to_numpy(), lambda i: f"period {raw['period'].iat[i]!r} does not match the frequency of "
+    wanted = per_indicator.get(lambda i: i.frequency, object, None)
+    actual = by_unique_array(pd.Series(codes), lambda c: periods.Period.from_code(int(c)).frequency, object, None)
+    freq_ok = (actual == wanted) | (wanted == None) | np.isnan(codes)  # noqa: E711
+    flag(~freq_ok, lambda i: f"period {raw['period'].iat[i]!r} does not match the frequency of "
          f"{ind_ids.iat[i]} ({dep.indicators[ind_ids.iat[i]].frequency})", raw["period_col"])
 
     # Measure: values written in 亿元 are scaled to an indicator kept in 万元.
@@ -145,25 +172,26 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
 
     # Plausibility after scaling (1e305 亿元 is inf in 万元): finite and within the indicator's bounds.
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is flagged just below, not warned about
-        scaled = at_precision(values.to_numpy(dtype="float64") * factors.to_numpy(dtype="float64"), factors, ind_ids, dep)
-    flag(_implausible(scaled, ind_ids, dep), lambda i: _bounds_reason(scaled[i], ind_ids.iat[i], dep), raw["value_col"])
+        scaled = at_precision(values * factors.to_numpy(dtype="float64"), factors, ind_ids, dep)
+    flag(_implausible(scaled, per_indicator), lambda i: _bounds_reason(scaled[i], ind_ids.iat[i], dep), raw["value_col"])
 
     bad = (reasons != "") & keep
     good = (reasons == "") & keep
-    # Explicit object Series: pandas 3 would otherwise convert every string column to Arrow strings.
-    text = lambda series: pd.Series(series[good].to_numpy(dtype=object), dtype=object)  # noqa: E731
     good_frame = pd.DataFrame(
         {
-            "indicator": text(ind_ids),
-            "unit": text(unit_ids),
-            "period": codes[good].astype("int64").to_numpy(),
-            "basis": text(basis),
+            # Categoricals (ids, bases, sheets, columns): pandas 3 would otherwise convert every string column
+            # to Arrow strings, row by row; the store looks each distinct name up once.
+            "indicator": ind_ids[good].reset_index(drop=True),
+            "unit": unit_ids[good].reset_index(drop=True),
+            "period": codes[good].astype("int64"),
+            "basis": pd.Categorical(basis[good], categories=[Basis.period.value, Basis.ytd.value]),
             "value": scaled[good],
-            "row": raw["row"][good].to_numpy(dtype="int64"),
-            "sheet": text(raw["sheet"]),
-            "column": text(raw["value_col"]),
+            "row": raw["row"].to_numpy(dtype="int64")[good],
+            "sheet": pd.Series(raw["sheet"][good].to_numpy(dtype=object), dtype=object),
+            "column": raw["value_col"][good].reset_index(drop=True),
         }
     )
+    text = lambda series: series[bad].astype(object).where(series[bad].notna(), None)  # noqa: E731
     bad_frame = pd.DataFrame(
         {
             "sheet": raw["sheet"][bad].to_numpy(dtype=object),
@@ -171,7 +199,7 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
             "column": bad_col[bad],
             "reason": reasons[bad],
             "raw": [f"unit={u}, indicator={i}, period={p}, value={v}" for u, i, p, v in
-                    zip(raw["unit"][bad], raw["indicator"][bad], raw["period"][bad], value_raw[bad])],
+                    zip(text(raw["unit"]), text(raw["indicator"]), text(raw["period"]), text(value_raw))],
         }
     )
     return StagedChunk(good=good_frame, bad=bad_frame)
@@ -194,11 +222,10 @@ def at_precision(scaled: np.ndarray, factors: pd.Series, ind_ids: pd.Series, dep
     return out
 
 
-def _implausible(scaled: np.ndarray, ind_ids: pd.Series, dep: Deployment) -> np.ndarray:
+def _implausible(scaled: np.ndarray, per_indicator: _ByIndicator) -> np.ndarray:
     """Rows whose scaled value is not finite or lies outside its indicator's bounds (rows without a value pass)."""
-    bounds = {i.id: i.value_bounds() for i in dep.indicators.values()}
-    lo = lookup(ind_ids, {k: b[0] for k, b in bounds.items()}).to_numpy(dtype="float64", na_value=-np.inf)
-    hi = lookup(ind_ids, {k: b[1] for k, b in bounds.items()}).to_numpy(dtype="float64", na_value=np.inf)
+    lo = per_indicator.get(lambda i: i.value_bounds()[0], np.float64, -np.inf)
+    hi = per_indicator.get(lambda i: i.value_bounds()[1], np.float64, np.inf)
     with np.errstate(invalid="ignore"):
         outside = ~np.isfinite(scaled) | (scaled < lo) | (scaled > hi)
     return outside & ~np.isnan(scaled)
@@ -210,14 +237,6 @@ def _bounds_reason(value: float, indicator: str, dep: Deployment) -> str:
         return f"not a finite number in {ind.measure} after scaling: {value}"
     lo, hi = ind.value_bounds()
     return f"implausible value {value:g} {ind.measure} for {indicator}: outside [{lo:g}, {hi:g}] (indicator bounds)"
-
-
-def _frequency_matches(codes: pd.Series, ind_ids: pd.Series, dep: Deployment) -> pd.Series:
-    """Whether each row's period is of its indicator's frequency (rows lacking either pass: flagged elsewhere)."""
-    wanted = lookup(ind_ids, {i.id: i.frequency for i in dep.indicators.values()})
-    actual = by_unique(codes, lambda c: periods.Period.from_code(int(c)).frequency)
-    ok = (actual.to_numpy(dtype=object) == wanted.to_numpy(dtype=object)) | wanted.isna().to_numpy() | codes.isna().to_numpy()
-    return pd.Series(ok, index=codes.index)
 
 
 def _scale(measure: pd.Series | None, ind_ids: pd.Series, dep: Deployment) -> tuple[pd.Series, pd.Series]:
