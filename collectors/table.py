@@ -29,7 +29,7 @@ def constant(value, n: int):
     """A column holding one value n times, as a categorical: cheap at millions of rows."""
     if value is None:
         return np.full(n, None, dtype=object)
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype=object))
 
 
 def header_names(rows: list[list]) -> list[str]:
@@ -128,7 +128,7 @@ def to_raw(
         period_col_name = headers[pidx]
     else:
         fixed = {"fixed": layout.period.value, "sheet": sheet_period, "cell": cell_period}.get(layout.period.source)
-        period_values = pd.Series(fixed or "", index=data.index)
+        period_values = pd.Series(fixed or "", index=data.index, dtype=object)
         period_col_name = {"sheet": f"sheet name {sheet!r}", "cell": f"cell {layout.period.cell}"}.get(layout.period.source, "period")
 
     n = len(data)
@@ -155,8 +155,8 @@ def to_raw(
         )
         return raw[RAW_COLUMNS], skipped
 
-    parts = []
     row_basis = data[need(layout.basis_column, "basis")].to_numpy(dtype=object) if layout.basis_column else None
+    matched: list[tuple[int, object]] = []
     for cmap in layout.columns:
         matches = [i for i, h in enumerate(headers) if (h == _clean(cmap.header) if cmap.header else re.search(cmap.match, h))]
         if not matches:
@@ -164,30 +164,52 @@ def to_raw(
                 f"no column {cmap.header or cmap.match!r}; the header has: {', '.join(h for h in headers if h)}",
                 Location(file=file, sheet=sheet_label, row=int(rows[0]) - 1 if len(rows) else None),
             )
-        for idx in matches:
-            period = period_values
-            if cmap.period == "header":
-                period = pd.Series(headers[idx].split("/")[-1], index=data.index)
-            elif cmap.period:
-                period = pd.Series(cmap.period, index=data.index)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        **common,
-                        "indicator": cmap.indicator or layout.indicator,
-                        "period": period.to_numpy(dtype=object),
-                        "value": data[idx].to_numpy(dtype=object) if data[idx].dtype == object else data[idx].to_numpy(),
-                        # the column's own basis, else the row's basis column (累计, 当月, 1-6月…), else the indicator's
-                        "basis": cmap.basis.value if cmap.basis else row_basis,
-                        "measure": cmap.measure,
-                        "indicator_col": f"{column_letter(idx)} {headers[idx]}",
-                        "period_col": period_col_name if cmap.period is None else f"{column_letter(idx)} {headers[idx]}",
-                        "value_col": f"{column_letter(idx)} {headers[idx]}",
-                    }
-                )
-            )
-    raw = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RAW_COLUMNS)
+        matched += [(idx, cmap) for idx in matches]
+    if not matched:
+        return pd.DataFrame(columns=RAW_COLUMNS), skipped
+    # One row per (value column, sheet row), column after column: built at once, never a frame per column.
+    width = len(matched)
+
+    def per_column(values: list) -> pd.Categorical:
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        return pd.Categorical.from_codes(np.repeat(codes, n), categories=pd.Index(uniques, dtype=object))
+
+    row_period = period_values.to_numpy(dtype=object)
+
+    def column_period(idx: int, cmap) -> np.ndarray:
+        if cmap.period == "header":
+            return np.full(n, headers[idx].split("/")[-1], dtype=object)
+        if cmap.period:
+            return np.full(n, cmap.period, dtype=object)
+        return row_period
+
+    labels = [f"{column_letter(idx)} {headers[idx]}" for idx, _ in matched]
+    units = unit_text.reset_index(drop=True)
+    raw = pd.DataFrame(
+        {
+            "row": np.tile(rows, width),
+            "sheet": constant(sheet_label, n * width),
+            "unit": pd.Categorical.from_codes(np.tile(units.cat.codes.to_numpy(), width), categories=units.cat.categories),
+            "unit_col": constant(headers[unit_idx], n * width),
+            "indicator": per_column([cmap.indicator or layout.indicator for _, cmap in matched]),
+            # Object Series: pandas 3 would convert an object array of strings to Arrow strings, row by row.
+            "period": pd.Series(np.concatenate([column_period(idx, cmap) for idx, cmap in matched]), dtype=object),
+            "value": _as_series(np.concatenate([data[idx].to_numpy() for idx, _ in matched])),
+            # the column's own basis, else the row's basis column (累计, 当月, 1-6月…), else the indicator's
+            "basis": pd.Series(np.concatenate([np.full(n, cmap.basis.value, dtype=object) if cmap.basis
+                                               else row_basis if row_basis is not None else np.full(n, None, dtype=object)
+                                               for _, cmap in matched]), dtype=object),
+            "measure": per_column([cmap.measure for _, cmap in matched]),
+            "indicator_col": per_column(labels),
+            "period_col": per_column([period_col_name if cmap.period is None else label for (_, cmap), label in zip(matched, labels)]),
+            "value_col": per_column(labels),
+        }
+    )
     return raw[RAW_COLUMNS], skipped
+
+
+def _as_series(values: np.ndarray) -> pd.Series:
+    return pd.Series(values, dtype=object) if values.dtype == object else pd.Series(values)
 
 
 def period_from_label(text: str, file: str, sheet: str | None, what: str) -> str:

@@ -28,6 +28,9 @@ RAW_COLUMNS = ["row", "sheet", "unit", "indicator", "period", "value", "basis", 
 
 
 
+BASES = [Basis.period.value, Basis.ytd.value]
+
+
 @dataclass
 class Counts:
     """Rows a source skipped on purpose, reported in the ingest summary."""
@@ -115,14 +118,17 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
     if n == 0:
         return StagedChunk(good=pd.DataFrame(columns=STAGED_COLUMNS))
     reasons = np.full(n, "", dtype=object)
+    flagged = np.zeros(n, dtype=bool)
     bad_col = np.full(n, None, dtype=object)
 
     def flag(mask, message, column: pd.Series) -> None:
         """Record ``message(rows)`` for the rows of ``mask`` that have no problem yet (the first one counts)."""
-        mask = np.asarray(mask, dtype=bool) & (reasons == "")
+        mask = np.asarray(mask, dtype=bool) & ~flagged
         if mask.any():
-            reasons[mask] = [message(i) for i in np.flatnonzero(mask)]
-            bad_col[mask] = column.to_numpy(dtype=object)[mask]
+            at = np.flatnonzero(mask)
+            reasons[at] = [message(i) for i in at]
+            bad_col[at] = column.iloc[at].to_numpy(dtype=object)
+            flagged[at] = True
 
     # Values first: a not-reported cell is skipped before anything else is judged.
     # Strictly: thousands separators in place only, no space inside a number, no TRUE/FALSE (collectors.numbers).
@@ -155,9 +161,10 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
     basis = by_unique_categorical(basis_text, basis_word)
     unknown_basis = basis_text.notna().to_numpy() & basis.isna().to_numpy()
     flag(unknown_basis, lambda i: f"unknown basis {raw['basis'].iat[i]!r}: write 当月/本月/当月同比/period or 累计/1-N月/累计同比/ytd", raw["value_col"])
-    ind_basis = per_indicator.get(lambda i: i.basis.value, object, None)
-    basis = np.where(basis.notna().to_numpy(), basis.to_numpy(dtype=object),
-                     np.where(label_ytd, Basis.ytd.value, ind_basis))
+    # As codes into BASES: the explicit word's, else year to date for a 1-6月 label, else the indicator's.
+    explicit = np.append(np.array([BASES.index(b) for b in basis.cat.categories], dtype=np.int64), -1)[basis.cat.codes.to_numpy()]
+    own = per_indicator.get(lambda i: BASES.index(i.basis.value), np.int64, -1)
+    basis = np.where(explicit >= 0, explicit, np.where(label_ytd, BASES.index(Basis.ytd.value), own))
 
     # Frequency: a quarterly indicator takes quarters, a monthly one months (or the Jan–Feb release).
     wanted = per_indicator.get(lambda i: i.frequency, object, None)
@@ -175,8 +182,8 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
         scaled = at_precision(values * factors.to_numpy(dtype="float64"), factors, ind_ids, dep)
     flag(_implausible(scaled, per_indicator), lambda i: _bounds_reason(scaled[i], ind_ids.iat[i], dep), raw["value_col"])
 
-    bad = (reasons != "") & keep
-    good = (reasons == "") & keep
+    bad = flagged & keep
+    good = ~flagged & keep
     good_frame = pd.DataFrame(
         {
             # Categoricals (ids, bases, sheets, columns): pandas 3 would otherwise convert every string column
@@ -184,7 +191,7 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
             "indicator": ind_ids[good].reset_index(drop=True),
             "unit": unit_ids[good].reset_index(drop=True),
             "period": codes[good].astype("int64"),
-            "basis": pd.Categorical(basis[good], categories=[Basis.period.value, Basis.ytd.value]),
+            "basis": pd.Categorical.from_codes(basis[good], categories=BASES),
             "value": scaled[good],
             "row": raw["row"].to_numpy(dtype="int64")[good],
             "sheet": pd.Series(raw["sheet"][good].to_numpy(dtype=object), dtype=object),
