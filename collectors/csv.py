@@ -170,7 +170,27 @@ def _arrow_tables(path: Path, headers: list[str], first_data_line: int, encoding
                 data, rows = data[~blank].reset_index(drop=True), rows[~blank]
             yield data, headers, rows, []
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        undecodable = _undecodable(path, encoding)
+        if undecodable:
+            raise undecodable from None
         raise BadLine(str(exc)) from exc
+
+
+def _undecodable(path: Path, encoding: str) -> SourceError | None:
+    """The line of the first byte sequence that does not decode, as a located error; None when all of it decodes."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    with open(path, "rb") as fh:
+        while block := fh.read(_BLOCK_BYTES):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # The decoder may hold the first bytes of a character from the block before: never more than 3.
+                start = max(exc.start - (len(exc.object) - len(block)), 0)
+                line += block.count(b"\n", 0, start)
+                return SourceError(f"cannot decode line {line}: {exc.reason}", Location(file=str(path), row=line))
+            line += block.count(b"\n")
+    return None
 
 
 def _figures_or_text(column: pa.Array) -> pd.Series:

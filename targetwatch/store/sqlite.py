@@ -362,6 +362,8 @@ class SQLiteStore:
         unit = key >> 1 & ((1 << _UNIT_BITS) - 1)
         pidx = key >> (_UNIT_BITS + 1) & ((1 << _PERIOD_BITS) - 1)
         ind = key >> (_UNIT_BITS + 1 + _PERIOD_BITS)
+        if (len(unit) and unit.max() >= len(self._dims["unit"])) or (len(ind) and ind.max() >= len(self._dims["indicator"])):
+            self._load_dims()  # names another connection added since this one loaded them
         unit_names, ind_names = self._names("unit"), self._names("indicator")
         out = pd.DataFrame(
             {
@@ -426,6 +428,7 @@ class Scratch:
 
     RUN = np.dtype([("key", "<i8"), ("value", "<f8"), ("row", "<i8"), ("cell", "<i8")])
     BLOCK_ROWS = 1 << 18  # rows of all runs held at once while merging (8 MB)
+    LEAST_SHARE = 8192  # rows of each run read at once, however many runs
 
     def __init__(self, store_path: Path):
         self.path = store_path.parent / f".{store_path.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
@@ -482,7 +485,7 @@ class Scratch:
         """The staged rows of every run in key order, in blocks that never split a key; within a key, in the
         order the rows were staged (runs in order, each sorted stably)."""
         self._runs.flush()
-        share = max(self.BLOCK_ROWS // max(len(self.runs), 1), 8192)
+        share = max(self.BLOCK_ROWS // max(len(self.runs), 1), self.LEAST_SHARE)
         empty = np.empty(0, dtype=self.RUN)
         held = [empty] * len(self.runs)
         read = [0] * len(self.runs)  # records of each run read so far

@@ -139,3 +139,73 @@ def test_a_workbook_is_reported_when_it_says_it_was_saved(tmp_path):
     assert document_time(revised) == datetime(2023, 6, 21, 16, 0, tzinfo=timezone.utc)
     f = write(tmp_path / "plain.csv", HEADER)
     assert abs(document_time(f).timestamp() - f.stat().st_mtime) < 1
+
+
+def test_figures_written_many_ways_land_as_the_same_numbers_and_the_rest_is_quarantined_by_row(tmp_path, deployment, db):
+    # A column mixing plain figures with other spellings: the plain ones are read at once, the others one by one.
+    lines = ["北塔区,gdp,2023-Q1,12.5", '大祥区,gdp,2023-Q1,"1,234.5"', "邵东市,gdp,2023-Q1,+7", "武冈市,gdp,2023-Q1,.5",
+             "双清区,gdp,2023-Q1,1e3", "隆回县,gdp,2023-Q1, 42 ", "洞口县,gdp,2023-Q1,12 34", "新邵县,gdp,2023-Q1,/",
+             "邵阳县,gdp,2023-Q1,-0.25"]
+    f = write(tmp_path / "mixed.csv", HEADER + "\n".join(lines) + "\n")
+    res = ingest_file(deployment, db, f)
+    assert (res.batch.revisions_added, res.batch.quarantined, res.not_reported) == (7, 1, 1)
+    got = dict(db.read()[["unit", "value"]].astype({"unit": str}).values.tolist())
+    assert got == {"beita": 12.5, "daxiang": 1234.5, "shaodong": 7.0, "wugang": 0.5, "shuangqing": 1000.0,
+                   "longhui": 42.0, "shaoyang_county": -0.25}
+    assert db.quarantined()[["row", "column"]].values.tolist() == [[8, "value"]]
+    assert "space inside the number" in db.quarantined()["reason"][0]
+
+
+def test_a_line_with_too_few_fields_is_quarantined_by_line_number_and_the_rest_lands(tmp_path, deployment, db):
+    f = write(tmp_path / "short.csv", HEADER + "北塔区,gdp,2023-Q2,10\n邵东市,gdp,2023-Q2\n武冈市,gdp,2023-Q2,12\n")
+    res = ingest_file(deployment, db, f)
+    assert (res.batch.revisions_added, res.batch.quarantined) == (2, 1)
+    q = db.quarantined()
+    assert q["row"].tolist() == [3] and "expected 4 fields, found 3" in q["reason"][0]
+
+
+@pytest.mark.parametrize("blank", ["\n", ",,,\n", "\r\n"])
+def test_blank_lines_keep_the_row_numbers_of_the_lines_after_them(tmp_path, deployment, db, blank):
+    f = write(tmp_path / "blank.csv", HEADER + "北塔区,gdp,2023-Q2,10\n" + blank + "火星区,gdp,2023-Q2,1\n")
+    res = ingest_file(deployment, db, f)
+    assert res.batch.revisions_added == 1
+    assert db.quarantined()[["row", "column"]].values.tolist() == [[4, "unit"]]
+
+
+def test_a_quoted_field_holding_commas_and_a_line_break_reads_as_one_field(tmp_path, deployment, db):
+    f = write(tmp_path / "quoted.csv", HEADER + '"北塔区",gdp,2023-Q2,"1,000"\n"火星区,\n外",gdp,2023-Q2,1\n邵东市,gdp,2023-Q2,2\n')
+    res = ingest_file(deployment, db, f)
+    assert (res.batch.revisions_added, res.batch.quarantined) == (2, 1)
+    assert "unknown unit '火星区,外'" in db.quarantined()["reason"][0]  # names compare without whitespace
+    assert sorted(db.read()["value"].tolist()) == [2.0, 1000.0]
+
+
+def test_a_byte_that_does_not_decode_deep_in_a_large_file_rejects_it_at_its_line(tmp_path, deployment, db):
+    # Past the first megabyte that decides the encoding: the fast reader stops, the line-by-line reader locates it.
+    good = "北塔区,gdp,2023-Q2,10\n" * 60_000
+    f = tmp_path / "late.csv"
+    f.write_bytes((HEADER + good).encode() + b"\xff\xfe,gdp,2023-Q2,1\n")
+    res = ingest_file(deployment, db, f)
+    assert res.rejected and "cannot decode line 60002" in res.error
+    assert db.quarantined()["row"].tolist() == [60002] and db.read().empty
+
+
+def test_plain_figures_read_at_once_equal_python_floats_bit_for_bit():
+    # The Arrow cast behind the fast readers must agree with float(), digit strings long and short, with exponents.
+    import random
+
+    import pandas as pd
+
+    from collectors.numbers import read_values
+
+    rng = random.Random(15)
+    texts = []
+    for _ in range(20_000):
+        text = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 25)))
+        if rng.random() < 0.5:
+            text += "." + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 20)))
+        if rng.random() < 0.3:
+            text += rng.choice("eE") + rng.choice(["", "-", "+"]) + str(rng.randint(0, 99))
+        texts.append(("-" if rng.random() < 0.3 else "") + text)
+    values, reasons, missing = read_values(pd.Series(texts, dtype=object))
+    assert values.tolist() == [float(t) for t in texts] and not missing.any() and all(r is None for r in reasons)

@@ -119,3 +119,75 @@ def test_the_store_file_is_created_in_wal_mode(tmp_path):
     s = SQLiteStore(tmp_path / "sub" / "new.db")
     assert s.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     s.close()
+
+
+def test_keys_repeated_across_chunks_and_merge_blocks_are_judged_over_the_whole_file(store, monkeypatch):
+    # Each chunk is a sorted run; runs merge a few rows at a time, so a key's rows meet across chunks and blocks.
+    # (Every chunk numbers its rows from 2: the conflict lists its values by row.)
+    from targetwatch.store.sqlite import Scratch
+
+    monkeypatch.setattr(Scratch, "BLOCK_ROWS", 2)
+    monkeypatch.setattr(Scratch, "LEAST_SHARE", 1)
+    units = [f"u{i}" for i in range(6)]
+    first = [("gdp", u, "2023-Q2", "ytd", float(i)) for i, u in enumerate(units)]
+    repeat = [("gdp", u, "2023-Q2", "ytd", float(i)) for i, u in enumerate(units)][::-1]  # same values: duplicates
+    conflict = [("gdp", "u3", "2023-Q2", "ytd", 99.0)]
+    chunks = [chunk(first), chunk(repeat), chunk(conflict)]
+    res = store.ingest(iter(chunks), source="f.csv", content_hash="h", reported_at=T0)
+    assert (res.rows_read, res.revisions_added, res.duplicates, res.quarantined) == (13, 5, 5, 3)
+    q = store.quarantined()
+    assert len(q) == 3 and all("3 times in this file with different values (99, 3, 3)" in r for r in q["reason"])
+    assert sorted(store.read()["unit"].astype(str)) == ["u0", "u1", "u2", "u4", "u5"]
+
+
+def test_one_key_repeated_beyond_a_merge_block_is_still_one_key(store, monkeypatch):
+    from targetwatch.store.sqlite import Scratch
+
+    monkeypatch.setattr(Scratch, "BLOCK_ROWS", 4)
+    monkeypatch.setattr(Scratch, "LEAST_SHARE", 1)
+    rows = [("gdp", "daxiang", "2023-Q2", "ytd", 1.5)] * 40 + [("gdp", "beita", "2023-Q2", "ytd", 2.5)]
+    res = store.ingest(iter([chunk(rows[:25]), chunk(rows[25:])]), source="f.csv", content_hash="h", reported_at=T0)
+    assert (res.revisions_added, res.duplicates, res.quarantined) == (2, 39, 0)
+    assert sorted(store.read()[["unit", "value"]].values.tolist()) == [["beita", 2.5], ["daxiang", 1.5]]
+
+
+def test_a_batch_landed_by_another_connection_during_the_comparison_is_compared_again(store, tmp_path, monkeypatch):
+    # The comparison runs outside the store's lock: a revision another process lands meanwhile must not be lost
+    # nor numbered twice.
+    ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 1.0)], digest="first")
+    other = SQLiteStore(tmp_path / "test.db")
+    compare = SQLiteStore._compare
+    calls = []
+
+    def racing(self, *args, **kwargs):
+        calls.append(self)
+        if self is store and len(calls) == 1:
+            ingest(other, [("gdp", "daxiang", "2023-Q2", "ytd", 2.0)], when=T0 + timedelta(days=1), digest="second")
+        return compare(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLiteStore, "_compare", racing)
+    res = ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 3.0)], when=T0 + timedelta(days=2), digest="third")
+    other.close()
+    assert calls.count(store) == 2 and res.revisions_added == 1
+    history = store.revisions("gdp", "daxiang")
+    assert history[["revision", "value"]].values.tolist() == [[1, 1.0], [2, 2.0], [3, 3.0]]
+
+
+def test_a_store_that_keeps_changing_fails_the_batch_whole_and_says_why(store, tmp_path, monkeypatch):
+    from targetwatch.errors import StoreError
+
+    other = SQLiteStore(tmp_path / "test.db")
+    compare = SQLiteStore._compare
+    landed = iter(range(100))
+
+    def always_racing(self, *args, **kwargs):
+        if self is not store:
+            return compare(self, *args, **kwargs)
+        ingest(other, [("gdp", "beita", "2023-Q2", "ytd", float(next(landed)))], digest=f"other{next(landed)}")
+        return compare(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLiteStore, "_compare", always_racing)
+    with pytest.raises(StoreError, match="the store changed while each of 5 attempts"):
+        ingest(store, [("gdp", "daxiang", "2023-Q2", "ytd", 3.0)])
+    other.close()
+    assert "daxiang" not in set(store.read()["unit"].astype(str))
