@@ -238,3 +238,22 @@ def test_reingesting_a_workbook_changes_nothing_not_even_the_quarantine(drop, de
     after = (db.read(), db.quarantined().drop(columns=["batch", "ingested_at"]))
     assert after[0].drop(columns=["batch"]).equals(before[0].drop(columns=["batch"]))
     assert after[1].equals(before[1])
+
+
+def test_ragged_rows_mixed_cells_and_a_blank_row_read_cell_by_cell_with_their_row_numbers(drop, deployment, db):
+    # A row longer than the header, a row cut short, a blank row; numbers typed as numbers, as text with separators,
+    # as whole numbers, and a TRUE that is no figure.
+    rows = [
+        ["全市", 6.1, 4656500, 6.9, 81.76, None],
+        ["大  祥", True, "528,300", 7, 6.98, 2, "a note past the header"],
+        [],
+        ["北塔区", "5 5"],
+    ]
+    f = write_workbook(drop / "a.xlsx", {"2023年1-6月": rows})
+    res = ingest_file(deployment, db, f)
+    assert (res.batch.quarantined, res.not_reported) == (2, 3)
+    assert quarantine(db) == [("2023年1-6月", 5, IVA), ("2023年1-6月", 7, IVA)]
+    reasons = db.quarantined()["reason"].tolist()
+    assert "TRUE/FALSE value" in reasons[0] and "space inside the number" in reasons[1]
+    expected = {k: v for k, v in GOOD.items() if k[0] == "shaoyang" or (k[0] == "daxiang" and k[1] != "industrial_va_growth")}
+    assert landed(db) == pytest.approx({**expected, ("daxiang", "retail_sales_growth"): 7.0}, rel=1e-12)
