@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 from collectors.layout import Collector, SheetLayout
-from collectors.sandbox import WorkbookParseError, read_sheets
+from collectors.sandbox import SheetStream, WorkbookParseError
 from collectors.table import header_names, period_from_label, to_raw
 from collectors.templates import INDEX_SHEET, TEMPLATE_SHEETS, missing_rows
 from collectors.validate import RAW_COLUMNS
@@ -71,32 +71,33 @@ def read_raw(path: Path, collector: Collector, limits: Limits | None = None) -> 
     calamine parses in a child process with the memory and time limits of ``limits``
     (:mod:`collectors.sandbox`): a workbook that would abort the parser is rejected, located."""
     limits = limits or Limits()
+    wanted = [layout.name for layout in collector.spec.sheets] + [f"^{re.escape(INDEX_SHEET)}$"]
     try:
-        wanted = [layout.name for layout in collector.spec.sheets] + [f"^{re.escape(INDEX_SHEET)}$"]
-        names, grids = read_sheets(str(path), wanted, limits.parser_memory_mb, limits.parser_seconds)
+        # Each sheet is read here while the child parses the next one.
+        with SheetStream(str(path), wanted, limits.parser_memory_mb, limits.parser_seconds) as stream:
+            names, grids = stream.names, {}
+            for name, grid in stream:
+                grids[name] = grid
+                layout = None if name in TEMPLATE_SHEETS else collector.layout_for(name)
+                if layout is None:
+                    continue
+                try:
+                    raw, skipped = _sheet_raw(grid, name, layout, path)
+                except SourceError as exc:
+                    # One unreadable sheet (empty, an impossible period in its name, a missing column) is
+                    # quarantined on its own with its location, so that the workbook's good sheets still land.
+                    loc = exc.location
+                    yield pd.DataFrame(columns=RAW_COLUMNS), 0, [{
+                        "sheet": name, "row": loc.row if loc else None, "column": loc.column if loc else None,
+                        "reason": f"sheet rejected: {exc.message}", "raw": None}]
+                    continue
+                yield raw, skipped, []
     except WorkbookParseError as exc:
         raise SourceError(str(exc), Location(file=str(path))) from None
+    # Once the whole workbook has parsed (a parser that dies says so first); the batch of its sheets is then rejected whole.
     for layout in collector.spec.sheets:
         if layout.required and not any(re.search(layout.name, n) for n in names):
-            raise SourceError(
-                f"missing sheet matching '{layout.name}'; the workbook has: {', '.join(names)}",
-                Location(file=str(path)),
-            )
-    for name in names:
-        layout = None if name in TEMPLATE_SHEETS else collector.layout_for(name)
-        if layout is None:
-            continue
-        try:
-            raw, skipped = _sheet_raw(grids.get(name, []), name, layout, path)
-        except SourceError as exc:
-            # One unreadable sheet (empty, an impossible period in its name, a missing column) is
-            # quarantined on its own with its location, so that the workbook's good sheets still land.
-            loc = exc.location
-            yield pd.DataFrame(columns=RAW_COLUMNS), 0, [{
-                "sheet": name, "row": loc.row if loc else None, "column": loc.column if loc else None,
-                "reason": f"sheet rejected: {exc.message}", "raw": None}]
-            continue
-        yield raw, skipped, []
+            raise SourceError(f"missing sheet matching '{layout.name}'; the workbook has: {', '.join(names)}", Location(file=str(path)))
     gone = missing_rows(ParsedSheets(names, grids), path)  # a filled template whose unit row was deleted says where
     if gone:
         yield pd.DataFrame(columns=RAW_COLUMNS), 0, gone

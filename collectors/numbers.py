@@ -34,9 +34,10 @@ def figure_reason(text: str) -> str | None:
     return f"not a number: {text!r}"
 
 
+# What pandas infers for a column of number cells (blank cells among them): read as the numbers they are.
+_NUMBER_CELLS = {"floating", "integer", "mixed-integer-float", "empty"}
 # The figures Arrow's cast reads exactly as Python's float() does: digits, decimals, a short exponent. Every
 # other text (a sign, separators, spaces, words) is judged one distinct text at a time by figure_reason.
-_NUMBER_CELLS = {"floating", "integer", "mixed-integer-float", "empty"}
 PLAIN_FIGURE = r"^-?\d+(\.\d+)?([eE][+-]?\d{1,2})?$"
 
 

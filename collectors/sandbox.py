@@ -6,19 +6,21 @@ failure that aborts the whole process (SIGABRT), which no ``except`` can catch. 
 backstop for the shapes nobody has thought of. It parses the sheets a mapping asks for under
 ``RLIMIT_AS`` and sends their cells back; its death becomes a located rejection of that one file.
 
-The child is started as ``python -I -m collectors.sandbox`` and imports nothing but python-calamine.
+The child is started as ``python -I -m collectors.sandbox`` and imports nothing but python-calamine. It sends
+each sheet as soon as it has parsed it, so the caller reads one sheet while the child parses the next.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import io
 import json
 import pickle
 import re
 import signal
 import subprocess
 import sys
+import threading
+from typing import Iterator
 
 # Cell values calamine returns besides str, int, float and bool: the only classes the parent unpickles.
 _CELL_CLASSES = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"), ("datetime", "timedelta")}
@@ -35,36 +37,90 @@ class _CellUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"unexpected class {module}.{name} from the workbook parser")
 
 
+class SheetStream:
+    """The sheets a child parses, as it parses them: ``names`` (every sheet of the workbook) first, then each
+    sheet matching ``patterns`` as ``(name, grid)``, so that the caller reads one sheet while the next is parsed.
+
+    Use as a context manager; leaving it ends the child. Raises :class:`WorkbookParseError` (on opening or while
+    iterating) when the workbook is unreadable, or the child exceeds its limits or dies."""
+
+    def __init__(self, path: str, patterns: list[str], memory_mb: int, seconds: float):
+        self.memory_mb, self.seconds = memory_mb, seconds
+        request = json.dumps({"path": path, "patterns": patterns, "memory_mb": memory_mb}).encode()
+        # A checked file passed as /proc/self/fd/N (collectors.ingest): the child inherits descriptor N.
+        inherited = (int(path.rsplit("/", 1)[1]),) if path.startswith("/proc/self/fd/") else ()
+        # -I (isolated): neither the working directory nor PYTHON* variables reach the child's sys.path, so a
+        # collectors/sandbox.py planted where the service runs is never imported in its place.
+        self._child = subprocess.Popen([sys.executable, "-I", "-m", "collectors.sandbox"], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=inherited)
+        self._expired = threading.Event()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+        try:
+            self._child.stdin.write(request)
+            self._child.stdin.close()
+            self.names = list(self._next("names"))
+        except BaseException:
+            self.close()
+            raise
+
+    def _expire(self) -> None:
+        self._expired.set()
+        self._child.kill()
+
+    def _next(self, expected: str):
+        try:
+            status, payload = _CellUnpickler(self._child.stdout).load()  # one unpickler per message: memos are per dump
+        except Exception:  # anything unreadable on the pipe is a failed parse, never trusted further
+            raise self._failure() from None
+        if status == "error":
+            raise WorkbookParseError(str(payload))
+        if status != expected and not (expected == "sheet" and status == "done"):
+            raise WorkbookParseError(f"the workbook parser answered {status!r} where {expected!r} was due")
+        return None if status == "done" else payload
+
+    def _failure(self) -> WorkbookParseError:
+        self._child.kill()
+        returncode = self._child.wait()
+        if self._expired.is_set():
+            return WorkbookParseError(f"the workbook parser did not finish within {self.seconds:g} s (settings limits.parser_seconds)")
+        if returncode < 0:
+            try:
+                name = signal.Signals(-returncode).name
+            except ValueError:
+                name = f"signal {-returncode}"
+            return WorkbookParseError(f"the workbook parser died ({name}) within its memory limit of {self.memory_mb} MB "
+                                      "(settings limits.parser_memory_mb): the file is too large or malformed")
+        detail = self._child.stderr.read().decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        return WorkbookParseError(f"the workbook parser failed (exit {returncode}): {detail[0][:300]}")
+
+    def __iter__(self) -> Iterator[tuple[str, list[list]]]:
+        while (sheet := self._next("sheet")) is not None:
+            name, grid = sheet
+            yield name, grid
+
+    def close(self) -> None:
+        self._timer.cancel()
+        if self._child.poll() is None:
+            self._child.kill()
+        self._child.wait()
+        for stream in (self._child.stdout, self._child.stderr):
+            stream.close()
+
+    def __enter__(self) -> "SheetStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def read_sheets(path: str, patterns: list[str], memory_mb: int, seconds: float) -> tuple[list[str], dict[str, list[list]]]:
     """The sheet names of a workbook and the cell grids of the sheets matching ``patterns`` (regular expressions).
 
     Raises :class:`WorkbookParseError` when the workbook is unreadable, or the child exceeds its limits or dies."""
-    request = json.dumps({"path": path, "patterns": patterns, "memory_mb": memory_mb}).encode()
-    # A checked file passed as /proc/self/fd/N (collectors.ingest): the child inherits descriptor N.
-    inherited = (int(path.rsplit("/", 1)[1]),) if path.startswith("/proc/self/fd/") else ()
-    try:
-        # -I (isolated): neither the working directory nor PYTHON* variables reach the child's sys.path, so a
-        # collectors/sandbox.py planted where the service runs is never imported in its place.
-        done = subprocess.run([sys.executable, "-I", "-m", "collectors.sandbox"], input=request, capture_output=True,
-                              timeout=seconds, check=False, pass_fds=inherited)
-    except subprocess.TimeoutExpired:
-        raise WorkbookParseError(f"the workbook parser did not finish within {seconds:g} s (settings limits.parser_seconds)") from None
-    if done.returncode < 0:
-        try:
-            name = signal.Signals(-done.returncode).name
-        except ValueError:
-            name = f"signal {-done.returncode}"
-        raise WorkbookParseError(f"the workbook parser died ({name}) within its memory limit of {memory_mb} MB "
-                                 "(settings limits.parser_memory_mb): the file is too large or malformed")
-    try:
-        status, payload = _CellUnpickler(io.BytesIO(done.stdout)).load()
-    except Exception:  # anything unreadable on the pipe is a failed parse, never trusted further
-        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        raise WorkbookParseError(f"the workbook parser failed (exit {done.returncode}): {detail[0][:300]}") from None
-    if status != "ok":
-        raise WorkbookParseError(str(payload))
-    names, grids = payload
-    return list(names), dict(grids)
+    with SheetStream(path, patterns, memory_mb, seconds) as stream:
+        return stream.names, dict(stream)
 
 
 def _child() -> int:
@@ -74,22 +130,27 @@ def _child() -> int:
     limit = int(request["memory_mb"]) * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     out = sys.stdout.buffer
+
+    def send(status: str, payload) -> None:
+        pickle.dump((status, payload), out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
     try:
         from python_calamine import CalamineWorkbook
 
         workbook = CalamineWorkbook.from_path(request["path"])
         names = list(workbook.sheet_names)
+        send("names", names)
         wanted = [re.compile(p) for p in request["patterns"]]
-        grids = {name: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                 for name in names if any(p.search(name) for p in wanted)}
-        result = ("ok", (names, grids))
+        for name in names:
+            if any(p.search(name) for p in wanted):
+                send("sheet", (name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)))
+        send("done", None)
     except MemoryError:
-        result = ("error", f"the workbook needs more than the parser's memory limit of {request['memory_mb']} MB "
-                           "(settings limits.parser_memory_mb)")
+        send("error", f"the workbook needs more than the parser's memory limit of {request['memory_mb']} MB "
+                      "(settings limits.parser_memory_mb)")
     except Exception as exc:  # calamine raises its own error types for broken or non-Excel files
-        result = ("error", f"not a readable workbook: {type(exc).__name__}: {str(exc)[:300]}")
-    pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
-    out.flush()
+        send("error", f"not a readable workbook: {type(exc).__name__}: {str(exc)[:300]}")
     return 0
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from collectors.layout import basis_word
-from collectors.numbers import NOT_REPORTED, read_values  # noqa: F401 - NOT_REPORTED is part of this module's API
+from collectors.numbers import read_values
 from targetwatch import periods
 from targetwatch.deployment import Deployment, normalise_name
 from targetwatch.errors import PeriodError

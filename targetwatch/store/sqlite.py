@@ -7,9 +7,11 @@ revision reported by their as-of time.
 
     key = ((indicator_id * 2**16 + period_index) * 2**20 + unit_id) * 2 + basis
 
-A batch stages its rows in a temporary table (constant memory, whatever the file size), finds the keys
-the file gives twice with different values, and merges the rest in one transaction: a process killed
-half-way leaves the store exactly as before the batch.
+A batch stages its rows as runs sorted by key in a scratch file beside the store (constant memory, whatever
+the file size), merges the runs block by block in key order to find the keys the file gives twice with
+different values and the values the store already holds, bulk-loads only the new revisions, and lands them
+in one transaction: a process killed half-way leaves the store exactly as before the batch. The comparison
+runs outside the store's lock; if another connection lands a batch meanwhile, it is made again.
 """
 
 from __future__ import annotations
