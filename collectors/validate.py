@@ -194,7 +194,7 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
             "basis": pd.Categorical.from_codes(basis[good], categories=BASES),
             "value": scaled[good],
             "row": raw["row"].to_numpy(dtype="int64")[good],
-            "sheet": pd.Series(raw["sheet"][good].to_numpy(dtype=object), dtype=object),
+            "sheet": raw["sheet"][good].reset_index(drop=True),
             "column": raw["value_col"][good].reset_index(drop=True),
         }
     )

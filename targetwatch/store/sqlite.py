@@ -196,13 +196,14 @@ class SQLiteStore:
         basis = self._ids_of_names(good["basis"], {b: i for i, b in enumerate(_BASES)})
         keys = pack(ind, good["period"].to_numpy(np.int64), unit, basis)
         # A (sheet, column) pair per row, as a small integer: the quarantine needs it only for conflicts.
-        sheet_codes, sheets = pd.factorize(good["sheet"].astype(object).where(good["sheet"].notna(), ""))
-        col_codes, columns = pd.factorize(good["column"].astype(object))
-        pair_codes, pair_uniques = pd.factorize(sheet_codes.astype(np.int64) * max(len(columns), 1) + col_codes)
+        sheet_codes, sheets = pd.factorize(good["sheet"])  # categorical or not; no sheet (a CSV) is -1, named ""
+        sheets = [str(name) for name in sheets] + [""]
+        col_codes, columns = pd.factorize(good["column"])
+        width = max(len(columns), 1)
+        pair_codes, pair_uniques = pd.factorize(np.where(sheet_codes < 0, len(sheets) - 1, sheet_codes).astype(np.int64) * width + col_codes)
         local = np.empty(len(pair_uniques), dtype=np.int64)
         for j, combined in enumerate(pair_uniques):
-            pair = (str(sheets[combined // max(len(columns), 1)]), str(columns[combined % max(len(columns), 1)]))
-            local[j] = cells.setdefault(pair, len(cells))
+            local[j] = cells.setdefault((sheets[combined // width], str(columns[combined % width])), len(cells))
         # Each chunk is a run sorted by key (stable: file order within a key); the runs are merged at landing.
         order = np.argsort(keys, kind="stable")
         scratch.add_run(keys[order], good["value"].to_numpy(np.float64)[order], good["row"].to_numpy(np.int64)[order],
