@@ -19,6 +19,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from typing import Iterator
 
@@ -51,15 +52,20 @@ class SheetStream:
         inherited = (int(path.rsplit("/", 1)[1]),) if path.startswith("/proc/self/fd/") else ()
         # -I (isolated): neither the working directory nor PYTHON* variables reach the child's sys.path, so a
         # collectors/sandbox.py planted where the service runs is never imported in its place.
+        # Its stderr goes to a file: a pipe nobody reads while sheets stream could fill up and stall the child.
+        self._stderr = tempfile.TemporaryFile()
         self._child = subprocess.Popen([sys.executable, "-I", "-m", "collectors.sandbox"], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=inherited)
+                                       stdout=subprocess.PIPE, stderr=self._stderr, pass_fds=inherited)
         self._expired = threading.Event()
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
         self._timer.start()
         try:
-            self._child.stdin.write(request)
-            self._child.stdin.close()
+            try:
+                self._child.stdin.write(request)
+                self._child.stdin.close()
+            except BrokenPipeError:  # the child is gone already: reading its answer says why
+                pass
             self.names = list(self._next("names"))
         except BaseException:
             self.close()
@@ -92,7 +98,8 @@ class SheetStream:
                 name = f"signal {-returncode}"
             return WorkbookParseError(f"the workbook parser died ({name}) within its memory limit of {self.memory_mb} MB "
                                       "(settings limits.parser_memory_mb): the file is too large or malformed")
-        detail = self._child.stderr.read().decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        self._stderr.seek(max(self._stderr.seek(0, 2) - 65536, 0))  # its last words are enough
+        detail = self._stderr.read().decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
         return WorkbookParseError(f"the workbook parser failed (exit {returncode}): {detail[0][:300]}")
 
     def __iter__(self) -> Iterator[tuple[str, list[list]]]:
@@ -105,8 +112,11 @@ class SheetStream:
         if self._child.poll() is None:
             self._child.kill()
         self._child.wait()
-        for stream in (self._child.stdout, self._child.stderr):
-            stream.close()
+        for stream in (self._child.stdin, self._child.stdout, self._stderr):
+            try:
+                stream.close()
+            except OSError:  # a request the child never read
+                pass
 
     def __enter__(self) -> "SheetStream":
         return self

@@ -257,3 +257,22 @@ def test_ragged_rows_mixed_cells_and_a_blank_row_read_cell_by_cell_with_their_ro
     assert "TRUE/FALSE value" in reasons[0] and "space inside the number" in reasons[1]
     expected = {k: v for k, v in GOOD.items() if k[0] == "shaoyang" or (k[0] == "daxiang" and k[1] != "industrial_va_growth")}
     assert landed(db) == pytest.approx({**expected, ("daxiang", "retail_sales_growth"): 7.0}, rel=1e-12)
+
+
+def test_a_parser_over_its_time_limit_is_stopped_and_the_workbook_rejected_located(drop, deployment_dir):
+    # The child streams sheets while the service reads them; its time limit still ends it, and nothing lands.
+    from targetwatch.deployment import load_deployment
+    from targetwatch.store.sqlite import SQLiteStore
+
+    settings = deployment_dir / "settings.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "limits: {parser_seconds: 0.001}\n", encoding="utf-8")
+    dep = load_deployment(deployment_dir)
+    store = SQLiteStore(dep.settings.sqlite_path)
+    try:
+        f = write_workbook(drop / "a.xlsx", {"2023年1-6月": good_rows()})
+        res = ingest_file(dep, store, f)
+        assert res.rejected and "the workbook parser did not finish within 0.001 s (settings limits.parser_seconds)" in res.error
+        assert store.quarantined()[["file", "sheet", "row"]].values.tolist() == [[str(f), None, None]]
+        assert store.read().empty
+    finally:
+        store.close()
