@@ -39,22 +39,18 @@ class Counts:
     skipped: int = 0
 
 
-def by_unique(series: pd.Series, fn) -> pd.Series:
-    """Apply ``fn`` to each distinct value once and spread the results back (few units, many rows)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    results = np.empty(len(uniques) + 1, dtype=object)  # the last slot serves missing values (code -1)
-    results[:-1] = [fn(u) for u in uniques]
-    results[-1] = None
-    return pd.Series(results[codes], index=series.index, dtype=object)
-
-
 def by_unique_array(series: pd.Series, fn, dtype, missing) -> np.ndarray:
     """``fn`` of each distinct value, spread back as an array of ``dtype``; ``missing`` where the value is missing."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    results = np.empty(len(uniques) + 1, dtype=dtype)
+    results = np.empty(len(uniques) + 1, dtype=dtype)  # the last slot serves missing values (code -1)
     results[:-1] = [fn(u) for u in uniques]
     results[-1] = missing
     return results[codes]
+
+
+def by_unique(series: pd.Series, fn) -> pd.Series:
+    """Apply ``fn`` to each distinct value once and spread the results back (few units, many rows)."""
+    return pd.Series(by_unique_array(series, fn, object, None), index=series.index, dtype=object)
 
 
 def by_unique_categorical(series: pd.Series, fn) -> pd.Series:
