@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -134,7 +134,7 @@ class SQLiteStore:
 
     def ingest(self, chunks: Iterable[StagedChunk], *, source: str, content_hash: str, reported_at: datetime) -> BatchResult:
         reported = int(reported_at.timestamp())
-        staged = BatchResult(batch=0, source=source)
+        staged = BatchResult(batch=0, source=source, changed={})  # packed pair → (indicator, period) while staging
         cells: dict[tuple[str, str], int] = {}
         # Stage the whole file into scratch files first (each chunk a run sorted by key), compare it with what the
         # store holds, then land it in one short transaction. A crash at any point leaves the store as it was.
@@ -152,6 +152,10 @@ class SQLiteStore:
                 self.con.execute("ATTACH DATABASE ? AS scratch", (str(scratch.path),))
                 try:
                     if self._land(comparison, version, result, source=source, content_hash=content_hash, reported=reported):
+                        # The (indicator, period) pairs that got a new revision, named as the staged rows named them.
+                        named = staged.changed
+                        result.changed = (frozenset(named[p] for p in comparison.changed)
+                                          if all(p in named for p in comparison.changed) else None)
                         return result
                 finally:
                     self.con.execute("DETACH DATABASE scratch")
@@ -206,6 +210,11 @@ class SQLiteStore:
             local[j] = cells.setdefault((sheets[combined // width], str(columns[combined % width])), len(cells))
         # Each chunk is a run sorted by key (stable: file order within a key); the runs are merged at landing.
         order = np.argsort(keys, kind="stable")
+        pairs = keys[order] >> (_UNIT_BITS + 1)  # (indicator, period) packed, sorted: distinct in one pass
+        first = order[np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])]
+        result.changed.update(zip((keys[first] >> (_UNIT_BITS + 1)).tolist(),
+                                  zip([str(i) for i in good["indicator"].to_numpy(dtype=object)[first]],
+                                      good["period"].to_numpy(np.int64)[first].tolist())))
         scratch.add_run(keys[order], good["value"].to_numpy(np.float64)[order], good["row"].to_numpy(np.int64)[order],
                         local[pair_codes][order])
 
@@ -275,7 +284,9 @@ class SQLiteStore:
                 out.duplicates -= int(rows.sum()) - int(conflict.sum())
             keep = starts[~conflict]
             out.staged += len(keep)
-            scratch.add_new(*self._changes(key[keep], value[keep], same_file))
+            new_key, new_revision, new_value = self._changes(key[keep], value[keep], same_file)
+            out.changed.update(np.unique(new_key >> (_UNIT_BITS + 1)).tolist())
+            scratch.add_new(new_key, new_revision, new_value)
         out.conflicts = pd.concat(conflicts, ignore_index=True) if conflicts else None
         return out
 
@@ -561,6 +572,7 @@ class _Comparison:
     staged: int = 0  # distinct keys without conflict
     duplicates: int = 0
     conflicts: pd.DataFrame | None = None
+    changed: set[int] = field(default_factory=set)  # packed (indicator, period) pairs with a new revision
 
 
 def _conflicting(rows: np.ndarray, group: np.ndarray, by_cell: dict[int, tuple[str, str]]) -> pd.DataFrame:
