@@ -31,6 +31,41 @@ class Observations:
         self.members: dict[str, list[str]] = {}  # peer group → members, computed once per evaluation
         self._names: dict[tuple, np.ndarray] = {}
         self._owners: dict | None = None
+        self._dense: dict[tuple, np.ndarray] = {}
+        self._positions: dict[tuple, np.ndarray] = {}
+        # Every registry unit has a fixed position: a rule's values are one array over all of them, so
+        # that the judgements of a kind read their units with one fancy index (rules.kinds).
+        self.unit_index = pd.Index(list(deployment.units), dtype=object)
+        self.unit_names_all = np.array([u.name for u in deployment.units.values()], dtype=object)
+        self.parent_positions = self.unit_index.get_indexer(pd.Index([u.parent for u in deployment.units.values()], dtype=object))
+
+    def positions(self, units) -> np.ndarray:
+        """The registry positions of units (cached: most rules judge the same groups)."""
+        key = tuple(units)
+        if key not in self._positions:
+            pos = self.unit_index.get_indexer(pd.Index(key, dtype=object)) if key else np.zeros(0, dtype=np.intp)
+            if (pos < 0).any():
+                raise KeyError(f"units not in the registry: {[u for u, p in zip(key, pos) if p < 0]}")
+            self._positions[key] = pos
+        return self._positions[key]
+
+    def dense(self, indicator: str, basis: Basis, code: int) -> np.ndarray:
+        """One period of :meth:`wide` as an array over every registry unit (NaN where absent), read-only."""
+        key = (indicator, basis, int(code))
+        if key not in self._dense:
+            self._dense[key] = self.densify(self.wide(indicator, basis, [code])[int(code)])
+        return self._dense[key]
+
+    def densify(self, series: pd.Series) -> np.ndarray:
+        """A per-unit Series as an array over every registry unit (NaN where absent; units outside the
+        registry are never judged and are dropped)."""
+        out = np.full(len(self.unit_index), np.nan)
+        if len(series):
+            pos = self.unit_index.get_indexer(series.index)
+            found = pos >= 0
+            out[pos[found]] = series.to_numpy(np.float64)[found]
+        out.flags.writeable = False
+        return out
 
     def unit_names(self, units) -> np.ndarray:
         """Chinese names of units, as a string array (cached: most rules judge the same groups)."""
@@ -148,10 +183,9 @@ def year_periods(code: int, ind: Indicator) -> list[int]:
     return [q.code for q in periods.periods_between(first, p, freq, jan_feb)]
 
 
-def yoy(current: pd.Series, last_year: pd.Series) -> pd.Series:
+def yoy(current: np.ndarray, last_year: np.ndarray) -> np.ndarray:
     """Year-on-year growth in %, NaN where last year is missing or zero (never divide by a zero base)."""
-    base = last_year.reindex(current.index)
-    return (current / base.where(base != 0) - 1.0) * 100.0
+    return (current / np.where(last_year != 0, last_year, np.nan) - 1.0) * 100.0
 
 
 def report_status(code: int, ind: Indicator, as_of_day: date) -> tuple[str, date]:

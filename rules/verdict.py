@@ -78,45 +78,62 @@ def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, ow
             return np.full(n, np.nan)
         return np.broadcast_to(np.asarray(values, dtype=np.float64), (n,)).copy()
 
-    status = pd.Series(text(status))
+    status = text(status)
     owners = text(owners)
+    tier = text(tier)
+    # Owners are a few dicts shared by many rows: read each distinct one once.
+    which, distinct = pd.factorize(np.frompyfunc(id, 1, 1)(owners).astype(np.int64)) if n else (np.zeros(0, dtype=np.intp), [])
+    first = np.zeros(len(distinct), dtype=np.intp)
+    first[which[::-1]] = np.arange(n)[::-1]
+    leaders = np.array([None] + [owners[i]["leader"] for i in first], dtype=object)[which + 1]
+    departments = np.array([None] + [owners[i]["lead_department"][0] if owners[i]["lead_department"] else None for i in first],
+                           dtype=object)[which + 1]
     return {
         "rule": text(rule), "unit": units, "indicator": text(indicator), "period": text(period), "as_of": text(as_of),
-        "status": status.to_numpy(dtype=object), "stretch_met": text(stretch_met), "value": number(value),
+        "status": status, "stretch_met": text(stretch_met), "value": number(value),
         "target": number(target), "gap": number(gap), "rank": number(rank), "group_size": number(group_size),
         "reference": number(reference), "required_run_rate": number(required_run_rate),
         "target_version": text(target_version), "owners": owners, "message": text(message),
-        "severity": text(severities(status, severity, tier)), "rule_title": text(rule_title), "group": text(group),
+        "severity": severities(status, text(severity), tier), "rule_title": text(rule_title), "group": text(group),
         "reported": number(reported), "measure": text(measure),
-        "leader": text([None if tier == "data" else o["leader"] for o in owners]),
-        "lead_department": text([o["lead_department"][0] if o["lead_department"] else None for o in owners]),
-        "deadline": text(deadline), "tier": text(tier), "audience": text(AUDIENCE.get(tier)),
+        "leader": np.where(tier == "data", None, leaders), "lead_department": departments,
+        "deadline": text(deadline), "tier": tier, "audience": _lookup(tier, AUDIENCE),
     }
 
 
-def as_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
-    """Verdict rows from the columns of one or more :func:`rows` calls, in order."""
+def _lookup(values: np.ndarray, table: dict) -> np.ndarray:
+    """``table.get(value)`` of each value of an object array, looked up once per distinct value."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return np.array([table.get(v) for v in distinct] or [None], dtype=object)[codes] if len(values) else np.empty(0, dtype=object)
+
+
+def as_frame(parts: list[dict[str, np.ndarray]], order: np.ndarray | None = None) -> pd.DataFrame:
+    """Verdict rows from the columns of one or more :func:`rows` calls, in order (or taken in ``order``)."""
     columns = {}
     for name, first in parts[0].items():
         values = np.concatenate([part[name] for part in parts]) if len(parts) > 1 else first
+        if order is not None:
+            values = values[order]
         # Object columns, built as such: letting pandas infer its str dtype for every column of every
         # rule (and converting back in conform) would double the evaluation time.
         columns[name] = pd.Series(values, dtype=object) if values.dtype == object else values
     return pd.DataFrame(columns)
 
 
-def severities(status: pd.Series, override: str | None, tier: str | None = "floor") -> np.ndarray:
+def severities(status, override=None, tier="floor") -> np.ndarray:
     """critical for behind (warning for a missed 力争-only target or data check), warning for late and
-    at_risk, none otherwise; a rule may override."""
-    default = {s: words.severity for s, words in WORDS.items()}
-    sev = np.array([default[s] for s in status.tolist()], dtype=object)
-    if tier in TIERS and tier != "floor":
-        sev = np.where(status.to_numpy() == "behind", TIERS[tier].severity, sev)
-    if override is not None:
-        sev = np.where(status.to_numpy() == "behind", override, sev)
-        if override == "none":
-            sev = np.where(np.isin(status.to_numpy(), ["late", "at_risk"]), "none", sev)
-    return sev
+    at_risk, none otherwise; a rule may override. ``override`` and ``tier`` are one value or one per row."""
+    status = np.asarray(status, dtype=object)
+    n = len(status)
+    override = np.full(n, override, dtype=object) if np.ndim(override) == 0 else np.asarray(override, dtype=object)
+    tier = np.full(n, tier, dtype=object) if np.ndim(tier) == 0 else np.asarray(tier, dtype=object)
+    sev = _lookup(status, {s: words.severity for s, words in WORDS.items()})
+    behind = status == "behind"
+    missed = _lookup(tier, {t: words.severity for t, words in TIERS.items() if t != "floor"})
+    sev = np.where(behind & (missed != None), missed, sev)  # noqa: E711 (element-wise)
+    sev = np.where(behind & (override != None), override, sev)  # noqa: E711 (element-wise)
+    quiet = (override == "none") & ((status == "late") | (status == "at_risk"))
+    return np.where(quiet, "none", sev).astype(object)
 
 
 def worst_first(frame: pd.DataFrame) -> pd.DataFrame:
