@@ -202,10 +202,12 @@ class Judgement:
 
     @property
     def positions(self) -> np.ndarray:
-        """The registry positions of the judged units."""
-        return self.obs.positions(self.units)
+        """The registry positions of the judged units (looked up again only when ``units`` is replaced)."""
+        if getattr(self, "_positions_of", None) is not self.units:
+            self._positions_of, self._positions = self.units, self.obs.positions(self.units)
+        return self._positions
 
-    @property
+    @cached_property
     def member_positions(self) -> np.ndarray:
         """The registry positions of the peer group's members."""
         return self.obs.positions(self.members)

@@ -67,13 +67,6 @@ class Observations:
         out.flags.writeable = False
         return out
 
-    def unit_names(self, units) -> np.ndarray:
-        """Chinese names of units, as a string array (cached: most rules judge the same groups)."""
-        key = tuple(units)
-        if key not in self._names:
-            self._names[key] = np.array([self.dep.units[u].name for u in key], dtype=str)
-        return self._names[key]
-
     def unit_owners(self) -> dict:
         """Units whose registry entry names owners of their own, and those owners."""
         if self._owners is None:

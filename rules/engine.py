@@ -66,9 +66,10 @@ def judge_all(judgements: list) -> pd.DataFrame:
     for i, j in enumerate(judgements):
         by_kind.setdefault(j.target.kind, []).append(i)
     parts = [verdict_columns([judgements[i] for i in at]) for at in by_kind.values()]
-    # Back to the judgements' order: each part lists its judgements' rows in order, one after another.
-    owner = np.concatenate([np.repeat(np.asarray(at), [len(judgements[i].units) for i in at]) for at in by_kind.values()])
-    return verdict.as_frame(parts, order=np.argsort(owner, kind="stable"))
+    # Back to the judgements' order: the rows of judgement i start at offset[i].
+    offset = np.concatenate([[0], np.cumsum([len(j.units) for j in judgements])])
+    rows_at = [np.concatenate([np.arange(offset[i], offset[i + 1]) for i in at]) for at in by_kind.values()]
+    return verdict.as_frame(parts, rows_at=rows_at)
 
 
 def _group_members(ruleset: RuleSet, rule_id: str, dep) -> list[str] | None:

@@ -107,13 +107,17 @@ def _lookup(values: np.ndarray, table: dict) -> np.ndarray:
     return np.array([table.get(v) for v in distinct] or [None], dtype=object)[codes] if len(values) else np.empty(0, dtype=object)
 
 
-def as_frame(parts: list[dict[str, np.ndarray]], order: np.ndarray | None = None) -> pd.DataFrame:
-    """Verdict rows from the columns of one or more :func:`rows` calls, in order (or taken in ``order``)."""
+def as_frame(parts: list[dict[str, np.ndarray]], rows_at: list[np.ndarray] | None = None) -> pd.DataFrame:
+    """Verdict rows from the columns of one or more :func:`rows` calls, one after another, or each part's
+    rows placed at its ``rows_at`` positions (the rows of judgements judged out of order)."""
     columns = {}
     for name, first in parts[0].items():
-        values = np.concatenate([part[name] for part in parts]) if len(parts) > 1 else first
-        if order is not None:
-            values = values[order]
+        if rows_at is not None:
+            values = np.empty(sum(len(at) for at in rows_at), dtype=first.dtype)
+            for part, at in zip(parts, rows_at):
+                values[at] = part[name]
+        else:
+            values = np.concatenate([part[name] for part in parts]) if len(parts) > 1 else first
         # Object columns, built as such: letting pandas infer its str dtype for every column of every
         # rule (and converting back in conform) would double the evaluation time.
         columns[name] = pd.Series(values, dtype=object) if values.dtype == object else values
