@@ -53,8 +53,25 @@ class Observations:
         """One period of :meth:`wide` as an array over every registry unit (NaN where absent), read-only."""
         key = (indicator, basis, int(code))
         if key not in self._dense:
-            self._dense[key] = self.densify(self.wide(indicator, basis, [code])[int(code)])
+            self._dense[key] = self._dense_as_read(indicator, basis, int(code))
+            if self._dense[key] is None:  # 当月⇄累计 may fill gaps: the general path
+                self._dense[key] = self.densify(self.wide(indicator, basis, [code])[int(code)])
         return self._dense[key]
+
+    def _dense_as_read(self, indicator: str, basis: Basis, code: int) -> np.ndarray | None:
+        """The rows read at ``code`` in ``basis`` straight into an array, or None where the wanted basis is
+        incomplete for an additive indicator (the same test as :meth:`_incomplete`, on the rows read)."""
+        self.prefetch({code: {indicator}})
+        long = self._long[(indicator, code)]
+        bases = long["basis"].to_numpy(dtype=object)
+        want = bases == basis.value
+        units, values = long["unit"].to_numpy(dtype=object)[want], long["value"].to_numpy(np.float64)[want]
+        if self.dep.indicators[indicator].kind in ADDITIVE:
+            other = bases == (Basis.period if basis is Basis.ytd else Basis.ytd).value
+            if not len(values) or np.isnan(values).any() or \
+                    (other.any() and not pd.Index(long["unit"].to_numpy(dtype=object)[other]).isin(units).all()):
+                return None
+        return self.densify(pd.Series(values, index=pd.Index(units, dtype=object)))
 
     def densify(self, series: pd.Series) -> np.ndarray:
         """A per-unit Series as an array over every registry unit (NaN where absent; units outside the
