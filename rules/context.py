@@ -1,7 +1,8 @@
 """What judging one rule version at one period needs: the units, the peers, the metric, the floors.
 
-A :class:`Judgement` is built once per rule; every method works on whole columns (pandas Series indexed
-by unit), never on one unit at a time.
+A :class:`Judgement` is built once per rule; every method works on whole columns, never on one unit at a
+time. Values are arrays over every unit of the registry, in its order (:meth:`rules.derive.Observations.dense`),
+so that the judgements of a kind read their own units with one fancy index (:class:`rules.kinds.Batch`).
 """
 
 from __future__ import annotations

@@ -121,7 +121,7 @@ def as_frame(parts: list[dict[str, np.ndarray]], rows_at: list[np.ndarray] | Non
         # Object columns, built as such: letting pandas infer its str dtype for every column of every
         # rule (and converting back in conform) would double the evaluation time.
         columns[name] = pd.Series(values, dtype=object) if values.dtype == object else values
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)
 
 
 def severities(status, override=None, tier="floor") -> np.ndarray:
