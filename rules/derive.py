@@ -63,15 +63,25 @@ class Observations:
         incomplete for an additive indicator (the same test as :meth:`_incomplete`, on the rows read)."""
         self.prefetch({code: {indicator}})
         long = self._long[(indicator, code)]
-        bases = long["basis"].to_numpy(dtype=object)
-        want = bases == basis.value
-        units, values = long["unit"].to_numpy(dtype=object)[want], long["value"].to_numpy(np.float64)[want]
+        want = (long["basis"] == basis.value).to_numpy(bool)
+        values = long["value"].to_numpy(np.float64)[want]
+        units = long["unit"]
+        # A categorical column (as the store decodes it) is read by its codes: no string per row.
+        keys = units.cat.codes.to_numpy() if isinstance(units.dtype, pd.CategoricalDtype) else units.to_numpy(dtype=object)
         if self.dep.indicators[indicator].kind in ADDITIVE:
-            other = bases == (Basis.period if basis is Basis.ytd else Basis.ytd).value
-            if not len(values) or np.isnan(values).any() or \
-                    (other.any() and not pd.Index(long["unit"].to_numpy(dtype=object)[other]).isin(units).all()):
+            other = (long["basis"] == (Basis.period if basis is Basis.ytd else Basis.ytd).value).to_numpy(bool)
+            if not len(values) or np.isnan(values).any() or (other.any() and not pd.Index(keys[other]).isin(keys[want]).all()):
                 return None
-        return self.densify(pd.Series(values, index=pd.Index(units, dtype=object)))
+        out = np.full(len(self.unit_index), np.nan)
+        if isinstance(units.dtype, pd.CategoricalDtype):
+            codes = keys[want]
+            at = np.where(codes >= 0, self.unit_index.get_indexer(pd.Index(units.cat.categories, dtype=object))[codes], -1)
+        else:
+            at = self.unit_index.get_indexer(pd.Index(keys[want], dtype=object))
+        found = at >= 0
+        out[at[found]] = values[found]
+        out.flags.writeable = False
+        return out
 
     def densify(self, series: pd.Series) -> np.ndarray:
         """A per-unit Series as an array over every registry unit (NaN where absent; units outside the
