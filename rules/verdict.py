@@ -126,18 +126,38 @@ def as_frame(parts: list[dict[str, np.ndarray]], rows_at: list[np.ndarray] | Non
 
 def severities(status, override=None, tier="floor") -> np.ndarray:
     """critical for behind (warning for a missed 力争-only target or data check), warning for late and
-    at_risk, none otherwise; a rule may override. ``override`` and ``tier`` are one value or one per row."""
+    at_risk, none otherwise; a rule may override. ``override`` and ``tier`` are one value or one per row:
+    decided once per distinct (status, override, tier)."""
     status = np.asarray(status, dtype=object)
     n = len(status)
-    override = np.full(n, override, dtype=object) if np.ndim(override) == 0 else np.asarray(override, dtype=object)
-    tier = np.full(n, tier, dtype=object) if np.ndim(tier) == 0 else np.asarray(tier, dtype=object)
-    sev = _lookup(status, {s: words.severity for s, words in WORDS.items()})
-    behind = status == "behind"
-    missed = _lookup(tier, {t: words.severity for t, words in TIERS.items() if t != "floor"})
-    sev = np.where(behind & (missed != None), missed, sev)  # noqa: E711 (element-wise)
-    sev = np.where(behind & (override != None), override, sev)  # noqa: E711 (element-wise)
-    quiet = (override == "none") & ((status == "late") | (status == "at_risk"))
-    return np.where(quiet, "none", sev).astype(object)
+    columns = [status] + [np.full(n, v, dtype=object) if np.ndim(v) == 0 else np.asarray(v, dtype=object) for v in (override, tier)]
+    combo, seen = np.zeros(n, dtype=np.int64), []
+    for column in columns:
+        codes, distinct = pd.factorize(column, use_na_sentinel=False)
+        # factorize reads None as NaN: give the rule's None back
+        combo, seen = combo * max(len(distinct), 1) + codes, seen + [[None if pd.isna(v) else v for v in distinct]]
+    which, distinct = pd.factorize(combo)
+    sizes = [max(len(d), 1) for d in seen]
+    table = []
+    for c in distinct.tolist():
+        t, c = c % sizes[2], c // sizes[2]
+        o, s_ = c % sizes[1], c // sizes[1]
+        table.append(_severity(seen[0][s_], seen[1][o], seen[2][t]))
+    return np.array(table or [None], dtype=object)[which] if n else np.empty(0, dtype=object)
+
+
+def _severity(status: str, override: str | None, tier: str | None) -> str | None:
+    """The severity of one verdict (see :func:`severities`)."""
+    words = WORDS.get(status)
+    sev = words.severity if words else None
+    if status == "behind" and tier in TIERS and tier != "floor":
+        sev = TIERS[tier].severity
+    if override is not None:
+        if status == "behind":
+            sev = override
+        if override == "none" and status in ("late", "at_risk"):
+            sev = "none"
+    return sev
 
 
 def worst_first(frame: pd.DataFrame) -> pd.DataFrame:
