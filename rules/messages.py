@@ -163,6 +163,17 @@ def sentences(b, cols: dict, status: np.ndarray, deadline: list[str]) -> np.ndar
     js = b.js
     kind = js[0].target.kind
     n = len(b)
+    if kind == "rank" and "_judgement_ranked" not in cols:  # whether any unit of each judgement has a rank
+        ranked = np.zeros(len(js), dtype=bool)
+        ranked[b.jidx[~np.isnan(np.asarray(cols["rank"], dtype=np.float64))]] = True
+        cols = {**cols, "_judgement_ranked": ranked[b.jidx]}
+    if n > _BLOCK:  # worded block by block: the text columns of a whole kind would be hundreds of MB at scale
+        out = np.empty(n, dtype=object)
+        for start in range(0, n, _BLOCK):
+            at = np.zeros(n, dtype=bool)
+            at[start:start + _BLOCK] = True
+            out[at] = sentences(b.subset(at), _rows(cols, at), status[at], deadline)
+        return out
     names = js[0].obs.unit_names_all[b.uid].astype(str)
     about = Each(j.judged_period.label_zh() + j.ind.name for j in js)
     label = Each(("同比降幅" if kind == "decline" else METRIC_ZH.get(j.metric, "")) for j in js)
@@ -179,14 +190,18 @@ def sentences(b, cols: dict, status: np.ndarray, deadline: list[str]) -> np.ndar
         at = undecided
         out[at] = compose(b.subset(at), names[at], about, label, "无法计算（缺少对比数据）。")
     if judged.any():
-        if kind == "rank":  # whether any unit of each judgement has a rank, whichever sentence it gets
-            ranked = np.zeros(len(js), dtype=bool)
-            ranked[b.jidx[~np.isnan(np.asarray(cols["rank"], dtype=np.float64))]] = True
-            cols = {**cols, "_judgement_ranked": ranked[b.jidx]}
         at = judged
-        rows = {k: (v[at] if isinstance(v, np.ndarray) and v.ndim == 1 and len(v) == n else v) for k, v in cols.items()}
-        out[at] = _bodies(b.subset(at), rows, status[at], names[at], about, label)
+        out[at] = _bodies(b.subset(at), _rows(cols, at), status[at], names[at], about, label)
     return out
+
+
+# Rows worded at once: a block's text columns stay in the tens of MB.
+_BLOCK = 1 << 18
+
+
+def _rows(cols: dict, at: np.ndarray) -> dict:
+    """The per-row columns of a batch at some rows (columns of another length are kept whole)."""
+    return {k: (v[at] if isinstance(v, np.ndarray) and v.ndim == 1 and len(v) == len(at) else v) for k, v in cols.items()}
 
 
 def _bodies(b, cols, status, names, about: Each, label: Each) -> np.ndarray:
