@@ -1,7 +1,8 @@
 """What judging one rule version at one period needs: the units, the peers, the metric, the floors.
 
-A :class:`Judgement` is built once per rule; every method works on whole columns (pandas Series indexed
-by unit), never on one unit at a time.
+A :class:`Judgement` is built once per rule; every method works on whole columns, never on one unit at a
+time. Values are arrays over every unit of the registry, in its order (:meth:`rules.derive.Observations.dense`),
+so that the judgements of a kind read their own units with one fancy index (:class:`rules.kinds.Batch`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class Judgement:
     units: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
     judged: int | None = None  # the rule's own period, when coarser than the indicator's (H1 read at 1–6月)
+    _windows: dict = field(default_factory=dict, repr=False)  # window amounts by period, as arrays
+    _values: dict = field(default_factory=dict, repr=False)  # the metric by period, as arrays
 
     def __post_init__(self) -> None:
         spec = self.spec
@@ -164,28 +167,51 @@ class Judgement:
     def _reported_growth(self) -> bool:
         return self.ind.kind is IndicatorKind.growth and self.metric == "yoy"
 
-    def raw(self, code: int | None = None, indicator: str | None = None) -> pd.Series:
-        """The reported (or 当月⇄累计 derived) value at a period, for every unit that has one; with a
-        ``window``, the rule's amount within it."""
+    def raw(self, code: int | None = None, indicator: str | None = None) -> np.ndarray:
+        """The reported (or 当月⇄累计 derived) value at a period as an array over every registry unit (NaN
+        where a unit has none: :meth:`rules.derive.Observations.dense`); with a ``window``, the rule's amount
+        within it."""
         code = self.code if code is None else code
         if self.spec.window is not None and indicator in (None, self.ind.id):
-            return self.window_amount(code)
-        wide = self.obs.wide(indicator or self.ind.id, self.basis, [code])
-        return wide[code] if code in wide else pd.Series(dtype=np.float64)
+            if code not in self._windows:
+                self._windows[code] = self.obs.densify(self.window_amount(code))
+            return self._windows[code]
+        return self.obs.dense(indicator or self.ind.id, self.basis, code)
 
-    def value(self, code: int | None = None) -> pd.Series:
-        """The rule's metric at a period for every unit read (reported value, growth or change)."""
+    def value(self, code: int | None = None) -> np.ndarray:
+        """The rule's metric at a period over every registry unit (reported value, growth or change)."""
         code = self.code if code is None else code
+        if code not in self._values:
+            self._values[code] = self._value(code)
+        return self._values[code]
+
+    def _value(self, code: int) -> np.ndarray:
         current = self.raw(code)
         metric = self.metric
         if metric == "value" or self._reported_growth:
             return current
         if metric == "prev_change":
-            return current - self.raw(self.prev_code if code == self.code else int(periods.previous_codes([code])[0])).reindex(current.index)
+            return current - self.raw(self.prev_code if code == self.code else int(periods.previous_codes([code])[0]))
         last = self.raw(code - 10000)
         if metric == "yoy":
             return yoy(current, last)
-        return current - last.reindex(current.index)
+        return current - last
+
+    def values(self, code: int | None = None) -> pd.Series:
+        """:meth:`value` as a Series indexed by unit (for explanations)."""
+        return pd.Series(self.value(code), index=self.obs.unit_index)
+
+    @property
+    def positions(self) -> np.ndarray:
+        """The registry positions of the judged units (looked up again only when ``units`` is replaced)."""
+        if getattr(self, "_positions_of", None) is not self.units:
+            self._positions_of, self._positions = self.units, self.obs.positions(self.units)
+        return self._positions
+
+    @cached_property
+    def member_positions(self) -> np.ndarray:
+        """The registry positions of the peer group's members."""
+        return self.obs.positions(self.members)
 
     def _window_ends(self, code: int) -> tuple[int | None, int | None]:
         """(the data period whose 累计 closes the window at ``code``, the one just before the window opens)."""
@@ -224,29 +250,17 @@ class Judgement:
             amount = from_ytd.combine_first(amount)
         return amount.dropna()
 
-    @property
-    def index(self) -> pd.Index:
-        """The judged units as an index (object dtype: no string-array conversions on every use)."""
-        if getattr(self, "_index_units", None) is not self.units:
-            self._index_units, self._index = self.units, pd.Index(self.units, dtype=object)
-        return self._index
-
-    def floors(self, default: float | None, key: str = "floor") -> pd.Series:
-        """Per-unit floor: the override, then the allocation row, then the rule's own value."""
-        out = pd.Series(np.nan if default is None else float(default), index=self.index, dtype=np.float64)
+    def floors(self, default: float | None, key: str = "floor") -> np.ndarray:
+        """Per judged unit: the override, then the allocation row, then the rule's own value."""
+        out = np.full(len(self.units), np.nan if default is None else float(default))
         alloc = self.spec.allocation
-        if alloc is not None and key in ("floor", "annual"):
-            rows = pd.Series(alloc.values, dtype=np.float64)
-            out.update(rows[rows.index.isin(out.index)])
         over = {u: getattr(o, key) for u, o in self.spec.overrides.items() if getattr(o, key) is not None}
-        if over:
-            rows = pd.Series(over, dtype=np.float64)
-            out.update(rows[rows.index.isin(out.index)])
+        units = np.asarray(self.units, dtype=object)
+        for rows in ([alloc.values] if alloc is not None and key in ("floor", "annual") else []) + ([over] if over else []):
+            for unit, value in rows.items():  # a handful of rows per rule, each set on the whole column
+                if value is not None and float(value) == float(value):
+                    out[units == unit] = float(value)
         return out
-
-    def on_units(self, series: pd.Series) -> pd.Series:
-        """A per-unit column aligned to the judged units (NaN where a unit has nothing)."""
-        return series.reindex(self.index).astype(np.float64)
 
     def reference_unit(self) -> str | None:
         ref = getattr(self.target, "reference_unit", None)

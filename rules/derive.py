@@ -31,13 +31,68 @@ class Observations:
         self.members: dict[str, list[str]] = {}  # peer group → members, computed once per evaluation
         self._names: dict[tuple, np.ndarray] = {}
         self._owners: dict | None = None
+        self._dense: dict[tuple, np.ndarray] = {}
+        self._positions: dict[tuple, np.ndarray] = {}
+        # Every registry unit has a fixed position: a rule's values are one array over all of them, so
+        # that the judgements of a kind read their units with one fancy index (rules.kinds).
+        self.unit_index = pd.Index(list(deployment.units), dtype=object)
+        self.unit_names_all = np.array([u.name for u in deployment.units.values()], dtype=object)
+        self.parent_positions = self.unit_index.get_indexer(pd.Index([u.parent for u in deployment.units.values()], dtype=object))
 
-    def unit_names(self, units) -> np.ndarray:
-        """Chinese names of units, as a string array (cached: most rules judge the same groups)."""
+    def positions(self, units) -> np.ndarray:
+        """The registry positions of units (cached: most rules judge the same groups)."""
         key = tuple(units)
-        if key not in self._names:
-            self._names[key] = np.array([self.dep.units[u].name for u in key], dtype=str)
-        return self._names[key]
+        if key not in self._positions:
+            pos = self.unit_index.get_indexer(pd.Index(key, dtype=object)) if key else np.zeros(0, dtype=np.intp)
+            if (pos < 0).any():
+                raise KeyError(f"units not in the registry: {[u for u, p in zip(key, pos) if p < 0]}")
+            self._positions[key] = pos
+        return self._positions[key]
+
+    def dense(self, indicator: str, basis: Basis, code: int) -> np.ndarray:
+        """One period of :meth:`wide` as an array over every registry unit (NaN where absent), read-only."""
+        key = (indicator, basis, int(code))
+        if key not in self._dense:
+            self._dense[key] = self._dense_as_read(indicator, basis, int(code))
+            if self._dense[key] is None:  # 当月⇄累计 may fill gaps: the general path
+                self._dense[key] = self.densify(self.wide(indicator, basis, [code])[int(code)])
+        return self._dense[key]
+
+    def _dense_as_read(self, indicator: str, basis: Basis, code: int) -> np.ndarray | None:
+        """The rows read at ``code`` in ``basis`` straight into an array, or None where the wanted basis is
+        incomplete for an additive indicator (the same test as :meth:`_incomplete`, on the rows read)."""
+        self.prefetch({code: {indicator}})
+        long = self._long[(indicator, code)]
+        want = (long["basis"] == basis.value).to_numpy(bool)
+        values = long["value"].to_numpy(np.float64)[want]
+        units = long["unit"]
+        # A categorical column (as the store decodes it) is read by its codes: no string per row.
+        keys = units.cat.codes.to_numpy() if isinstance(units.dtype, pd.CategoricalDtype) else units.to_numpy(dtype=object)
+        if self.dep.indicators[indicator].kind in ADDITIVE:
+            other = (long["basis"] == (Basis.period if basis is Basis.ytd else Basis.ytd).value).to_numpy(bool)
+            if not len(values) or np.isnan(values).any() or (other.any() and not pd.Index(keys[other]).isin(keys[want]).all()):
+                return None
+        out = np.full(len(self.unit_index), np.nan)
+        if isinstance(units.dtype, pd.CategoricalDtype):
+            codes = keys[want]
+            at = np.where(codes >= 0, self.unit_index.get_indexer(pd.Index(units.cat.categories, dtype=object))[codes], -1)
+        else:
+            at = self.unit_index.get_indexer(pd.Index(keys[want], dtype=object))
+        found = at >= 0
+        out[at[found]] = values[found]
+        out.flags.writeable = False
+        return out
+
+    def densify(self, series: pd.Series) -> np.ndarray:
+        """A per-unit Series as an array over every registry unit (NaN where absent; units outside the
+        registry are never judged and are dropped)."""
+        out = np.full(len(self.unit_index), np.nan)
+        if len(series):
+            pos = self.unit_index.get_indexer(series.index)
+            found = pos >= 0
+            out[pos[found]] = series.to_numpy(np.float64)[found]
+        out.flags.writeable = False
+        return out
 
     def unit_owners(self) -> dict:
         """Units whose registry entry names owners of their own, and those owners."""
@@ -148,10 +203,9 @@ def year_periods(code: int, ind: Indicator) -> list[int]:
     return [q.code for q in periods.periods_between(first, p, freq, jan_feb)]
 
 
-def yoy(current: pd.Series, last_year: pd.Series) -> pd.Series:
+def yoy(current: np.ndarray, last_year: np.ndarray) -> np.ndarray:
     """Year-on-year growth in %, NaN where last year is missing or zero (never divide by a zero base)."""
-    base = last_year.reindex(current.index)
-    return (current / base.where(base != 0) - 1.0) * 100.0
+    return (current / np.where(last_year != 0, last_year, np.nan) - 1.0) * 100.0
 
 
 def report_status(code: int, ind: Indicator, as_of_day: date) -> tuple[str, date]:

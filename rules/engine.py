@@ -1,11 +1,13 @@
 """``rules.evaluate``: observations → verdicts, one row per (rule, unit, period) for one as-of date.
 
 Every rule is planned first (:mod:`rules.judge`), the observations they all need are read in one pass,
-then each rule is judged and each scorecard scored (:mod:`rules.scorecard`) into one verdict frame.
+then the rules of each kind are judged together and each scorecard scored (:mod:`rules.scorecard`) into
+one verdict frame.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rules import verdict
@@ -42,9 +44,7 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
         for code, inds in j.needs().items():
             needs.setdefault(code, set()).update(inds)
     obs.prefetch(needs)
-    # One frame for every rule's rows, built once from their columns: a frame per rule would cost
-    # more than judging it.
-    frames = [verdict.as_frame([verdict_columns(j) for j in judgements])] if judgements else []
+    frames = [judge_all(judgements)] if judgements else []
     for doc_id in wanted:
         docs = ruleset.versions(doc_id)
         if docs[0].is_scorecard:
@@ -57,6 +57,19 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
         frames.append(project_verdicts(deployment, store, instant, period=period))
     frames = [f for f in frames if len(f)]
     return verdict.conform(pd.concat(frames, ignore_index=True)) if frames else verdict.empty()
+
+
+def judge_all(judgements: list) -> pd.DataFrame:
+    """The verdict rows of every judgement, in their order: the judgements of each kind judged together
+    (rules as data: one columnar pass per kind, not one per rule), then one frame."""
+    by_kind: dict[str, list[int]] = {}
+    for i, j in enumerate(judgements):
+        by_kind.setdefault(j.target.kind, []).append(i)
+    parts = [verdict_columns([judgements[i] for i in at]) for at in by_kind.values()]
+    # Back to the judgements' order: the rows of judgement i start at offset[i].
+    offset = np.concatenate([[0], np.cumsum([len(j.units) for j in judgements])])
+    rows_at = [np.concatenate([np.arange(offset[i], offset[i + 1]) for i in at]) for at in by_kind.values()]
+    return verdict.as_frame(parts, rows_at=rows_at)
 
 
 def _group_members(ruleset: RuleSet, rule_id: str, dep) -> list[str] | None:

@@ -148,9 +148,9 @@ def _explain_rule(j, store, unit: str, deployment, instant) -> list[str]:
         lines.append(f"5. 比较组 {spec.group}「{deployment.groups[spec.group].name}」：{len(members)} 个成员")
         ref = j.reference_unit()
         if ref:
-            ref_value = j.value().get(ref, float("nan"))
+            ref_value = j.values().get(ref, float("nan"))
             lines.append(f"   参照单位 {ref}「{deployment.units[ref].name}」：{'未报送' if ref_value != ref_value else f'{ref_value:g}'}")
-        table = rank_table(j.value().reindex(members), j.direction)
+        table = rank_table(j.values().reindex(members), j.direction)
         lines.append(f"   排名表（{'越高越好' if j.direction.value == 'higher' else '越低越好'}，{len(table)} 个已报送）：")
         for u, r in table.iterrows():
             mark = " ←" if u == unit else ""

@@ -1,7 +1,8 @@
-"""Judging one rule at one period: the period and rule version in force, then every unit at once.
+"""Judging rules: per rule the period and rule version in force, then every unit of every rule of a kind at once.
 
-Per rule (never per unit): pick the period and the version in force, judge every unit with the kind's
-column arithmetic, then decide the status. A unit the rule expects (its ``units``, else its group's
+Per rule (never per unit): pick the period and the version in force (:func:`plan`). Then the judgements
+of one kind are judged together with the kind's column arithmetic (:mod:`rules.kinds`) and their statuses
+decided in one pass. A unit the rule expects (its ``units``, else its group's
 members) that has not reported is ``no_data`` before the reporting deadline and ``late`` after it
 (:func:`rules.derive.report_status`); it is never ``behind``, and it never counts in ranks or means.
 """
@@ -16,9 +17,10 @@ import pandas as pd
 from rules import messages, verdict
 from rules.context import Judgement, data_period
 from rules.derive import Observations, report_status
-from rules.kinds import JUDGES
+from rules.kinds import JUDGES, Batch
 from rules.load import RuleDoc, RuleSet
 from rules.owners import owners_of_units
+from rules.vocabulary import STATUSES
 from targetwatch import periods
 
 
@@ -97,40 +99,54 @@ def version_in_force(versions: list[RuleDoc], day: date) -> RuleDoc | None:
 
 
 def judge(j: Judgement) -> pd.DataFrame:
-    """The verdict rows of one judgement (contract columns plus a few the explainer uses)."""
-    return verdict.as_frame([verdict_columns(j)])
+    """The verdict rows of one judgement (a batch of one: the same arithmetic as a whole evaluation)."""
+    return verdict.as_frame([verdict_columns([j])])
 
 
-def verdict_columns(j: Judgement) -> dict[str, np.ndarray]:
-    """The columns of one judgement's verdict rows, as arrays."""
-    frame = JUDGES[j.target.kind](j)
+# The status ids as objects, by code: 0 behind, 1 late, 2 at_risk, 3 no_data, 4 on_track.
+_STATUS = np.array(STATUSES, dtype=object)
+_CODE = {s: i for i, s in enumerate(STATUSES)}
+
+
+def verdict_columns(judgements: list[Judgement]) -> dict[str, np.ndarray]:
+    """The columns of the verdict rows of judgements of one kind, judged together, as arrays."""
+    b = Batch(judgements)
+    js, kind = b.js, judgements[0].target.kind
+    cols = JUDGES[kind](b)
     # A kind may know better than the raw value whether a unit has reported enough to be judged.
-    reported = frame["has_report"].astype(bool) if "has_report" in frame else j.on_units(j.raw()).notna()
-    frame["value_reported"] = reported
-    missing_status, due = report_status(j.code, j.ind, j.as_of_day)
-    met = frame["met"]
-    soft = pd.Series(frame.get("soft", False), index=frame.index).fillna(False).astype(bool)
-    status = np.where(~reported, missing_status, np.where(met.isna(), "no_data",
-                      np.where(met.fillna(False).astype(bool), "on_track", np.where(soft, "at_risk", "behind"))))
-    status = pd.Series(status, index=frame.index, dtype=object)  # object: no Arrow string conversion per rule
-    spec, meta = j.spec, j.doc.doc.metadata
-    units = frame.index.to_numpy(dtype=object)
-    missing = ~reported.to_numpy(bool)
+    reported = cols["has_report"].astype(bool) if "has_report" in cols else ~np.isnan(b.raw)
+    lateness = [report_status(j.code, j.ind, j.as_of_day) for j in js]
+    gap = cols["gap"]
+    code = np.where(~reported, b.per([_CODE[missing] for missing, _ in lateness], dtype=np.intp),
+                    np.where(np.isnan(gap), _CODE["no_data"], np.where(cols["met"], _CODE["on_track"],
+                             np.where(cols["soft"], _CODE["at_risk"], _CODE["behind"]))))
+    status = _STATUS[code]
+    missing = ~reported
+    stretch = cols["stretch_met"] if cols["stretch_met"] is not None else np.full(len(b), None, dtype=object)
+    deadline = [due.isoformat() for _, due in lateness]
 
     def number(col: str) -> np.ndarray | None:
-        return frame[col].to_numpy(np.float64) if col in frame else None
+        return np.asarray(cols[col], dtype=np.float64) if col in cols else None
 
-    stretch = frame["stretch_met"].to_numpy(dtype=object) if "stretch_met" in frame else np.full(len(units), None, dtype=object)
-    measure = "%" if j.metric == "yoy" or j.target.kind in ("decline", "share") else ("位" if j.target.kind == "rank" else j.ind.measure)
+    def one(values, dtype=object) -> np.ndarray:
+        return b.per(values, dtype=dtype)
+
+    cols["_reported"] = reported
+    metas = [j.doc.doc.metadata for j in js]
+    specs = [j.spec for j in js]
+    measure = ["%" if j.metric == "yoy" or kind in ("decline", "share") else ("位" if kind == "rank" else j.ind.measure) for j in js]
+    owners = np.concatenate([owners_of_units(j.dep, j.spec.owners, j.ind.owners, j.units, j.obs.unit_owners()) for j in js]) if js else np.zeros(0, dtype=object)
     return verdict.rows(
-        rule=meta.id, unit=units, indicator=j.ind.id, period=str(j.judged_period), as_of=j.as_of_day.isoformat(),
-        status=status.to_numpy(dtype=object), stretch_met=np.where(missing | pd.isna(stretch), None, stretch),
+        rule=one([m.id for m in metas]), unit=js[0].obs.unit_index.to_numpy(dtype=object)[b.uid] if js else [],
+        indicator=one([j.ind.id for j in js]), period=one([str(j.judged_period) for j in js]),
+        as_of=one([j.as_of_day.isoformat() for j in js]),
+        status=status, stretch_met=np.where(missing, None, stretch),
         value=np.where(missing, np.nan, number("value")), target=number("target"),
-        gap=np.where(missing, np.nan, number("gap")), rank=number("rank"), group_size=number("group_size"),
+        gap=np.where(missing, np.nan, gap), rank=number("rank"), group_size=number("group_size"),
         reference=number("reference"), required_run_rate=number("required_run_rate"), reported=number("reported"),
-        target_version=f"v{meta.version}" + (f" ({meta.effective_from})" if meta.effective_from else ""),
-        owners=owners_of_units(j.dep, spec.owners, j.ind.owners, units),
-        message=messages.sentences(j, frame, j.obs.unit_names(units), status, due.isoformat()),
-        severity=spec.severity.value if spec.severity else None,
-        rule_title=meta.title, group=spec.group, measure=measure, deadline=due.isoformat(), tier=j.tier,
+        target_version=one([f"v{m.version}" + (f" ({m.effective_from})" if m.effective_from else "") for m in metas]),
+        owners=owners, message=messages.sentences(b, cols, status, deadline),
+        severity=one([sp.severity.value if sp.severity else None for sp in specs]),
+        rule_title=one([m.title for m in metas]), group=one([sp.group for sp in specs]), measure=one(measure),
+        deadline=one(deadline), tier=one([j.tier for j in js]),
     )

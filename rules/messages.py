@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rules.kinds import due_share
 from rules.vocabulary import TIERS, WORDS
 
 METRIC_ZH = {"value": "", "yoy": "同比增速", "pp_change": "同比变动", "change": "同比增量", "prev_change": "较上期变动"}
@@ -15,9 +16,11 @@ METRIC_ZH = {"value": "", "yoy": "同比增速", "pp_change": "同比变动", "c
 
 def fmt(values, decimals: int) -> np.ndarray:
     """Numbers as text with fixed decimals and trailing zeros trimmed; empty where missing."""
-    arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=np.float64).round(decimals) + 0.0
+    arr = values if isinstance(values, np.ndarray) and values.dtype == np.float64 else \
+        np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=np.float64)
+    arr = arr.round(decimals) + 0.0
     # Figures repeat a lot (growth rates to one decimal, ranks): format each distinct value once.
-    uniq, inverse = np.unique(arr, return_inverse=True)
+    inverse, uniq = pd.factorize(arr, use_na_sentinel=False)
     text = np.array([_trim(f"{v:.{decimals}f}") if v == v else "" for v in uniq.tolist()] or [""], dtype=str)
     return text[inverse] if len(arr) else np.array([], dtype=str)
 
@@ -32,54 +35,111 @@ def cat(*parts) -> np.ndarray:
 
 def sentence_words(status) -> np.ndarray:
     """The word that ends a verdict sentence, per status id (``rules.vocabulary.WORDS``)."""
+    codes, distinct = pd.factorize(np.asarray(status, dtype=object))
     words = {s: w.sentence for s, w in WORDS.items()}
-    return np.array([words[s] for s in np.asarray(status, dtype=object).tolist()], dtype=str)
+    return np.array([words[s] for s in distinct] or [""], dtype=str)[codes] if len(codes) else np.zeros(0, dtype=str)
 
 
 def _trim(text: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def target_phrase(j, frame: pd.DataFrame, unit_zh: str):
-    """How the target reads in Chinese for each judged unit."""
-    t, d = j.target, j.decimals
-    target = fmt(frame["target"], d)
-    group = j.dep.groups[j.spec.group].name if j.spec.group else ""
-    kind = t.kind
+def fmt_rows(values, decimals: np.ndarray) -> np.ndarray:
+    """:func:`fmt` with its own decimals per row (the rules of a batch may show different precisions)."""
+    values = np.asarray(values, dtype=np.float64)
+    distinct = np.unique(decimals)
+    if len(distinct) <= 1:
+        return fmt(values, int(distinct[0]) if len(distinct) else 0)
+    out = np.empty(len(values), dtype=object)
+    for d in distinct.tolist():
+        at = decimals == d
+        out[at] = fmt(values[at], d)
+    return out.astype(str)
+
+
+class Each(list):
+    """Text that is one string per judgement of a batch (a sentence part that does not vary by unit)."""
+
+
+def compose(b, *parts) -> np.ndarray:
+    """A sentence per row of batch ``b`` from parts: a constant string, an :class:`Each` (one per
+    judgement) or a text column. Neighbouring constant parts are joined per judgement first, so that the
+    row-wise concatenations are only those of parts that vary by unit."""
+    pieces: list = []
+    for part in parts:
+        if isinstance(part, str):
+            part = Each([part] * len(b.js))
+        if isinstance(part, Each) and pieces and isinstance(pieces[-1], Each):
+            pieces[-1] = Each(x + y for x, y in zip(pieces[-1], part))
+        else:
+            pieces.append(part)
+    columns = [np.asarray(p, dtype=str)[b.jidx] if isinstance(p, Each) else p
+               for p in pieces if not (isinstance(p, Each) and not any(p))]
+    return cat(*columns) if columns else np.full(len(b), "", dtype=str)
+
+
+def target_phrase(b, cols: dict, unit_zh: Each, decimals: np.ndarray) -> list:
+    """How the target reads in Chinese for each judged unit of a batch (one kind), as parts for :func:`compose`."""
+    js = b.js
+    kind = js[0].target.kind
+    if kind in ("threshold", "share", "decline", "pacing", "consistency"):
+        target = fmt_rows(cols["target"], decimals)
     if kind == "threshold" or kind == "share":
-        word = {">=": "不低于", ">": "高于", "<=": "不高于", "<": "低于"}[t.op]
-        return cat(word, target, unit_zh)
+        return [Each({">=": "不低于", ">": "高于", "<=": "不高于", "<": "低于"}[j.target.op] for j in js), target, unit_zh]
     if kind == "decline":
-        return cat("同比下降", target, "%以上")
+        return ["同比下降", target, "%以上"]
+    if kind == "pacing":
+        due = Each(f"{due_share(j.target, j.period.last_month):.0f}" for j in js)
+        return ["序时进度", due, "%，即累计", target, unit_zh, "（全年", fmt_rows(cols["annual"], decimals), unit_zh, "）"]
+    if kind == "compare":
+        def label(j) -> str:
+            t = j.target
+            if t.reference != "group_figure":
+                return f"{j.dep.groups[j.spec.group].name if j.spec.group else ''}平均水平"
+            ref = j.dep.units.get(j.reference_unit() or "")
+            # 高于全省平均水平 compares with the province's own figure, 全市 with the city's
+            return ("全省" if ref is not None and ref.kind == "province" else "全市") + "平均水平"
+        lead = Each(("高于" if j.target.op == ">" else "不低于") + label(j) + (f"{j.target.margin:g}个百分点" if j.target.margin else "") + "（"
+                    for j in js)
+        return [lead, fmt_rows(cols["reference"], decimals), unit_zh, "）"]
+    if kind == "rank":
+        phrase = Each()
+        for j in js:
+            t = j.target
+            group = j.dep.groups[j.spec.group].name if j.spec.group else ""
+            ties = "（不得并列）" if t.ties == "fail" else ""
+            if t.top is not None:
+                phrase.append(f"{group}前{t.top}名{ties}")
+            elif t.not_bottom is not None:
+                phrase.append(f"不落于{group}后{t.not_bottom}位{ties}")
+            else:
+                before = "上年同期" if t.improve_on == "last_year" else ("上年" if j.judged_period.frequency == "yearly" else "上期")
+                phrase.append(f"排名较{before}进位（{before}第")
+        if "prev_rank" not in cols:
+            return [phrase]
+        prev = np.asarray(cols["prev_rank"], dtype=np.float64)
+        improve = b.per([j.target.top is None and j.target.not_bottom is None for j in js], dtype=bool)
+        return [phrase, np.where(improve, cat(fmt(prev, 0), np.where(prev == 1, "位，保持第1位即可）", "位）")), "")]
+    if kind == "consistency":
+        lead, tail = Each(), Each()
+        for j, unit in zip(js, unit_zh):
+            t = j.target
+            tol = (f"±{t.tolerance:g}{unit}" if t.tolerance else "") + ("，" if t.tolerance and t.tolerance_pct else "") \
+                + (f"±{t.tolerance_pct:g}%" if t.tolerance_pct else "")
+            lead.append("不低于已报送下级单位合计（合计" if t.partial else "与下级单位合计一致（合计")
+            tail.append("）" if t.partial else f"，允许误差{tol or '0'}）")
+        return [lead, target, unit_zh, tail]
+    return [Each(_fixed_phrase(j.target, unit) for j, unit in zip(js, unit_zh))]
+
+
+def _fixed_phrase(t, unit_zh: str) -> str:
+    """The target phrase of a kind whose words do not depend on the unit's figures."""
+    kind = t.kind
     if kind == "range":
         return f"{t.min:g}—{t.max:g}{unit_zh}"
     if kind == "approximate":
         tol = f"±{t.tolerance:g}{unit_zh}" if t.tolerance is not None else f"±{t.tolerance_pct:g}%"
         return f"{t.value:g}{unit_zh}左右（{tol}）"
-    if kind == "pacing":
-        due = f"{frame['due_share'].iloc[0]:.0f}" if len(frame) else ""
-        return cat("序时进度", due, "%，即累计", target, unit_zh, "（全年", fmt(frame["annual"], d), unit_zh, "）")
-    if kind == "compare":
-        ref = j.dep.units.get(j.reference_unit() or "") if t.reference == "group_figure" else None
-        # 高于全省平均水平 compares with the province's own figure, 全市 with the city's
-        label = (("全省" if ref is not None and ref.kind == "province" else "全市") + "平均水平") if t.reference == "group_figure" else f"{group}平均水平"
-        margin = f"{t.margin:g}个百分点" if t.margin else ""
-        return cat("高于" if t.op == ">" else "不低于", label, margin, "（", fmt(frame["reference"], d), unit_zh, "）")
-    if kind == "rank":
-        ties = "（不得并列）" if t.ties == "fail" else ""
-        if t.top is not None:
-            return f"{group}前{t.top}名{ties}"
-        if t.not_bottom is not None:
-            return f"不落于{group}后{t.not_bottom}位{ties}"
-        before = "上年同期" if t.improve_on == "last_year" else ("上年" if j.judged_period.frequency == "yearly" else "上期")
-        prev = frame["prev_rank"]
-        return cat(f"排名较{before}进位（{before}第", fmt(prev, 0), np.where(prev.to_numpy() == 1, "位，保持第1位即可）", "位）"))
-    if kind == "consistency":
-        tol = (f"±{t.tolerance:g}{unit_zh}" if t.tolerance else "") + ("，" if t.tolerance and t.tolerance_pct else "") \
-            + (f"±{t.tolerance_pct:g}%" if t.tolerance_pct else "")
-        if t.partial:
-            return cat("不低于已报送下级单位合计（合计", target, unit_zh, "）")
-        return cat("与下级单位合计一致（合计", target, unit_zh, "，允许误差", tol or "0", "）")
     if kind == "break_zero":
         return "破零（至少1" + unit_zh + "）"
     if kind == "clear_zero":
@@ -89,62 +149,131 @@ def target_phrase(j, frame: pd.DataFrame, unit_zh: str):
     return f"{t.by}前达到{t.value:g}{unit_zh}"
 
 
-def sentences(j, frame: pd.DataFrame, unit_names, status: pd.Series, deadline: str) -> np.ndarray:
-    """The message column: who, when, what value, what target, the gap, the rank, the status."""
-    ind, d, kind = j.ind, j.decimals, j.target.kind
-    measure = "%" if j.metric == "yoy" or kind in ("decline", "share") else ind.measure
+def _measure(j) -> str:
+    """The measure a judgement's figures are quoted in."""
+    kind = j.target.kind
     if j.metric == "pp_change":
-        measure = "个百分点"
-    label = "同比降幅" if kind == "decline" else METRIC_ZH.get(j.metric, "")
-    names = np.asarray(unit_names, dtype=str)
-    head = cat(names, j.judged_period.label_zh() + ind.name + label)
-    gap = frame["gap"].to_numpy(np.float64)
-    gap_d = d if kind != "rank" else 0
-    gap_abs = fmt(np.abs(gap), gap_d)
+        return "个百分点"
+    return "%" if j.metric == "yoy" or kind in ("decline", "share") else j.ind.measure
+
+
+def sentences(b, cols: dict, status: np.ndarray, deadline: list[str]) -> np.ndarray:
+    """The message column of a batch (one kind): who, when, what value, what target, the gap, the rank,
+    the status. Each part is built on whole columns; a row gets only the sentence it shows."""
+    js = b.js
+    kind = js[0].target.kind
+    n = len(b)
+    if kind == "rank" and "_judgement_ranked" not in cols:  # whether any unit of each judgement has a rank
+        ranked = np.zeros(len(js), dtype=bool)
+        ranked[b.jidx[~np.isnan(np.asarray(cols["rank"], dtype=np.float64))]] = True
+        cols = {**cols, "_judgement_ranked": ranked[b.jidx]}
+    if n > _BLOCK:  # worded block by block: the text columns of a whole kind would be hundreds of MB at scale
+        out = np.empty(n, dtype=object)
+        for start in range(0, n, _BLOCK):
+            at = np.zeros(n, dtype=bool)
+            at[start:start + _BLOCK] = True
+            out[at] = sentences(b.subset(at), _rows(cols, at), status[at], deadline)
+        return out
+    names = js[0].obs.unit_names_all[b.uid].astype(str)
+    about = Each(j.judged_period.label_zh() + j.ind.name for j in js)
+    label = Each(("同比降幅" if kind == "decline" else METRIC_ZH.get(j.metric, "")) for j in js)
+    gap = np.asarray(cols["gap"], dtype=np.float64)
+    unreported = ~np.asarray(cols["_reported"], dtype=bool)
+    undecided = ~unreported & (np.isnan(np.asarray(cols["value"], dtype=np.float64)) | np.isnan(gap))
+    judged = ~unreported & ~undecided
+    out = np.empty(n, dtype=object)
+    if unreported.any():
+        at = unreported
+        words = sentence_words(np.where(status[at] == "late", "late", "no_data"))
+        out[at] = compose(b.subset(at), names[at], about, "数据", words, Each(f"（截止{x}）。" for x in deadline))
+    if undecided.any():
+        at = undecided
+        out[at] = compose(b.subset(at), names[at], about, label, "无法计算（缺少对比数据）。")
+    if judged.any():
+        at = judged
+        out[at] = _bodies(b.subset(at), _rows(cols, at), status[at], names[at], about, label)
+    return out
+
+
+# Rows worded at once: a block's text columns stay in the tens of MB.
+_BLOCK = 1 << 18
+
+
+def _rows(cols: dict, at: np.ndarray) -> dict:
+    """The per-row columns of a batch at some rows (columns of another length are kept whole)."""
+    return {k: (v[at] if isinstance(v, np.ndarray) and v.ndim == 1 and len(v) == len(at) else v) for k, v in cols.items()}
+
+
+def _bodies(b, cols, status, names, about: Each, label: Each) -> np.ndarray:
+    """The sentences of the rows judged: value, target, gap, rank, the status word."""
+    js = b.js
+    kind = js[0].target.kind
+    d = b.per([j.decimals for j in js], dtype=np.intp)
+    unit = Each(_measure(j) for j in js)
+    gap = np.asarray(cols["gap"], dtype=np.float64)
+    gap_d = d if kind != "rank" else np.zeros_like(d)
+    gap_abs = fmt_rows(np.abs(gap), gap_d)
     # A gap that rounds to nothing at the shown precision is still a gap: 差不足0.1个百分点, never 差0.
-    gap_abs = np.where((gap_abs == "0") & (gap != 0), cat("不足", fmt(10.0 ** -gap_d, gap_d)), gap_abs)
-    gap_unit = "位" if kind == "rank" else ("个百分点" if measure == "%" else measure)
-    gap_text = np.where(gap < 0, cat("，差", gap_abs, gap_unit), np.where(gap > 0, cat("，超出", gap_abs, gap_unit), ""))
+    tiny = (gap_abs == "0") & (gap != 0)
+    if tiny.any():
+        gap_abs = np.where(tiny, cat("不足", fmt_rows(10.0 ** -gap_d.astype(np.float64), gap_d)), gap_abs)
+    gap_unit = np.asarray(["位" if kind == "rank" else ("个百分点" if u == "%" else u) for u in unit], dtype=str)[b.jidx]
+    gap_text = np.where(gap == 0, "", cat(np.where(gap < 0, "，差", "，超出"), gap_abs, gap_unit))
     if kind == "consistency":  # the difference between the unit's figure and its children's sum, either way
-        diff = frame["difference"].to_numpy(np.float64)
-        gap_text = np.where(diff != 0, cat("，相差", fmt(np.abs(diff), d), measure), "")
-        if j.target.partial:
-            gap_text = np.where(diff < 0, gap_text, "")
-    extra = np.full(len(frame), "", dtype=str)
-    if "rank" in frame and frame["rank"].notna().any():
-        group = j.dep.groups[j.spec.group].name
-        ranked = cat("，在", group, fmt(frame["reported"], 0), "个已报送单位中排第", fmt(frame["rank"], 0), "位")
-        extra = np.where(frame["rank"].notna().to_numpy(), ranked, "")
-        if "tied" in frame:
-            extra = cat(extra, np.where(frame["tied"].fillna(False).to_numpy(bool), "（并列）", ""))
-        reported, size = int(frame["reported"].iloc[0]), int(frame["group_size"].iloc[0])
-        if reported < size:  # how complete the group is, and what the silent units count as
-            closed = j.as_of_day > j.due
-            policy = "，未报送单位按末位计" if getattr(j.target, "unreported", "last") == "last" else "，未报送单位不参与排名"
-            extra = cat(extra, f"（已报送{reported}/{size}" + (policy if closed else "，报送截止前为暂排") + "）")
-    elif "reported" in frame and kind == "compare" and len(frame):
-        extra = np.full(len(frame), f"（{j.dep.groups[j.spec.group].name}{int(frame['reported'].iloc[0])}个单位已报送）")
-    if "required_run_rate" in frame:
-        rate = frame["required_run_rate"].to_numpy(np.float64)
-        if ind.kind.value == "count":  # whole people, firms and projects: round the monthly need up
-            rate = np.ceil(rate - 1e-9)
-        extra = cat(extra, np.where(rate > 0, cat("，全年余下每月需完成", fmt(rate, d), measure), ""))
-    if "partial" in frame:  # a never-event judged on the months reported so far
-        extra = cat(extra, np.where(frame["partial"].to_numpy(bool), "（部分月份未报送，按已报送数计）", ""))
-    if j.spec.window is not None:
-        w = j.spec.window
-        extra = cat(extra, f"（{w.last.year}年{w.first_month}-{w.last.last_month}月合计）" if w.first_month != w.last.last_month else "")
-    status_arr = status.to_numpy(dtype=object)
-    status_zh = sentence_words(status_arr)
-    if j.tier != "floor":  # a missed 力争-only target or a data check has its own words (rules.vocabulary.TIERS)
-        status_zh = np.where(status_arr == "behind", TIERS[j.tier].missed, status_zh)
-    if "not_due" in frame:  # a milestone not reached yet but not due yet either
-        short = (gap < 0) & (status_arr == "on_track")
-        status_zh = np.where(short, "尚未到期", status_zh)
-    body = cat(head, "为", fmt(frame["value"], d), measure, "，目标", target_phrase(j, frame, measure), gap_text, extra, "，", status_zh)
-    missing = cat(names, j.judged_period.label_zh() + ind.name + "数据",
-                  sentence_words(np.where(status_arr == "late", "late", "no_data")), f"（截止{deadline}）")
-    no_base = cat(head, "无法计算（缺少对比数据）")
-    unreported = ~frame["value_reported"].to_numpy(bool)
-    undecided = np.isnan(frame["value"].to_numpy(np.float64)) | np.isnan(gap)
-    return cat(np.where(unreported, missing, np.where(undecided, no_base, body)), "。").astype(object)
+        diff = np.asarray(cols["difference"], dtype=np.float64)
+        gap_text = np.where(diff != 0, cat("，相差", fmt_rows(np.abs(diff), d), np.asarray(unit, dtype=str)[b.jidx]), "")
+        partial = b.per([j.target.partial for j in js], dtype=bool)
+        gap_text = np.where(partial & ~(diff < 0), "", gap_text)
+    extra: list = []
+    if kind == "rank":
+        rank = np.asarray(cols["rank"], dtype=np.float64)
+        group = Each(j.dep.groups[j.spec.group].name for j in js)
+        place = np.where(~np.isnan(rank), compose(b, "，在", group, fmt(cols["reported"], 0), "个已报送单位中排第", fmt(rank, 0), "位"), "")
+        completeness = Each()
+        for j, size, reported in zip(js, _first(b, cols["group_size"]), _first(b, cols["reported"])):
+            if reported < size:  # how complete the group is, and what the silent units count as
+                closed = j.as_of_day > j.due
+                policy = "，未报送单位按末位计" if getattr(j.target, "unreported", "last") == "last" else "，未报送单位不参与排名"
+                completeness.append(f"（已报送{int(reported)}/{int(size)}" + (policy if closed else "，报送截止前为暂排") + "）")
+            else:
+                completeness.append("")
+        tail = compose(b, np.where(np.asarray(cols["tied"], dtype=bool), "（并列）", ""), completeness)
+        # Only where some unit of the judgement has a rank (a judgement without ranks says nothing of its group).
+        extra = [np.where(cols["_judgement_ranked"], cat(place, tail), "")]
+    elif kind == "compare":
+        extra = [Each(f"（{j.dep.groups[j.spec.group].name}{int(r) if r == r else 0}个单位已报送）" for j, r in zip(js, _first(b, cols["reported"])))]
+    if kind == "pacing":
+        rate = np.asarray(cols["required_run_rate"], dtype=np.float64)
+        count = b.per([j.ind.kind.value == "count" for j in js], dtype=bool)
+        rate = np.where(count, np.ceil(rate - 1e-9), rate)  # whole people, firms and projects: round the monthly need up
+        extra.append(np.where(rate > 0, compose(b, "，全年余下每月需完成", fmt_rows(rate, d), unit), ""))
+    if "partial" in cols:  # a never-event judged on the months reported so far
+        extra.append(np.where(np.asarray(cols["partial"], dtype=bool), "（部分月份未报送，按已报送数计）", ""))
+    windows = [j.spec.window for j in js]
+    extra.append(Each(f"（{w.last.year}年{w.first_month}-{w.last.last_month}月合计）"
+                      if w is not None and w.first_month != w.last.last_month else "" for w in windows))
+    return compose(b, names, about, label, "为", fmt_rows(cols["value"], d), unit, "，目标", *target_phrase(b, cols, unit, d),
+                   gap_text, *extra, _ending(b, cols, status, gap)).astype(object)
+
+
+def _ending(b, cols, status: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """"，" + the status word + "。" per row: a missed 力争-only target or a data check has its own words
+    (``rules.vocabulary.TIERS``), a milestone not reached yet but not due yet either reads 尚未到期."""
+    codes, distinct = pd.factorize(np.asarray(status, dtype=object))
+    words = np.array([f"，{WORDS[s].sentence}。" for s in distinct] or [""], dtype=str)[codes]
+    tier = b.per([j.tier for j in b.js], dtype=object)
+    for name in {j.tier for j in b.js} - {"floor"}:
+        words = np.where((status == "behind") & (tier == name), f"，{TIERS[name].missed}。", words)
+    if "not_due" in cols:
+        words = np.where(np.asarray(cols["not_due"], dtype=bool) & (gap < 0) & (status == "on_track"), "，尚未到期。", words)
+    return words
+
+
+def _first(b, column) -> np.ndarray:
+    """The value of a per-judgement column at each judgement's first row (NaN for a judgement without rows)."""
+    column = np.asarray(column, dtype=np.float64)
+    starts = b.starts[:-1]
+    has = starts < b.starts[1:]
+    out = np.full(len(b.js), np.nan)
+    out[has] = column[starts[has]]
+    return out

@@ -13,6 +13,9 @@ catalogue of the generated Prometheus and Alertmanager files, and the "no leader
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from targetwatch.model import Owners
 
 
@@ -24,11 +27,20 @@ def owner_chain(rule: Owners | None, indicator: Owners | None = None, unit: Owne
     return owners
 
 
-def owners_of_units(dep, rule: Owners | None, indicator: Owners | None, units) -> list[dict]:
-    """The owner chain of each unit, as the verdicts' ``owners`` column (plain dicts).
+def owners_of_units(dep, rule: Owners | None, indicator: Owners | None, units, own: dict | None = None) -> np.ndarray:
+    """The owner chain of each unit, as the verdicts' ``owners`` column (an object array of plain dicts).
 
-    Most units name no owners of their own: they share one dict, built once."""
-    shared = owner_chain(rule, indicator).model_dump()
-    own = {u: dep.units[u].owners for u in dict.fromkeys(units) if u in dep.units and dep.units[u].owners is not None}
-    merged = {u: owner_chain(rule, indicator, o).model_dump() for u, o in own.items()}
-    return [merged.get(u, shared) for u in units]
+    Most units name no owners of their own: they share one dict, built once, and only the rows of the
+    few that do are set apart. ``own`` is the registry's units with owners of their own, when the caller
+    has them at hand (:meth:`rules.derive.Observations.unit_owners`)."""
+    if own is None:
+        own = {u.id: u.owners for u in dep.units.values() if u.owners is not None}
+    out = np.empty(len(units), dtype=object)
+    out.fill(owner_chain(rule, indicator).model_dump())
+    if own:
+        at = np.asarray(units, dtype=object)
+        hits = np.flatnonzero(pd.Index(at, dtype=object).isin(list(own)))
+        merged = {u: owner_chain(rule, indicator, own[u]).model_dump() for u in dict.fromkeys(at[hits].tolist())}
+        for i in hits.tolist():
+            out[i] = merged[at[i]]
+    return out

@@ -78,44 +78,85 @@ def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, ow
             return np.full(n, np.nan)
         return np.broadcast_to(np.asarray(values, dtype=np.float64), (n,)).copy()
 
-    status = pd.Series(text(status))
+    status = text(status)
     owners = text(owners)
+    tier = text(tier)
+    # Owners are a few dicts shared by many rows: read each distinct one once.
+    which, distinct = pd.factorize(np.frompyfunc(id, 1, 1)(owners).astype(np.int64)) if n else (np.zeros(0, dtype=np.intp), [])
+    first = np.zeros(len(distinct), dtype=np.intp)
+    first[which[::-1]] = np.arange(n)[::-1]
+    leaders = np.array([None] + [owners[i]["leader"] for i in first], dtype=object)[which + 1]
+    departments = np.array([None] + [owners[i]["lead_department"][0] if owners[i]["lead_department"] else None for i in first],
+                           dtype=object)[which + 1]
     return {
         "rule": text(rule), "unit": units, "indicator": text(indicator), "period": text(period), "as_of": text(as_of),
-        "status": status.to_numpy(dtype=object), "stretch_met": text(stretch_met), "value": number(value),
+        "status": status, "stretch_met": text(stretch_met), "value": number(value),
         "target": number(target), "gap": number(gap), "rank": number(rank), "group_size": number(group_size),
         "reference": number(reference), "required_run_rate": number(required_run_rate),
         "target_version": text(target_version), "owners": owners, "message": text(message),
-        "severity": text(severities(status, severity, tier)), "rule_title": text(rule_title), "group": text(group),
+        "severity": severities(status, text(severity), tier), "rule_title": text(rule_title), "group": text(group),
         "reported": number(reported), "measure": text(measure),
-        "leader": text([None if tier == "data" else o["leader"] for o in owners]),
-        "lead_department": text([o["lead_department"][0] if o["lead_department"] else None for o in owners]),
-        "deadline": text(deadline), "tier": text(tier), "audience": text(AUDIENCE.get(tier)),
+        "leader": np.where(tier == "data", None, leaders), "lead_department": departments,
+        "deadline": text(deadline), "tier": tier, "audience": _lookup(tier, AUDIENCE),
     }
 
 
-def as_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
-    """Verdict rows from the columns of one or more :func:`rows` calls, in order."""
+def _lookup(values: np.ndarray, table: dict) -> np.ndarray:
+    """``table.get(value)`` of each value of an object array, looked up once per distinct value."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return np.array([table.get(v) for v in distinct] or [None], dtype=object)[codes] if len(values) else np.empty(0, dtype=object)
+
+
+def as_frame(parts: list[dict[str, np.ndarray]], rows_at: list[np.ndarray] | None = None) -> pd.DataFrame:
+    """Verdict rows from the columns of one or more :func:`rows` calls, one after another, or each part's
+    rows placed at its ``rows_at`` positions (the rows of judgements judged out of order)."""
     columns = {}
     for name, first in parts[0].items():
-        values = np.concatenate([part[name] for part in parts]) if len(parts) > 1 else first
+        if rows_at is not None:
+            values = np.empty(sum(len(at) for at in rows_at), dtype=first.dtype)
+            for part, at in zip(parts, rows_at):
+                values[at] = part[name]
+        else:
+            values = np.concatenate([part[name] for part in parts]) if len(parts) > 1 else first
         # Object columns, built as such: letting pandas infer its str dtype for every column of every
         # rule (and converting back in conform) would double the evaluation time.
         columns[name] = pd.Series(values, dtype=object) if values.dtype == object else values
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)
 
 
-def severities(status: pd.Series, override: str | None, tier: str | None = "floor") -> np.ndarray:
+def severities(status, override=None, tier="floor") -> np.ndarray:
     """critical for behind (warning for a missed 力争-only target or data check), warning for late and
-    at_risk, none otherwise; a rule may override."""
-    default = {s: words.severity for s, words in WORDS.items()}
-    sev = np.array([default[s] for s in status.tolist()], dtype=object)
-    if tier in TIERS and tier != "floor":
-        sev = np.where(status.to_numpy() == "behind", TIERS[tier].severity, sev)
+    at_risk, none otherwise; a rule may override. ``override`` and ``tier`` are one value or one per row:
+    decided once per distinct (status, override, tier)."""
+    status = np.asarray(status, dtype=object)
+    n = len(status)
+    columns = [status] + [np.full(n, v, dtype=object) if np.ndim(v) == 0 else np.asarray(v, dtype=object) for v in (override, tier)]
+    combo, seen = np.zeros(n, dtype=np.int64), []
+    for column in columns:
+        codes, distinct = pd.factorize(column, use_na_sentinel=False)
+        # factorize reads None as NaN: give the rule's None back
+        combo, seen = combo * max(len(distinct), 1) + codes, seen + [[None if pd.isna(v) else v for v in distinct]]
+    which, distinct = pd.factorize(combo)
+    sizes = [max(len(d), 1) for d in seen]
+    table = []
+    for c in distinct.tolist():
+        t, c = c % sizes[2], c // sizes[2]
+        o, s_ = c % sizes[1], c // sizes[1]
+        table.append(_severity(seen[0][s_], seen[1][o], seen[2][t]))
+    return np.array(table or [None], dtype=object)[which] if n else np.empty(0, dtype=object)
+
+
+def _severity(status: str, override: str | None, tier: str | None) -> str | None:
+    """The severity of one verdict (see :func:`severities`)."""
+    words = WORDS.get(status)
+    sev = words.severity if words else None
+    if status == "behind" and tier in TIERS and tier != "floor":
+        sev = TIERS[tier].severity
     if override is not None:
-        sev = np.where(status.to_numpy() == "behind", override, sev)
-        if override == "none":
-            sev = np.where(np.isin(status.to_numpy(), ["late", "at_risk"]), "none", sev)
+        if status == "behind":
+            sev = override
+        if override == "none" and status in ("late", "at_risk"):
+            sev = "none"
     return sev
 
 
