@@ -118,6 +118,9 @@ def render_xlsx(b: Bulletin) -> bytes:
     _simple(wb, f, sheets["on_track"], ["单位", "目标", "期别", "数值", "目标值", "状态"], b.met,
             ["unit_name", "rule_title", "period", "value", "target", "status"], [14, 40, 10, 10, 10, 10])
     _pacing(wb, f, b)
+    if len(b.data_checks):  # failed data checks, each with the contact (联络人) who corrects the figure
+        _simple(wb, f, "数据核对", ["单位", "核对", "期别", "联络人", "说明"], b.data_checks,
+                ["unit_name", "rule_title", "period", "contact_name", "message"], [14, 36, 10, 12, 80])
     wb.close()
     return buffer.getvalue()
 
