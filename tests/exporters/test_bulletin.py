@@ -321,3 +321,22 @@ def test_a_word_changed_in_the_vocabulary_changes_in_every_format(bulletin, monk
     words = {r.formula[0] for cf in wb["排名"].conditional_formatting for r in cf.rules}
     assert '"迟交了"' in words and '"逾期未报"' not in words
     assert "迟交了" in {c for (c,) in wb["排名"].iter_rows(min_row=2, min_col=12, max_col=12, values_only=True)}
+
+
+def test_a_not_bottom_target_no_place_can_meet_never_reads_as_a_negative_place(deployment, db, tmp_path):
+    # 不落于全市后三位 (dx_services_revenue_not_bottom3) while only 大祥区 and 双清区 have reported, before the deadline:
+    # the engine ranks the two reporters, so the place to beat is 2 − 3 = −1. The bulletin printed 前-1名.
+    from collectors.ingest import ingest_file
+    from tests.collectors.schedule_helpers import at
+
+    csv = tmp_path / "services.csv"
+    csv.write_text("unit,indicator,period,value\n大祥区,services_revenue_growth,2023-05,8.1\n双清区,services_revenue_growth,2023-05,6.4\n",
+                   encoding="utf-8")
+    assert ingest_file(deployment, db, csv, collectors=[], reported_at=at(2023, 6, 10, 12)).ok
+    b = build(deployment, db, period="2023-05", as_of="2023-06-15")
+    table = b.league[b.league["rule"] == "dx_services_revenue_not_bottom3"]
+    assert set(table.loc[table["rank"].notna(), "target"]) == {-1.0}  # the engine's place, as the test is about
+    shown = style.targets(table["target"], table["target_kind"])
+    assert set(shown[table["rank"].notna()]) == {style.NO_PLACE}
+    page = render(b, "html").decode("utf-8")
+    assert "前-" not in page and "前0名" not in page and style.NO_PLACE in page
