@@ -228,7 +228,7 @@ def render_html(b: Bulletin) -> str:
     out.append(f"<h2>四、各项排名后{BOTTOM}位单位（约谈）</h2>")
     r = b.bottom
     out.append(_table(["指标", "位次", "单位", "数值"], _rows([
-        (_column(r["rule_title"]), NAME), (_column(style.numbers(r["rank"], 0)), ""), (_column(r["unit_name"]), NAME),
+        (_column(r["indicator_name"]), NAME), (_column(style.numbers(r["rank"], 0)), ""), (_column(r["unit_name"]), NAME),
         (_column(style.numbers(r["value"])), "")]) if len(r) else ""))
     out.append(f"<h2>五、{_e(label('late'))}</h2>")
     r = b.late

@@ -288,12 +288,15 @@ def _tables(league: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bottom(league: pd.DataFrame) -> pd.DataFrame:
-    """The last ``BOTTOM`` ranked units of each table that ranks more than ``BOTTOM`` units (约谈)."""
+    """The last ``BOTTOM`` ranked units of each indicator's ranking that ranks more than ``BOTTOM`` units (约谈).
+
+    约谈 is about an indicator's ranking, not a rule's: two rules that read the same indicator of the same group
+    (社零 above the city and 社零 进位) rank it the same way, and the units are named once."""
     ranked = league[league["rank"].notna()]
     counts = ranked.groupby("table")["rank"].transform("size")
     ranked = ranked[counts > BOTTOM]
     last = ranked.groupby("table", sort=False).tail(BOTTOM)
-    return last.reset_index(drop=True)
+    return last.drop_duplicates(["indicator", "group", "period", "unit", "rank"]).reset_index(drop=True)
 
 
 def _late(dep, frame: pd.DataFrame) -> pd.DataFrame:

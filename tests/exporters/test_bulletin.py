@@ -340,3 +340,19 @@ def test_a_not_bottom_target_no_place_can_meet_never_reads_as_a_negative_place(d
     assert set(shown[table["rank"].notna()]) == {style.NO_PLACE}
     page = render(b, "html").decode("utf-8")
     assert "前-" not in page and "前0名" not in page and style.NO_PLACE in page
+
+
+def test_the_interview_list_names_each_indicator_once_when_two_rules_read_it(bulletin):
+    # 社零增速 is read by dx_retail_sales_above_city and dx_retail_sales_rank_improve, 进出口 by the city and the
+    # province comparisons: one ranking each, so the 约谈 list names its last five once.
+    league = bulletin.league[bulletin.league["indicator"] == "retail_sales_growth"]
+    assert league["rule"].nunique() == 2  # two tables in the league: the precondition of the test
+    bottom = bulletin.bottom
+    assert not bottom.duplicated(["indicator", "group", "period", "unit"]).any()
+    retail = bottom[bottom["indicator"] == "retail_sales_growth"]
+    assert len(retail) == BOTTOM and retail["rank"].tolist() == sorted(retail["rank"].tolist())
+    page = render(bulletin, "html").decode("utf-8")
+    interview = page[page.index(f"各项排名后{BOTTOM}位单位（约谈）"):]
+    interview = interview[:interview.index("</table>")]
+    name = retail["indicator_name"].iloc[0]
+    assert interview.count(f">{name}<") == BOTTOM  # one ranking's five rows, not ten
