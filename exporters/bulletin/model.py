@@ -157,10 +157,14 @@ def _latest_due(dep, store, instant, ruleset: RuleSet, current: pd.DataFrame) ->
     if latest is None:
         return None, current
     first = None
+    day = pd.Timestamp(instant.date())
     for _ in range(LOOKBACK):
         verdicts = evaluate(dep, store, as_of=instant, period=period, ruleset=ruleset)
         first = verdicts if first is None else first
-        if (verdicts["status"] != "no_data").any():
+        # A report due by the date, not merely a verdict: a milestone of December or a never-event is judged
+        # (on track) every month before any report of that month is due.
+        due = pd.to_datetime(verdicts["deadline"], errors="coerce") <= day
+        if ((verdicts["status"] != "no_data") & due).any():
             return period, verdicts
         code = periods.previous_codes(np.array([periods.parse(period).code]))[0]
         period = str(periods.Period.from_code(int(code)))
