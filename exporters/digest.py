@@ -50,7 +50,9 @@ def build_digest(deployment, leader: str, period: str, verdicts: pd.DataFrame, r
     counts = mine["status"].value_counts()
     summary = "，".join(f"{label(s)}{int(counts[s])}项" for s in DIGEST_STATUSES if s in counts)
     day = as_of or (str(verdicts["as_of"].iloc[0]) if len(verdicts) and "as_of" in verdicts else "")
-    title = f"目标预警｜{period}｜{who.name}同志分管事项"
+    # A contact's digest of failed data checks only is about the figures they reported, not targets they lead.
+    title = (f"数据核对｜{period}｜{who.name}同志报送的数据" if len(data) and not len(mine) and not (recovered is not None and len(recovered))
+             else f"目标预警｜{period}｜{who.name}同志分管事项")
     head = f"截至{day}，" if day else ""
     lines = [f"{head}您牵头的目标中{summary}。" if summary else (f"{head}{all_clear()}" if not len(data) else
              f"{head}您报送的数据有{len(data)}项核对不一致。")]

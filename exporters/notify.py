@@ -30,6 +30,7 @@ from exporters.digest import PERIOD_JOIN, build_digest
 from exporters.ledger import KEY, Ledger, idempotency_key
 from exporters.notifiers import DeliveryError, Message, PermanentDeliveryError, notifier_for
 from exporters.verdicts import DIGEST_STATUSES, HISTORIC
+from rules.owners import recipients
 from targetwatch import settings as settings_mod
 from targetwatch.errors import ConfigError
 
@@ -106,7 +107,7 @@ class Notifications:
                              for r in current.itertuples(index=False))
             current = current.iloc[0:0]
         # One digest per leader and cycle: a leader with monthly and quarterly targets hears of both at once.
-        # A data-quality verdict's recipient is its first contact (with_recipients), every other one's its leader.
+        # A data-quality verdict's recipient is its first contact (rules.owners.recipients), every other one's its leader.
         for leader, group in current.groupby("recipient", sort=True):
             period = PERIOD_JOIN.join(sorted(group["period"].unique()))
             own = frame[(frame["recipient"] == leader) & frame["period"].isin(group["period"].unique())]
@@ -128,7 +129,8 @@ class Notifications:
             old = self.ledger.states() if self.ledger is not None else pd.DataFrame(columns=[*KEY, "old_status", "old_changed_at"])
             messages = [m for m in self._messages(with_recipients(verdicts.reset_index(drop=True)), old)[2] if m["leader"] == leader]
         else:
-            own = verdicts[(verdicts["leader"] == leader) & (verdicts["period"] == period)]
+            frame = with_recipients(verdicts)
+            own = frame[(frame["recipient"] == leader) & (frame["period"] == period)]
             alerting = own[own["status"].isin(DIGEST_STATUSES)]
             digest = build_digest(self.deployment, leader, period, own, None, self.dashboard_url)
             change = sorted(("backfill", r.rule, r.unit, r.indicator, r.status) for r in alerting.itertuples(index=False))
@@ -172,9 +174,15 @@ class Notifications:
         queued = 0
         for period, of_period in held.groupby("period", sort=True):
             frame = verdicts_of(period)
-            frame = frame[frame["period"] == period] if len(frame) else frame
+            frame = with_recipients(frame[frame["period"] == period]) if len(frame) else frame
+            # Held under its recipient (the leader, or a data check's contact: _decision), sent to the same person,
+            # a data check in the digest's data section. A data check held before the recipient was recorded (leader
+            # NULL) is sent to the recipient it has now.
+            if len(frame) and of_period["leader"].isna().any():
+                now = of_period.merge(frame[list(KEY) + ["recipient"]].drop_duplicates(KEY), on=KEY, how="left")["recipient"]
+                of_period = of_period.assign(leader=of_period["leader"].where(of_period["leader"].notna(), now.to_numpy()))
             for leader, rows in of_period.groupby("leader", sort=True):
-                own = frame[frame["leader"] == leader] if len(frame) else frame
+                own = frame[frame["recipient"] == leader] if len(frame) else frame
                 still = own.merge(rows[KEY], on=KEY)
                 alerting = still[still["status"].isin(DIGEST_STATUSES)]
                 if alerting.empty:
@@ -238,16 +246,9 @@ class Notifications:
 
 
 def with_recipients(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with the person each verdict's digest goes to: its leader, or for a data-quality verdict
-    (``audience`` contacts) its first contact (联络人), who reported the figures and can correct them."""
-    recipient = frame["leader"].astype(object)
-    if "audience" in frame.columns:
-        data = (frame["audience"] == "contacts").to_numpy()
-        if data.any():
-            first = frame.loc[data, "owners"].map(lambda o: next(iter((o or {}).get("contacts") or []), None))
-            recipient = recipient.copy()
-            recipient[data] = first.to_numpy(dtype=object)
-    return frame.assign(recipient=recipient.where(recipient.notna(), None))
+    """The frame with a ``recipient`` column: the person each verdict's digest goes to (:func:`rules.owners.recipients`:
+    its leader, or for a data-quality verdict its first contact, 联络人)."""
+    return frame.assign(recipient=recipients(frame).to_numpy(dtype=object))
 
 
 def message_key(leader: str, period: str, change, channel: str) -> str:
@@ -263,12 +264,19 @@ def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
+def _recipient_of(row) -> str | None:
+    """Whom a decision is about: the verdict's recipient (leader, or a data check's contact), else its leader."""
+    who = getattr(row, "recipient", None)
+    who = who if isinstance(who, str) else getattr(row, "leader", None)
+    return who if isinstance(who, str) else None
+
+
 def _decision(row, message: int | None, note: str | None, kind: str = "digest") -> dict:
     old = getattr(row, "old_status", None)
     old = old if isinstance(old, str) else None
     return {"rule": row.rule, "unit": row.unit, "indicator": row.indicator, "period": row.period, "old_status": old,
             "new_status": row.status, "value": getattr(row, "value", None), "target": getattr(row, "target", None),
-            "gap": getattr(row, "gap", None), "leader": row.leader if isinstance(row.leader, str) else None,
+            "gap": getattr(row, "gap", None), "leader": _recipient_of(row),
             "message": message, "note": note, "kind": kind}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rules import RuleSet, load_valid_rules
-from rules.owners import owner_chain
+from rules.owners import AUDIENCE, owner_chain, recipient, rule_tier_is_data
 
 
 @dataclass(frozen=True)
@@ -13,7 +13,8 @@ class RuleInfo:
     """One rule (its latest version): id, Chinese title, source document, and its owners for an example unit.
 
     ``leader`` and ``lead_department`` are the owner chain's (:mod:`rules.owners`) for ``unit``, the first
-    unit the rule judges; ``leaders`` are the chain's leaders over all the units it judges."""
+    unit the rule judges; ``leaders`` are the chain's leaders over all the units it judges. ``leader`` and
+    ``leaders`` are whom the verdicts are for (:func:`rules.owners.recipient`): of a data check, the contacts."""
 
     id: str
     title: str
@@ -43,9 +44,11 @@ def rule_catalogue(deployment, ruleset: RuleSet | None = None) -> list[RuleInfo]
         chains = [owner_chain(spec.owners, indicator.owners if indicator else None,
                               deployment.units[u].owners if u in deployment.units else None) for u in units or [None]]
         source = getattr(spec, "source", None)
+        audience = AUDIENCE["data"] if rule_tier_is_data(spec) else AUDIENCE["floor"]
+        people = [recipient(c, audience) for c in chains]
         out.append(RuleInfo(doc.id, doc.doc.metadata.title, (source.document or "") if source else "",
-                            chains[0].leader, units[0] if units else None, getattr(spec, "indicator", None),
-                            ",".join(chains[0].lead_department), tuple(dict.fromkeys(c.leader for c in chains if c.leader))))
+                            people[0], units[0] if units else None, getattr(spec, "indicator", None),
+                            ",".join(chains[0].lead_department), tuple(dict.fromkeys(p for p in people if p))))
     return out
 
 

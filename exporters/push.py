@@ -3,7 +3,8 @@
 Every evaluation posts the alerting verdicts with ``endsAt`` a while ahead (``push_resolve_seconds``),
 so they stay active only while they are refreshed. A verdict that stops alerting (the unit caught up)
 is posted once more with ``endsAt`` = now, which resolves it at once. The alerts carry the same names
-and labels as the generated Prometheus rules, so the same routes and inhibitions apply.
+and labels as the generated Prometheus rules, so the same routes and inhibitions apply. A redirect is not
+followed (it would post the alerts elsewhere as a GET): the push fails and says which URL to configure.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from exporters.notifiers import NO_REDIRECTS
 from exporters.promrules import ALERT_NAMES, TIER_ALERTS
 from exporters.verdicts import HISTORIC, LABELS, label_frame
 from rules.vocabulary import WORDS
@@ -81,8 +83,17 @@ class AlertmanagerPusher:
         request = urllib.request.Request(self.url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"), method="POST",
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=10) as resp:
+            with NO_REDIRECTS.open(request, timeout=10) as resp:
                 resp.read()
+        except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:  # a redirect would turn the POST into a GET elsewhere: refuse, as the notifiers do
+                where = exc.headers.get("Location", "") if exc.headers else ""
+                log.error("Alertmanager at %s answered HTTP %d (redirect to %s): redirects are not followed; configure the "
+                          "final URL in alertmanager_url", without_credentials(self.url), exc.code, without_credentials(where) or "?")
+            else:
+                log.warning("Alertmanager at %s did not take %d alert(s): HTTP %d %s; retrying at the next evaluation",
+                            without_credentials(self.url), len(body), exc.code, exc.reason)
+            return False
         except (urllib.error.URLError, OSError) as exc:
             log.warning("Alertmanager at %s did not take %d alert(s): %s; retrying at the next evaluation",
                         without_credentials(self.url), len(body), exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rules.owners import recipients
 from rules.verdict import KEY, STATUSES  # STATUSES: worst first, sorts digests and is the StateSet's order
 
 __all__ = ["STATUSES", "DIGEST_STATUSES", "LABELS", "KEY", "GAUGES", "HISTORIC", "historic", "HISTORY_LABELS", "HISTORY_GAUGES",
@@ -21,7 +22,8 @@ DIGEST_STATUSES = ("behind", "late", "at_risk")
 # downtime floods leaders with history.
 HISTORIC = "historic"
 # Label columns of every per-verdict metric, in exposition order. ``tier`` is set only on a 力争-only target
-# (tier="stretch") or a data check (tier="data"); a 确保 floor, the default, carries no tier label.
+# (tier="stretch") or a data check (tier="data"); a 确保 floor, the default, carries no tier label. ``leader`` is
+# whom the verdict is for: a data check's is its contact (联络人).
 LABELS = ("rule", "unit", "indicator", "period", "leader", "lead_department", "severity", "tier")
 # Gauges exposed per verdict: (metric suffix, column, help).
 GAUGES = (
@@ -76,10 +78,14 @@ def with_rank_change(frame: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame
 
 def label_frame(verdicts: pd.DataFrame) -> pd.DataFrame:
     """The label columns as clean strings: missing values become "", lists join with ","; the default
-    tier (floor) is no label."""
+    tier (floor) is no label. ``leader`` is the verdict's recipient (:func:`rules.owners.recipients`): for a
+    data-quality verdict (tier="data") the contact (联络人) it goes to, so that /metrics, the alerts pushed to
+    Alertmanager and its routes name the same person as the digest."""
     out = pd.DataFrame(index=verdicts.index)
     for col in LABELS:
         series = verdicts[col] if col in verdicts.columns else pd.Series("", index=verdicts.index)
+        if col == "leader":  # whom the verdict is for (rules.owners): a data check's contact, else the leader
+            series = recipients(verdicts)
         out[col] = series.map(_label_text, na_action="ignore").fillna("").astype(str)
     out["tier"] = out["tier"].where(out["tier"] != "floor", "")
     return out

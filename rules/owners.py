@@ -9,6 +9,12 @@ Every channel reads owners through here: the verdict rows (``owners``, ``leader`
 hence the /metrics labels, the digests, the Alertmanager routes and the late-report reminders), the rule
 catalogue of the generated Prometheus and Alertmanager files, and the "no leader" warning of
 ``rules check``.
+
+Who a verdict is *for* (its recipient) is decided here too, once: the leader (牵头领导), or for a data-quality
+verdict (tier ``data``: a consistency check, :data:`rules.vocabulary.TIERS`) the first contact (联络人), who
+reported the figures and can correct them. The digests, the /metrics ``leader`` label, the alerts pushed to
+Alertmanager and its routes, and the bulletin's data-check list all read :func:`recipients` or
+:func:`recipient`.
 """
 
 from __future__ import annotations
@@ -16,7 +22,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rules.vocabulary import TIERS
 from targetwatch.model import Owners
+
+# Who each tier's verdicts are for: a failed data check goes to the contacts (联络人), every target to its leader.
+CONTACTS = "contacts"
+AUDIENCE: dict[str, str] = {tier: CONTACTS if tier == "data" else "leader" for tier in TIERS}
+# Target kinds whose verdicts are data-quality checks (tier data), for code that sees a rule and no verdict.
+DATA_KINDS = ("consistency",)
 
 
 def owner_chain(rule: Owners | None, indicator: Owners | None = None, unit: Owners | None = None) -> Owners:
@@ -44,3 +57,38 @@ def owners_of_units(dep, rule: Owners | None, indicator: Owners | None, units, o
         for i in hits.tolist():
             out[i] = merged[at[i]]
     return out
+
+
+def rule_tier_is_data(spec) -> bool:
+    """Whether a rule's verdicts are data-quality checks (tier ``data``): its target kind is a consistency check."""
+    target = getattr(spec, "target", None)
+    return getattr(target, "kind", None) in DATA_KINDS
+
+
+def recipient(owners: Owners | dict | None, audience: str | None = "leader") -> str | None:
+    """The one person a verdict is for: the leader, or with ``audience="contacts"`` the first contact (联络人)."""
+    if owners is None:
+        return None
+    if isinstance(owners, Owners):
+        owners = owners.model_dump()
+    if audience == CONTACTS:
+        return next(iter(owners.get("contacts") or []), None)
+    return owners.get("leader") or None
+
+
+def recipients(verdicts: pd.DataFrame) -> pd.Series:
+    """Each verdict's recipient (:func:`recipient`), or None: the ``leader`` column, and for a data-quality verdict
+    (``audience`` contacts, else ``tier`` data) the first contact of its owner chain.
+
+    Column-wise: the owner dicts are read only for the data checks, a handful among thousands of verdicts."""
+    out = verdicts["leader"].astype(object) if "leader" in verdicts.columns else pd.Series(None, index=verdicts.index, dtype=object)
+    if "audience" in verdicts.columns:
+        data = (verdicts["audience"] == CONTACTS).to_numpy()
+    elif "tier" in verdicts.columns:
+        data = verdicts["tier"].map(AUDIENCE).eq(CONTACTS).to_numpy()
+    else:
+        data = np.zeros(len(verdicts), dtype=bool)
+    if data.any() and "owners" in verdicts.columns:
+        out = out.copy()
+        out[data] = verdicts.loc[data, "owners"].map(lambda o: recipient(o if isinstance(o, dict) else None, CONTACTS)).to_numpy(dtype=object)
+    return out.where(out.notna(), None)

@@ -232,3 +232,62 @@ def test_the_first_cycle_loads_the_configuration_once(owned, store, deployment_d
         second = [r.getMessage() for r in caplog.records if "rule file left out" in r.getMessage()]
     svc.ledger.close()
     assert len(first) == 1 and len(second) == 2, (first, second)
+
+
+DATA_CHECK = """apiVersion: targetwatch/v1
+kind: Rule
+metadata: {id: retail_counties_add_up, title: 社会消费品零售总额：区县合计不超过全市, version: 1}
+spec:
+  indicator: retail_sales
+  units: [shaoyang]
+  target: {kind: consistency, children: [daxiang, shuangqing], partial: true}
+  owners: {leader: wu_yi}
+"""
+
+
+def test_a_data_quality_verdict_names_the_same_contact_on_every_channel(owned, store, receiver, deployment_dir, tmp_path):
+    # 邵阳市 reports 100 while 大祥区 and 双清区 report 90 and 20: the city's figure cannot hold its parts. The check's
+    # owner chain names the leader 伍毅 (the rule) and the contact 刘一凡 (the indicator): the contact hears of it on
+    # every channel (rules.owners.recipients), the leader on none.
+    from exporters.bulletin.model import build as build_bulletin
+    from exporters.push import AlertmanagerPusher
+
+    (deployment_dir / "rules" / "data.yaml").write_text(DATA_CHECK, encoding="utf-8")
+    dep = load_deployment(deployment_dir)
+    csv = tmp_path / "more.csv"
+    csv.write_text("unit,indicator,period,value\n双清区,retail_sales,2025-09,20\n邵阳市,retail_sales,2025-09,100\n", encoding="utf-8")
+    assert ingest_file(dep, store, csv, collectors=[], reported_at=at(2025, 10, 9, 12)).ok
+    svc = service(dep, store, receiver)
+    svc.evaluate_and_notify()
+    check = svc.state.verdicts.set_index("rule").loc["retail_counties_add_up"]
+    assert (check["status"], check["tier"], check["owners"]["leader"]) == ("behind", "data", "wu_yi")
+    # the digest: the contact's, in its data section; the leader's digest has no data section
+    digests = {m["recipient"]: m for m in receiver.received if "leader" in m["data"]}
+    assert set(digests) == {"wu_yi", "liu_yifan"}
+    assert [(i["rule"], i.get("section")) for i in digests["liu_yifan"]["data"]["items"]] == [("retail_counties_add_up", "data")]
+    assert all(i["rule"] == "retail_total" for i in digests["wu_yi"]["data"]["items"])
+    # the ledger records the decision under the contact
+    decisions = svc.ledger.notifications()
+    assert set(decisions.loc[decisions["rule"] == "retail_counties_add_up", "leader"]) == {"liu_yifan"}
+    # /metrics: the routing label of the check is the contact's
+    assert metric_leaders(svc.scrape())["shaoyang"] == "liu_yifan"
+    svc.ledger.close()
+    # the alert pushed to Alertmanager, and the route Alertmanager gives it (with via: alertmanager)
+    alerts = AlertmanagerPusher("http://127.0.0.1:9", dep).alerts(svc.state.verdicts)
+    (alert,) = [a for a in alerts.values() if a["labels"]["rule"] == "retail_counties_add_up"]
+    assert alert["labels"]["leader"] == "liu_yifan" and alert["labels"]["alertname"] == "TargetDataInconsistent"
+    amtool = require_binary("amtool")
+    path = export_alertmanager(dep, tmp_path / "am", svc.config.model_copy(update={"via": "alertmanager"}))
+    routed = subprocess.run([amtool, "config", "routes", "test", f"--config.file={path}",
+                             *[f"{k}={v}" for k, v in alert["labels"].items()]], capture_output=True, text=True)
+    assert routed.returncode == 0 and routed.stdout.strip() == "leader-liu_yifan", routed.stdout + routed.stderr
+    # the bulletin: a data check of its own naming the contact, not a missed 确保 target
+    bulletin = build_bulletin(dep, store, period="2025-09", as_of=AS_OF)
+    assert bulletin.data_checks[["rule", "contact", "contact_name"]].values.tolist() == [["retail_counties_add_up", "liu_yifan", "刘一凡"]]
+    assert "retail_counties_add_up" not in set(bulletin.behind["rule"])
+    from exporters.bulletin.html import render_html
+    from exporters.bulletin.xlsx import render_xlsx
+
+    page = render_html(bulletin)
+    assert "八、数据核对" in page and page.index("刘一凡") > page.index("八、数据核对")
+    assert render_xlsx(bulletin)[:2] == b"PK"

@@ -13,7 +13,7 @@ import pandas as pd
 
 from exporters.bulletin import style
 from exporters.bulletin.model import BOTTOM, PACING_LINES, Bulletin
-from rules.vocabulary import label
+from rules.vocabulary import TIERS, label
 
 
 def _e(value) -> str:
@@ -228,7 +228,7 @@ def render_html(b: Bulletin) -> str:
     out.append(f"<h2>四、各项排名后{BOTTOM}位单位（约谈）</h2>")
     r = b.bottom
     out.append(_table(["指标", "位次", "单位", "数值"], _rows([
-        (_column(r["rule_title"]), NAME), (_column(style.numbers(r["rank"], 0)), ""), (_column(r["unit_name"]), NAME),
+        (_column(r["indicator_name"]), NAME), (_column(style.numbers(r["rank"], 0)), ""), (_column(r["unit_name"]), NAME),
         (_column(style.numbers(r["value"])), "")]) if len(r) else ""))
     out.append(f"<h2>五、{_e(label('late'))}</h2>")
     r = b.late
@@ -254,6 +254,12 @@ def render_html(b: Bulletin) -> str:
         chart = pacing_chart(due.set_index("month")["due_pct"], paths.get(rule, b.pacing_path.iloc[:0]))
         if chart:
             out.append(f"<h3>{_e(due['rule_title'].iloc[0])}：完成年度任务的进度（进度最慢的{PACING_LINES}个单位以内）</h3>{chart}")
+    r = b.data_checks
+    if len(r):  # failed data checks: no missed target, a figure to correct, for the contact who reported it
+        out.append(f"<h2>八、数据核对（{_e(TIERS['data'].missed)}，请联络人核实后更正重报）</h2>")
+        out.append(_table(["单位", "核对", "期别", "联络人", "说明"], _rows([
+            (_column(r["unit_name"]), NAME), (_column(r["rule_title"]), NAME), (_column(r["period"]), ""),
+            (_column(r["contact_name"]), NAME), (_column(r["message"]), NAME)])))
     out.append("</body></html>")
     return "".join(out)
 

@@ -12,7 +12,9 @@ A bulletin is built for one period as of one date. Its parts:
   the same target. ``responsible`` marks the units the rule itself names;
 - the **lists** the seeds act on: 确保 floors missed (``behind``), the bottom five of each table
   (约谈), late reporters, targets met, and pacing (完成年度任务的X%, 时间过半任务过半);
-- the **cover**: how many units reported on time and which did not.
+- the **cover**: how many units reported on time and which did not;
+- the **data checks** that failed (tier ``data``: a parent that does not add up to its children), apart
+  from the missed 确保 floors, each naming the contact (联络人) it goes to (:func:`rules.owners.recipients`).
 
 The renderers (``exporters.bulletin.html`` and ``.xlsx``) only lay these frames out.
 """
@@ -28,6 +30,7 @@ import pandas as pd
 from rules import evaluate, load_rules
 from rules.kinds import due_share, rank_table
 from rules.load import RuleDoc, RuleSet
+from rules.owners import recipients
 from rules.verdict import worst_first
 from rules.vocabulary import STATUSES
 from targetwatch import periods
@@ -64,6 +67,7 @@ class Bulletin:
     pacing: pd.DataFrame
     pacing_path: pd.DataFrame  # rule, rule_title, unit, unit_name, period, month, value, target, done_pct, due_pct
     pacing_due: pd.DataFrame  # rule, rule_title, month, due_pct: each pacing target's path over the whole year
+    data_checks: pd.DataFrame = field(default_factory=pd.DataFrame)  # failed data checks, with contact and contact_name
     units: list[str] = field(default_factory=list)
     late_units: list[str] = field(default_factory=list)
     late_unit_names: list[str] = field(default_factory=list)
@@ -120,13 +124,28 @@ def build(deployment, store, *, period: str | None = None, as_of=None, group: st
     return Bulletin(
         title=f"{jurisdiction}{label}目标任务完成情况通报", jurisdiction=jurisdiction, period=shown_period or "",
         period_label=label, as_of=instant.date(), group=group, verdicts=verdicts, league=league, tables=tables,
-        behind=_named(deployment, worst_first(verdicts[verdicts["status"] == "behind"])),
+        behind=_named(deployment, worst_first(verdicts[(verdicts["status"] == "behind") & ~_is_data(verdicts)])),
+        data_checks=_data_checks(deployment, verdicts),
         bottom=_bottom(league), late=late, met=_named(deployment, verdicts[verdicts["status"] == "on_track"]),
         pacing=pacing, pacing_path=_pacing_path(deployment, store, instant, pacing, ruleset),
         pacing_due=_pacing_due(pacing, ruleset),
         units=judged_units, late_units=sorted(set(late["unit"])),
         late_unit_names=[deployment.units[u].name if u in deployment.units else u for u in sorted(set(late["unit"]))],
     )
+
+
+def _is_data(verdicts: pd.DataFrame) -> pd.Series:
+    """Data-quality verdicts (tier data): a failed one is no missed target and is listed apart."""
+    return verdicts["tier"].eq("data") if "tier" in verdicts.columns else pd.Series(False, index=verdicts.index)
+
+
+def _data_checks(dep, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The failed data checks, each with the contact it goes to (the same person as the digest's)."""
+    failed = verdicts[(verdicts["status"] == "behind") & _is_data(verdicts)]
+    out = _named(dep, failed.sort_values(["rule", "unit"], kind="stable"))
+    out["contact"] = recipients(out).to_numpy(dtype=object)
+    out["contact_name"] = out["contact"].map(lambda p: dep.people[p].name if p in dep.people else (p or "—"))
+    return out
 
 
 def _latest_due(dep, store, instant, ruleset: RuleSet, current: pd.DataFrame) -> tuple[str | None, pd.DataFrame]:
@@ -138,10 +157,14 @@ def _latest_due(dep, store, instant, ruleset: RuleSet, current: pd.DataFrame) ->
     if latest is None:
         return None, current
     first = None
+    day = pd.Timestamp(instant.date())
     for _ in range(LOOKBACK):
         verdicts = evaluate(dep, store, as_of=instant, period=period, ruleset=ruleset)
         first = verdicts if first is None else first
-        if (verdicts["status"] != "no_data").any():
+        # A report due by the date, not merely a verdict: a milestone of December or a never-event is judged
+        # (on track) every month before any report of that month is due.
+        due = pd.to_datetime(verdicts["deadline"], errors="coerce") <= day
+        if ((verdicts["status"] != "no_data") & due).any():
             return period, verdicts
         code = periods.previous_codes(np.array([periods.parse(period).code]))[0]
         period = str(periods.Period.from_code(int(code)))
@@ -269,12 +292,15 @@ def _tables(league: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bottom(league: pd.DataFrame) -> pd.DataFrame:
-    """The last ``BOTTOM`` ranked units of each table that ranks more than ``BOTTOM`` units (约谈)."""
+    """The last ``BOTTOM`` ranked units of each indicator's ranking that ranks more than ``BOTTOM`` units (约谈).
+
+    约谈 is about an indicator's ranking, not a rule's: two rules that read the same indicator of the same group
+    (社零 above the city and 社零 进位) rank it the same way, and the units are named once."""
     ranked = league[league["rank"].notna()]
     counts = ranked.groupby("table")["rank"].transform("size")
     ranked = ranked[counts > BOTTOM]
     last = ranked.groupby("table", sort=False).tail(BOTTOM)
-    return last.reset_index(drop=True)
+    return last.drop_duplicates(["indicator", "group", "period", "unit", "rank"]).reset_index(drop=True)
 
 
 def _late(dep, frame: pd.DataFrame) -> pd.DataFrame:

@@ -88,11 +88,18 @@ def rank_moves(change: pd.Series) -> pd.Series:
     return pd.Series(out, index=change.index)
 
 
+# A rank target no place meets: 不落于后三位 among three or fewer ranked units (the engine's target is then 0 or less).
+NO_PLACE = "参评单位不足，无名次可达"
+
+
 def targets(target: pd.Series, kind: pd.Series) -> pd.Series:
-    """The target as written: a figure, or 前N名 for a rank target (a place, not a value)."""
+    """The target as written: a figure, or 前N名 for a rank target (a place, not a value); a rank target below 1st
+    place (too few units ranked for 不落于后N位) says so instead of 前0名 or 前-1名."""
     text = numbers(target)
     is_rank = kind.astype(object).eq("rank").to_numpy() & target.notna().to_numpy()
-    return text.where(~is_rank, "前" + text + "名")
+    unreachable = is_rank & (pd.to_numeric(target, errors="coerce").to_numpy(dtype=np.float64) < 1)
+    text = text.where(~is_rank, "前" + text + "名")
+    return text.where(~unreachable, NO_PLACE)
 
 
 def value_line(target: float, kind: str) -> float:

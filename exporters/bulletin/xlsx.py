@@ -110,14 +110,17 @@ def render_xlsx(b: Bulletin) -> bytes:
     sheets = list_sheets()
     _simple(wb, f, sheets["behind"], ["单位", "目标", "期别", "数值", "目标值", "差距", "状态", "说明"], b.behind,
             ["unit_name", "rule_title", "period", "value", "target", "gap", "status", "message"], [14, 36, 10, 10, 10, 10, 10, 80])
-    _simple(wb, f, "约谈", ["目标", "比较组", "位次", "单位", "数值", "状态"], b.bottom,
-            ["rule_title", "group_name", "rank", "unit_name", "value", "status"], [36, 14, 8, 16, 10, 10],
+    _simple(wb, f, "约谈", ["指标", "比较组", "位次", "单位", "数值", "状态"], b.bottom,
+            ["indicator_name", "group_name", "rank", "unit_name", "value", "status"], [36, 14, 8, 16, 10, 10],
             note=f"各项排名后{BOTTOM}位的单位（每季度对排名后五位的单位主要负责人进行集体约谈）。")
     _simple(wb, f, sheets["late"], ["单位", "指标", "期别", "报送截止"], b.late, ["unit_name", "indicator_name", "period", "deadline"],
             [18, 30, 10, 14])
     _simple(wb, f, sheets["on_track"], ["单位", "目标", "期别", "数值", "目标值", "状态"], b.met,
             ["unit_name", "rule_title", "period", "value", "target", "status"], [14, 40, 10, 10, 10, 10])
     _pacing(wb, f, b)
+    if len(b.data_checks):  # failed data checks, each with the contact (联络人) who corrects the figure
+        _simple(wb, f, "数据核对", ["单位", "核对", "期别", "联络人", "说明"], b.data_checks,
+                ["unit_name", "rule_title", "period", "contact_name", "message"], [14, 36, 10, 12, 80])
     wb.close()
     return buffer.getvalue()
 

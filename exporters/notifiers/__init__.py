@@ -166,13 +166,14 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
         return None  # the opener then raises the 3xx as an HTTPError
 
 
-_OPENER = urllib.request.build_opener(_RefuseRedirects)
+# The one opener of every outgoing HTTP request (the notifiers, and the push to Alertmanager): no redirect followed.
+NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 
 def send_request(notifier: Notifier, request: urllib.request.Request, timeout: float) -> dict:
     """Send a prepared request without following redirects; errors become redacted DeliveryErrors; return the JSON answer or {}."""
     try:
-        with _OPENER.open(request, timeout=timeout) as resp:
+        with NO_REDIRECTS.open(request, timeout=timeout) as resp:
             raw = resp.read()
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:

@@ -22,8 +22,8 @@ from tests.conftest import EXAMPLE_CONFIG, ROOT
 GENERATOR = ROOT / "bench" / "make_examples.py"
 INBOX = EXAMPLE_CONFIG / "inbox"
 # The generator's design: 邵阳 monthly + GDP + 西洞庭 + two long CSVs + 全省 (2,004), and the department returns
-# that supply every other indicator the rules read, two 累计 figures for an amount within a window (556).
-EXPECTED_OBSERVATIONS = 2560
+# that supply every other indicator the rules read, two 累计 figures for an amount within a window (574).
+EXPECTED_OBSERVATIONS = 2578
 SHIPPED_FILES = 17  # 7 邵阳 workbooks, 1 西洞庭 workbook, 2 大祥区 CSVs of January–June, 6 department returns, 1 全省 CSV
 
 

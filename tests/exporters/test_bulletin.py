@@ -321,3 +321,38 @@ def test_a_word_changed_in_the_vocabulary_changes_in_every_format(bulletin, monk
     words = {r.formula[0] for cf in wb["排名"].conditional_formatting for r in cf.rules}
     assert '"迟交了"' in words and '"逾期未报"' not in words
     assert "迟交了" in {c for (c,) in wb["排名"].iter_rows(min_row=2, min_col=12, max_col=12, values_only=True)}
+
+
+def test_a_not_bottom_target_no_place_can_meet_never_reads_as_a_negative_place(deployment, db, tmp_path):
+    # 不落于全市后三位 (dx_services_revenue_not_bottom3) while only 大祥区 and 双清区 have reported, before the deadline:
+    # the engine ranks the two reporters, so the place to beat is 2 − 3 = −1. The bulletin printed 前-1名.
+    from collectors.ingest import ingest_file
+    from tests.collectors.schedule_helpers import at
+
+    csv = tmp_path / "services.csv"
+    csv.write_text("unit,indicator,period,value\n大祥区,services_revenue_growth,2023-05,8.1\n双清区,services_revenue_growth,2023-05,6.4\n",
+                   encoding="utf-8")
+    assert ingest_file(deployment, db, csv, collectors=[], reported_at=at(2023, 6, 10, 12)).ok
+    b = build(deployment, db, period="2023-05", as_of="2023-06-15")
+    table = b.league[b.league["rule"] == "dx_services_revenue_not_bottom3"]
+    assert set(table.loc[table["rank"].notna(), "target"]) == {-1.0}  # the engine's place, as the test is about
+    shown = style.targets(table["target"], table["target_kind"])
+    assert set(shown[table["rank"].notna()]) == {style.NO_PLACE}
+    page = render(b, "html").decode("utf-8")
+    assert "前-" not in page and "前0名" not in page and style.NO_PLACE in page
+
+
+def test_the_interview_list_names_each_indicator_once_when_two_rules_read_it(bulletin):
+    # 社零增速 is read by dx_retail_sales_above_city and dx_retail_sales_rank_improve, 进出口 by the city and the
+    # province comparisons: one ranking each, so the 约谈 list names its last five once.
+    league = bulletin.league[bulletin.league["indicator"] == "retail_sales_growth"]
+    assert league["rule"].nunique() == 2  # two tables in the league: the precondition of the test
+    bottom = bulletin.bottom
+    assert not bottom.duplicated(["indicator", "group", "period", "unit"]).any()
+    retail = bottom[bottom["indicator"] == "retail_sales_growth"]
+    assert len(retail) == BOTTOM and retail["rank"].tolist() == sorted(retail["rank"].tolist())
+    page = render(bulletin, "html").decode("utf-8")
+    interview = page[page.index(f"各项排名后{BOTTOM}位单位（约谈）"):]
+    interview = interview[:interview.index("</table>")]
+    name = retail["indicator_name"].iloc[0]
+    assert interview.count(f">{name}<") == BOTTOM  # one ranking's five rows, not ten

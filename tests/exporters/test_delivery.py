@@ -301,3 +301,37 @@ def test_backfill_with_via_alertmanager_goes_to_the_robots_only(deployment, hook
         assert hook.attempts == [] and robot.received[0]["markdown"]["content"].startswith("**目标预警｜2023-05｜伍毅同志分管事项**")
     finally:
         robot.stop()
+
+
+DATA_CHECK = good_verdict(rule="xdt_jobs_add_up", unit="beita", period="2023-04", tier="data", severity="warning", leader=None,
+                          audience="contacts", rule_title="城镇新增就业街道合计与全区一致", message="北塔区……相差20人，数据不一致。")
+
+
+def test_a_backfilled_data_check_is_sent_to_its_contact_in_the_data_section(deployment, hook, tmp_path):
+    # A data-quality verdict has no leader: held back on a first start, it is held under its contact (联络人), and
+    # `notifications backfill` sends it to that contact, in the digest's data section, never to a leader.
+    n = webhook_notifications(deployment, tmp_path, hook.url)
+    frame = verdict_frame(good_verdict(), DATA_CHECK)
+    frame[HISTORIC] = ["true" if h else None for h in historic(frame)]
+    assert n.plan(frame) == 1 and n.deliver().sent == 1
+    ledger = n.ledger.notifications()
+    held = ledger[ledger["kind"] == "backfilled"]
+    assert held[["rule", "leader"]].values.tolist() == [["xdt_jobs_add_up", "xia_debao"]]
+    assert n.backfill(lambda period: frame[frame["period"] == period].drop(columns=[HISTORIC])) == 1
+    assert n.deliver().sent == 1
+    sent = hook.received[-1]
+    assert sent["recipient"] == "xia_debao" and sent["subject"] == "数据核对｜2023-04｜夏得宝同志报送的数据"
+    assert [(i["rule"], i.get("section")) for i in sent["data"]["items"]] == [("xdt_jobs_add_up", "data")]
+    assert "数据核对（数据不一致，请核实后更正重报）：\n1. 城镇新增就业街道合计与全区一致（北塔区）" in sent["text"]
+    assert all(b["recipient"] != "xia_debao" for b in hook.received[:-1])
+
+
+def test_a_data_check_held_before_its_contact_was_recorded_is_sent_to_the_contact(deployment, hook, tmp_path):
+    # Ledgers written before data checks were held under their contact hold them with no leader at all.
+    n = webhook_notifications(deployment, tmp_path, hook.url)
+    decision = {"rule": DATA_CHECK["rule"], "unit": "beita", "indicator": DATA_CHECK["indicator"], "period": "2023-04",
+                "old_status": None, "new_status": "behind", "value": None, "target": None, "gap": None, "leader": None,
+                "message": None, "note": "backfilled", "kind": "backfilled"}
+    n.ledger.record(pd.DataFrame(columns=["rule", "unit", "indicator", "period", "status", "value"]), [], [decision])
+    assert n.backfill(lambda period: verdict_frame(DATA_CHECK)) == 1 and n.deliver().sent == 1
+    assert [b["recipient"] for b in hook.received] == ["xia_debao"]

@@ -49,17 +49,18 @@ def test_the_pushed_alert_of_a_missed_stretch_is_its_own(deployment):
     assert stretch["annotations"]["summary"].endswith(f"2023-06{TIERS['stretch'].missed}")
 
 
-def test_a_data_quality_verdict_has_its_own_alert_and_no_leader(deployment):
+def test_a_data_quality_verdict_has_its_own_alert_routed_to_its_contact_not_the_leader(deployment):
     data = good_verdict(rule="xdt_jobs_add_up", tier="data", severity="warning", leader=None, audience="contacts",
                         rule_title="城镇新增就业街道合计与全区一致", message=f"……，{TIERS['data'].missed}。")
     alerts = AlertmanagerPusher("http://127.0.0.1:9", deployment).alerts(verdict_frame(data))
     (alert,) = alerts.values()
-    assert alert["labels"]["alertname"] == "TargetDataInconsistent" and "leader" not in alert["labels"]
+    # the routing label names the contact (联络人) of the owner chain, never the leader wu_yi
+    assert alert["labels"]["alertname"] == "TargetDataInconsistent" and alert["labels"]["leader"] == "xia_debao"
     assert alert["annotations"]["summary"].endswith(TIERS["data"].missed)
 
 
 def test_data_quality_verdicts_go_to_the_first_contact_in_a_data_section(deployment):
-    from exporters.notify import with_recipients
+    from exporters.notify import with_recipients  # reads rules.owners.recipients
 
     data = good_verdict(rule="xdt_jobs_add_up", unit="beita", tier="data", severity="warning", leader=None, audience="contacts",
                         rule_title="城镇新增就业街道合计与全区一致", message=f"北塔区……相差20人，{TIERS['data'].missed}。")

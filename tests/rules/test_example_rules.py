@@ -204,14 +204,51 @@ def test_scorecards_score_as_their_seed_writes(ruleset):
     assert "dx_industry_scorecard" not in cards
 
 
-def test_the_readme_inventory_lists_every_encoded_target(ruleset):
+def _listing() -> list[tuple[str, int, str, str]]:
+    """The README's per-target listing: (seed, line, quote, how) per row, under each seed's heading."""
     readme = (EXAMPLE_CONFIG / "rules" / "README.md").read_text(encoding="utf-8")
-    inventory = readme[readme.index("## Inventory"):]
+    listing = readme[readme.index("## Every quantified target, by seed and line"):]
+    rows, seed = [], None
+    for line in listing.splitlines():
+        if line.startswith("### "):
+            seed = line.split()[1]
+        elif (row := re.match(r"^\| L(\d+) \| (.+) \| (.+) \|$", line)) and seed:
+            rows.append((seed, int(row.group(1)), row.group(2).replace("\\|", "|"), row.group(3)))
+    return rows
+
+
+RULE_ID = re.compile(r"`((?:xdt7?|dx|xy)_[a-z0-9_]+(?: v\d+)?)`")
+
+
+def test_the_readme_lists_every_rule_at_its_seed_line(ruleset):
+    rows = _listing()
     missing = []
     for doc in [*ruleset.rules, *ruleset.scorecards]:
         src = doc.doc.spec.source
-        entry = f"L{src.line} `{doc.id}`" + (f" v{doc.version}" if doc.version > 1 else "")
-        block = inventory[inventory.index(f"**{src.seed}**"):]
-        if entry not in block.split("\n\n")[0]:
-            missing.append(entry)
+        entry = doc.id + (f" v{doc.version}" if doc.version > 1 else "")
+        if not any(seed == src.seed and line == src.line and entry in RULE_ID.findall(how) for seed, line, _, how in rows):
+            missing.append(f"{src.seed}:L{src.line} {entry}")
+    assert missing == []
+
+
+def test_every_row_of_the_readme_listing_names_a_known_rule_or_says_why_not(ruleset):
+    known = {d.id for d in [*ruleset.rules, *ruleset.scorecards]}
+    known |= {f"{d.id} v{d.version}" for d in ruleset.docs if d.version > 1}
+    rows = _listing()
+    assert {seed for seed, *_ in rows} == set(SEED_FILES) | {"002"}  # every seed, the news page 002 too
+    unknown = [(seed, line, i) for seed, line, _, how in rows for i in RULE_ID.findall(how) if i not in known]
+    assert unknown == []
+    unsaid = [(seed, line, how) for seed, line, _, how in rows
+              if not (how.startswith("not encoded: ") and how.removeprefix("not encoded: ").strip()) and not RULE_ID.search(how)]
+    assert unsaid == []
+
+
+def test_every_quote_of_the_readme_listing_is_found_at_its_seed_line():
+    require(SEEDS.is_dir(), f"the seed documents are absent from {SEEDS}")
+    files = {**SEED_FILES, "002": next(p.name for p in SEEDS.glob("002_*.txt"))}
+    lines = {seed: (SEEDS / name).read_text(encoding="utf-8").splitlines() for seed, name in files.items()}
+    missing = []
+    for seed, line, quote, _ in _listing():
+        near = _squash("".join(lines[seed][max(line - 3, 0): line + 2]))
+        missing += [f"{seed}:L{line} lacks {f!r}" for f in filter(None, (_squash(q) for q in quote.split("…"))) if f not in near]
     assert missing == []

@@ -107,3 +107,20 @@ def test_amtool_accepts_the_alertmanager_config():
     require((ALERTMANAGER_DIR / "alertmanager.yml").exists(), "config/provisioning/alertmanager/alertmanager.yml is not generated yet")
     result = subprocess.run([amtool, "check-config", str(ALERTMANAGER_DIR / "alertmanager.yml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alertmanager_reads_its_smtp_password_from_the_secret_file_compose_mounts():
+    # No docker compose here: the compose file, the generated alertmanager.yml and notifiers.yaml must name one path.
+    alertmanager = yaml.safe_load((ALERTMANAGER_DIR / "alertmanager.yml").read_text(encoding="utf-8"))
+    wanted = alertmanager["global"]["smtp_auth_password_file"]
+    notifiers = yaml.safe_load((ROOT / "config" / "notifiers.yaml").read_text(encoding="utf-8"))
+    assert notifiers["alertmanager"]["smtp_auth_password_file"] == wanted  # the export writes what notifiers.yaml says
+    mounted = {}
+    for entry in COMPOSE["services"]["alertmanager"].get("secrets", []):
+        source, target = (entry, entry) if isinstance(entry, str) else (entry["source"], entry.get("target", entry["source"]))
+        mounted[target if target.startswith("/") else f"/run/secrets/{target}"] = source
+    assert wanted in mounted, f"alertmanager.yml reads {wanted}; compose mounts {sorted(mounted)}"
+    secret_file = COMPOSE["secrets"][mounted[wanted]]["file"]
+    assert secret_file.startswith("./secrets/")
+    assert "/secrets/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()  # the password is never committed
+    assert "smtp_auth_password:" not in (ALERTMANAGER_DIR / "alertmanager.yml").read_text(encoding="utf-8")
