@@ -52,6 +52,8 @@ def build(workdir: Path, n_units: int, *, years: int = YEARS, months: int | None
     if n_indicators % 4:
         raise ValueError(f"--indicators {n_indicators}: a multiple of 4 (growth, level, level, count)")
     workdir.mkdir(parents=True, exist_ok=True)
+    for leftover in workdir.glob("store.db*"):  # a build interrupted before "done": start the store afresh
+        leftover.unlink()
     reg, rules_dir = workdir / "registry", workdir / "rules"
     reg.mkdir(exist_ok=True)
     rules_dir.mkdir(exist_ok=True)
