@@ -17,12 +17,14 @@ follows. The server's data, config and log stay in --workdir; it is stopped by i
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib.util
 import io
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -128,10 +130,30 @@ class Influxd:
         return {"rss_mb": int(status["VmRSS"].split()[0]) / 1024, "peak_mb": int(status["VmHWM"].split()[0]) / 1024,
                 "cpu": (int(stat[11]) + int(stat[12])) / ticks}
 
+    def guard(self, limit_mb: float) -> None:
+        """Stop the server if its resident memory passes ``limit_mb`` (the machine is shared): a watchdog thread."""
+        def watch() -> None:
+            while self.proc.poll() is None:
+                try:
+                    rss = self.figures()["rss_mb"]
+                except (OSError, KeyError):
+                    return
+                if rss > limit_mb:
+                    self.stopped_at_mb = rss
+                    self.proc.terminate()
+                    return
+                time.sleep(0.5)
+
+        self.stopped_at_mb = None
+        threading.Thread(target=watch, daemon=True).start()
+
     def disk_mb(self) -> float:
         return sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file()) / 2**20
 
     def stop(self) -> None:
+        if self.proc.poll() is not None:
+            self.log.close()
+            return
         self.proc.terminate()
         self.proc.wait(timeout=60)
         self.log.close()
@@ -171,6 +193,8 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=25)
     parser.add_argument("--port", type=int, default=18186)
     parser.add_argument("--chunk", type=int, default=100_000, help="points per /write request")
+    parser.add_argument("--split", action="store_true", help="one query per indicator and period, not one per store call")
+    parser.add_argument("--max-server-mb", type=float, default=8000, help="stop influxd when its memory passes this (shared machine)")
     args = parser.parse_args()
     if shutil.which("influxd") is None:
         sys.exit("influxd not found: apt-get install influxdb (InfluxDB 1.6)")
@@ -210,9 +234,23 @@ def main() -> None:
         cardinality = server.query("SHOW SERIES CARDINALITY", csv=True).decode().strip().splitlines()[-1].split(",")[-1]
         print(f"  influxd after the write: RSS {idle['rss_mb']:.0f} MB (peak {idle['peak_mb']:.0f} MB), {server.disk_mb():.0f} MB on disk, "
               f"{cardinality} series; {idle['rss_mb'] * 2**20 / rows:.0f} B of RSS per series", flush=True)
+        server.guard(args.max_server_mb)
+        queries = [(call, [call] if not args.split else [{**call, "indicators": [i]} for i in call["indicators"]]) for call in calls]
         for round_ in range(2):  # the second round reads a warm server, like a service evaluating again
             t, c, before = time.perf_counter(), time.process_time(), server.figures()
-            answers = [parse_last(server.query(influxql_last(call), csv=True)) for call in calls]
+            answers = []
+            for call, parts in queries:
+                q = time.perf_counter()
+                try:
+                    answers.append(pd.concat([parse_last(server.query(influxql_last(part), csv=True)) for part in parts], ignore_index=True))
+                except (OSError, http.client.HTTPException) as error:
+                    if server.stopped_at_mb is None:
+                        raise
+                    print(f"  InfluxQL read of {len(call['indicators'])} indicators at {call['start']}: influxd stopped after "
+                          f"{time.perf_counter() - q:.0f} s at {server.stopped_at_mb:,.0f} MB resident (limit --max-server-mb) ({error})", flush=True)
+                    return
+                print(f"    {len(call['indicators'])} indicators at {call['start']}: {len(answers[-1]):,} rows in "
+                      f"{time.perf_counter() - q:.1f} s wall ({len(parts)} queries)", flush=True)
             wall, client_cpu, after = time.perf_counter() - t, time.process_time() - c, server.figures()
             got = sum(len(a) for a in answers)
             print(f"  InfluxQL read, round {round_ + 1}: {got:,} rows in {wall:.1f} s wall; influxd {after['cpu'] - before['cpu']:.1f} s CPU, "
