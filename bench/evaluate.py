@@ -7,7 +7,10 @@ as-of date with targetwatch and with ``bench/reference_plan.py``, an independent
 same rules on the same store (one query over all rules). It prints each side's minimum CPU time
 (steadier on a shared machine), wall time and peak memory, their ratios, and how many verdicts differ
 (status per rule, unit and period; also value and rank): the target is none. The quarter and half sizes
-(fewer units) show how the cost grows. DuckDB comes with the ``bench`` extra (``pip install -e '.[bench]'``).
+(fewer units) show how the cost grows; ``--growth`` prints a table of both sides along each axis (units,
+indicators and months stored, rules judged), one axis at a time. ``--units 40000 --months 25`` is the
+national scale of issue 15 (100 M observations; its store takes about 3 minutes to build). DuckDB comes
+with the ``bench`` extra (``pip install -e '.[bench]'``).
 
     .venv/bin/python bench/evaluate.py                 # all three sizes
     .venv/bin/python bench/evaluate.py --sizes 0.25    # only the quarter size
