@@ -111,7 +111,8 @@ def _fill_store(path: Path, units: list[str], months: list, n_indicators: int = 
     """Land every observation straight into the packed-key table (generation, not the timed part).
 
     The rows go in key order (indicator, then period, then unit) as Arrow columns through ADBC's bulk
-    ingest, without journal or sync: a 100 M-row store takes about 3 minutes (590,000 rows/s on a loaded 2-core machine).
+    ingest, without journal or sync: a 100 M-row store takes about 3 minutes (590,000 rows/s on a
+    loaded 2-core machine).
     """
     import adbc_driver_sqlite.dbapi as adbc
     import pyarrow as pa
