@@ -197,7 +197,8 @@ class ReferencePlan:
     def evaluate(self, store_path: Path, as_of: str, con=None, timings: dict | None = None) -> pa.Table:
         """Every verdict (rule, unit, period, status, value, rank) as of the end of ``as_of``: one store read, one query.
 
-        ``timings``, when given, receives the CPU seconds of the store read (``read_cpu``).
+        ``timings``, when given, receives the CPU seconds of the store read (``read_cpu``) and the rows it
+        read (``rows_read``).
         """
         cpu = process_time()
         as_of_day = date.fromisoformat(as_of)
@@ -206,6 +207,7 @@ class ReferencePlan:
         dims, raw = read_store(store_path, rules, as_of_s)
         if timings is not None:
             timings["read_cpu"] = process_time() - cpu
+            timings["rows_read"] = raw.num_rows
         members = pa.table({"grp": [g for g, us in self.members.items() for _ in us],
                             "unit": [u for us in self.members.values() for u in us]})
         con = con or duckdb.connect()
