@@ -16,6 +16,7 @@ import pandas as pd
 
 from rules.derive import ADDITIVE, Observations, deadlines, year_periods, yoy
 from rules.load import RuleDoc
+from rules.owners import rule_tier_is_data
 from targetwatch import periods
 from targetwatch.model import Basis, Direction, Indicator, IndicatorKind
 
@@ -107,7 +108,7 @@ class Judgement:
     @property
     def tier(self) -> str:
         """The key of ``rules.vocabulary.TIERS`` a miss reads and alerts as: data, stretch or floor."""
-        if self.target.kind == "consistency":
+        if rule_tier_is_data(self.spec):
             return "data"
         return "stretch" if self.stretch_only else "floor"
 

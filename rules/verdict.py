@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rules.owners import AUDIENCE, CONTACTS
 from rules.vocabulary import STATUSES, TIERS, WORDS
 
 VERDICT_COLUMNS = [
@@ -23,8 +24,6 @@ VERDICT_COLUMNS = [
 
 # The identity of a verdict: one state per key in the notification ledger, one series per key on /metrics.
 KEY = ("rule", "unit", "indicator", "period")
-# Who a verdict is for: data-quality verdicts (tier data) go to the contacts (联络人), the rest to the leader.
-AUDIENCE = {"floor": "leader", "stretch": "leader", "data": "contacts"}
 
 
 def empty() -> pd.DataFrame:
@@ -88,6 +87,7 @@ def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, ow
     leaders = np.array([None] + [owners[i]["leader"] for i in first], dtype=object)[which + 1]
     departments = np.array([None] + [owners[i]["lead_department"][0] if owners[i]["lead_department"] else None for i in first],
                            dtype=object)[which + 1]
+    audience = _lookup(tier, AUDIENCE)  # rules.owners decides who each tier's verdicts are for
     return {
         "rule": text(rule), "unit": units, "indicator": text(indicator), "period": text(period), "as_of": text(as_of),
         "status": status, "stretch_met": text(stretch_met), "value": number(value),
@@ -96,8 +96,8 @@ def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, ow
         "target_version": text(target_version), "owners": owners, "message": text(message),
         "severity": severities(status, text(severity), tier), "rule_title": text(rule_title), "group": text(group),
         "reported": number(reported), "measure": text(measure),
-        "leader": np.where(tier == "data", None, leaders), "lead_department": departments,
-        "deadline": text(deadline), "tier": tier, "audience": _lookup(tier, AUDIENCE),
+        "leader": np.where(audience == CONTACTS, None, leaders), "lead_department": departments,
+        "deadline": text(deadline), "tier": tier, "audience": audience,
     }
 
 
