@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
 from targetwatch.periods import TZ
+from tests.conftest import ROOT
 
 
 def at(y, m, d, hh=0, mm=0) -> datetime:
@@ -66,3 +70,11 @@ def shaoyang_drop_folder(config: Path, source: str, schedule: str | None) -> Pat
     mapping.write_text(text, encoding="utf-8")
     (config / "drop").mkdir()
     return config / "drop"
+
+
+def start_serve(deployment_dir, port: int, log: Path, interval: str) -> subprocess.Popen:
+    """``targetwatch serve`` on a deployment as a child process judging 2023-06, logging at INFO into ``log``."""
+    return subprocess.Popen([sys.executable, "-c", "from targetwatch.cli import app; app()", "serve", "--config", str(deployment_dir),
+                             "--port", str(port), "--period", "2023-06", "--interval", interval],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
+                            env={**os.environ, "TARGETWATCH_LOG_LEVEL": "INFO"})

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,8 +17,8 @@ from collectors.sources import collect
 from collectors.sources.dropfolder import DropFolderWatcher
 from targetwatch.deployment import load_deployment
 from targetwatch.store.sqlite import SQLiteStore
-from tests.collectors.schedule_helpers import LONG_CSV, shaoyang_drop_folder, write_collector
-from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, stop, wait_http, wait_until
+from tests.collectors.schedule_helpers import LONG_CSV, shaoyang_drop_folder, start_serve, write_collector
+from tests.conftest import EXAMPLE_CONFIG, free_port, stop, wait_http, wait_until
 from tests.exporters.receivers import Receiver, send_digests_to
 
 WORKBOOK = EXAMPLE_CONFIG / "inbox" / "shaoyang" / "邵阳市县市区主要经济指标_2023年1-6月.xlsx"
@@ -37,10 +35,7 @@ def test_serve_reads_a_dropped_workbook_on_its_filesystem_event_and_the_digest_a
     dep = load_deployment(deployment_dir)
     port = free_port()
     log = tmp_path / "serve.log"
-    serve = subprocess.Popen([sys.executable, "-c", "from targetwatch.cli import app; app()", "serve", "--config", str(deployment_dir),
-                              "--port", str(port), "--period", "2023-06", "--interval", "3600"],
-                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
-                             env={**os.environ, "TARGETWATCH_LOG_LEVEL": "INFO"})
+    serve = start_serve(deployment_dir, port, log, "3600")
     try:
         wait_http(f"http://127.0.0.1:{port}/-/healthy", timeout=30)
         wait_until(lambda: "evaluated" in log.read_text(encoding="utf-8"), 120, "the first (full) evaluation")

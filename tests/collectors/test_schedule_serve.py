@@ -4,11 +4,8 @@ and SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import urllib.request
 
 import pytest
@@ -16,8 +13,8 @@ import pytest
 from collectors import runs
 from targetwatch.deployment import load_deployment
 from targetwatch.store.sqlite import SQLiteStore
-from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, stop, wait_http, wait_until
-from tests.collectors.schedule_helpers import shaoyang_drop_folder
+from tests.conftest import EXAMPLE_CONFIG, free_port, stop, wait_http, wait_until
+from tests.collectors.schedule_helpers import shaoyang_drop_folder, start_serve
 from tests.exporters.receivers import Receiver, send_digests_to
 
 pytestmark = pytest.mark.services
@@ -48,10 +45,7 @@ def test_a_dropped_workbook_reaches_store_verdicts_metrics_and_the_leaders_diges
     dep = load_deployment(deployment_dir)
     port = free_port()
     log = tmp_path / "serve.log"
-    serve = subprocess.Popen([sys.executable, "-c", "from targetwatch.cli import app; app()", "serve", "--config", str(deployment_dir),
-                              "--port", str(port), "--period", "2023-06", "--interval", "300"],
-                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
-                             env={**os.environ, "TARGETWATCH_LOG_LEVEL": "INFO"})
+    serve = start_serve(deployment_dir, port, log, "300")
     try:
         wait_http(f"http://127.0.0.1:{port}/-/healthy", timeout=30)
         before = wait_until(lambda: status_of(scrape(port)), 30, "the first evaluation")
