@@ -13,6 +13,7 @@ import os
 import sqlite3
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -101,8 +102,21 @@ def connect_sqlite(path: str | os.PathLike, *, wal: bool = True, **kwargs) -> sq
     with private_umask():
         con = sqlite3.connect(path, **kwargs)
         if wal:
-            con.execute("PRAGMA journal_mode=WAL")
+            _set_wal(con)
     return con
+
+
+def _set_wal(con: sqlite3.Connection, attempts: int = 50) -> None:
+    # Switching a new file to WAL while another connection opens it can fail at once with "database is
+    # locked": SQLite does not call the busy handler there. The other side finishes within milliseconds.
+    for attempt in range(attempts):
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 def in_tracked_tree(path: str | os.PathLike) -> bool:
