@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
+from collectors import runs
 from targetwatch.periods import TZ
 from tests.conftest import ROOT
 
@@ -78,3 +80,26 @@ def start_serve(deployment_dir, port: int, log: Path, interval: str) -> subproce
                              "--port", str(port), "--period", "2023-06", "--interval", interval],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
                             env={**os.environ, "TARGETWATCH_LOG_LEVEL": "INFO"})
+
+
+def write_slowly(data: bytes, target: Path, pieces: int = 8, pause: float = 0.1) -> None:
+    """Write ``data`` to ``target`` in ``pieces`` with a pause between them, as a slow copy does."""
+    step = len(data) // pieces + 1
+    with open(target, "wb") as fh:
+        for i in range(0, len(data), step):
+            fh.write(data[i:i + step])
+            fh.flush()
+            time.sleep(pause)
+
+
+def digests_to(hook, marker: str) -> list[tuple[str, str]]:
+    """(recipient, subject) of every digest the webhook receiver got whose text holds ``marker``."""
+    return [(body["recipient"], body["subject"]) for path, body in list(hook.requests)
+            if path.endswith("/digest") and marker in body["markdown"]]
+
+
+def assert_one_collection_landed(dep) -> None:
+    """The jobs database holds exactly one successful run that landed a batch: the 邵阳 monthly collector's."""
+    history = runs.run_history(runs.jobs_db_path(dep.settings))
+    ok = history[(history.status == "ok") & (history.batches > 0)]
+    assert ok[["collector", "batches", "quarantined"]].values.tolist() == [["shaoyang-monthly", 1, 0]]

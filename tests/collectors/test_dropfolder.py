@@ -11,7 +11,7 @@ from collectors.ingest import content_hash
 from collectors.layout import load_collectors
 from collectors.sources import collect
 from targetwatch.deployment import load_deployment
-from tests.collectors.schedule_helpers import LONG_CSV, write_collector
+from tests.collectors.schedule_helpers import LONG_CSV, write_collector, write_slowly
 
 DROP = """\
   files: ["drop/*.csv"]
@@ -27,20 +27,11 @@ def _setup(deployment_dir: Path):
     return dep, load_collectors(dep.root)[0]
 
 
-def _slow_copy(text: str, target: Path, pieces: int = 6, pause: float = 0.25) -> None:
-    data = text.encode("utf-8")
-    step = len(data) // pieces + 1
-    with open(target, "wb") as fh:
-        for i in range(0, len(data), step):
-            fh.write(data[i:i + step])
-            fh.flush()
-            time.sleep(pause)
-
 
 def test_a_file_still_being_copied_is_left_until_it_settles(deployment_dir, store):
     dep, collector = _setup(deployment_dir)
     target = dep.root / "drop" / "retail.csv"
-    copier = threading.Thread(target=_slow_copy, args=(LONG_CSV * 1, target))
+    copier = threading.Thread(target=write_slowly, args=(LONG_CSV.encode("utf-8"), target, 6, 0.25))
     copier.start()
     time.sleep(0.1)
     during = collect(dep, store, collector)

@@ -6,18 +6,17 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from collectors import runs
 from collectors.layout import load_collectors
 from collectors.sources import collect
 from collectors.sources.dropfolder import DropFolderWatcher
 from targetwatch.deployment import load_deployment
 from targetwatch.store.sqlite import SQLiteStore
-from tests.collectors.schedule_helpers import LONG_CSV, shaoyang_drop_folder, start_serve, write_collector
+from tests.collectors.schedule_helpers import (LONG_CSV, assert_one_collection_landed, digests_to, shaoyang_drop_folder, start_serve,
+                                              write_collector, write_slowly)
 from tests.conftest import EXAMPLE_CONFIG, free_port, stop, wait_http, wait_until
 from tests.exporters.receivers import Receiver, send_digests_to
 
@@ -46,14 +45,9 @@ def test_serve_reads_a_dropped_workbook_on_its_filesystem_event_and_the_digest_a
         shutil.copyfile(WORKBOOK, partial)
         os.replace(partial, drop / WORKBOOK.name)
 
-        def digests_with_the_new_verdict():
-            return [(body["recipient"], body["subject"]) for path, body in list(hook.requests)
-                    if path.endswith("/digest") and BEHIND in body["markdown"]]
-        assert wait_until(digests_with_the_new_verdict, 60, "the leader's digest") == [(LEADER, "目标预警｜2023-06｜夏向阳同志分管事项")]
+        assert wait_until(lambda: digests_to(hook, BEHIND), 60, "the leader's digest") == [(LEADER, "目标预警｜2023-06｜夏向阳同志分管事项")]
         assert (drop / "archive" / WORKBOOK.name).exists() and not partial.exists()
-        history = runs.run_history(runs.jobs_db_path(dep.settings))
-        ok = history[(history.status == "ok") & (history.batches > 0)]
-        assert ok[["collector", "batches", "quarantined"]].values.tolist() == [["shaoyang-monthly", 1, 0]]
+        assert_one_collection_landed(dep)
         serve.terminate()
         assert serve.wait(timeout=30) == 0
     finally:
@@ -64,14 +58,6 @@ def test_serve_reads_a_dropped_workbook_on_its_filesystem_event_and_the_digest_a
     assert "re-evaluated" in logged and "changed (indicator, period) pairs" in logged
     assert "polling" not in logged
 
-
-def _write_slowly(data: bytes, target: Path, pieces: int = 8, pause: float = 0.1) -> None:
-    step = len(data) // pieces + 1
-    with open(target, "wb") as fh:
-        for i in range(0, len(data), step):
-            fh.write(data[i:i + step])
-            fh.flush()
-            time.sleep(pause)
 
 
 def test_the_watcher_hands_over_only_settled_files_and_never_a_temporary_name(deployment_dir):
@@ -96,11 +82,11 @@ def test_the_watcher_hands_over_only_settled_files_and_never_a_temporary_name(de
     try:
         watcher.watch(dep, [collector])
         # Written in place under its final name, in pieces: the settle time passes only after the last one.
-        _write_slowly(LONG_CSV.encode("utf-8"), drop / "retail.csv")
+        write_slowly(LONG_CSV.encode("utf-8"), drop / "retail.csv")
         wait_until(lambda: (drop / "archive" / "retail.csv").exists(), 30, "the settled file to be read")
         # Written under a temporary name, then renamed: the temporary name is never read.
         september = LONG_CSV.replace("2025-08", "2025-09")
-        _write_slowly(september.encode("utf-8"), drop / "september.csv.part")
+        write_slowly(september.encode("utf-8"), drop / "september.csv.part")
         os.replace(drop / "september.csv.part", drop / "september.csv")
         wait_until(lambda: (drop / "archive" / "september.csv").exists(), 30, "the renamed file to be read")
     finally:

@@ -10,11 +10,10 @@ import urllib.request
 
 import pytest
 
-from collectors import runs
 from targetwatch.deployment import load_deployment
 from targetwatch.store.sqlite import SQLiteStore
 from tests.conftest import EXAMPLE_CONFIG, free_port, stop, wait_http, wait_until
-from tests.collectors.schedule_helpers import shaoyang_drop_folder, start_serve
+from tests.collectors.schedule_helpers import assert_one_collection_landed, digests_to, shaoyang_drop_folder, start_serve
 from tests.exporters.receivers import Receiver, send_digests_to
 
 pytestmark = pytest.mark.services
@@ -64,13 +63,8 @@ def test_a_dropped_workbook_reaches_store_verdicts_metrics_and_the_leaders_diges
         behind = ("【落后】地方一般公共预算收入增速高于全市平均水平（大祥区）：大祥区2023年6月地方一般公共预算收入增速为3.2%，"
                   "目标高于全市平均水平（3.8%），差0.6个百分点")
 
-        def digests_with_the_new_verdict():
-            return [(body["recipient"], body["subject"]) for path, body in list(hook.requests)
-                    if path.endswith("/digest") and behind in body["markdown"]]
-        assert wait_until(digests_with_the_new_verdict, 30, "the leader's digest") == [(LEADER, "目标预警｜2023-06｜夏向阳同志分管事项")]
-        history = runs.run_history(runs.jobs_db_path(dep.settings))
-        ok = history[(history.status == "ok") & (history.batches > 0)]
-        assert ok[["collector", "batches", "quarantined"]].values.tolist() == [["shaoyang-monthly", 1, 0]]
+        assert wait_until(lambda: digests_to(hook, behind), 30, "the leader's digest") == [(LEADER, "目标预警｜2023-06｜夏向阳同志分管事项")]
+        assert_one_collection_landed(dep)
         serve.terminate()
         assert serve.wait(timeout=30) == 0
     finally:
