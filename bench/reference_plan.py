@@ -218,7 +218,8 @@ class ReferencePlan:
 
 
 def read_store(store_path: Path, rules: pa.Table, as_of_s: int) -> tuple[pa.Table, pa.Table]:
-    """The dimension names and the rows of every (indicator, period) the rules read, as Arrow tables."""
+    """The dimension names (from the store) and the rows of every (indicator, period) the rules read (from the
+    bench's DuckDB copy of the same observations, ``reference.duckdb`` beside the store), as Arrow tables."""
     with adbc.connect(str(store_path)) as con, con.cursor() as cur:
         cur.execute("SELECT kind, name, id FROM dim")
         dims = cur.fetch_arrow_table()
@@ -231,12 +232,12 @@ def read_store(store_path: Path, rules: pa.Table, as_of_s: int) -> tuple[pa.Tabl
         ranges = sorted(_key_range(ids[("indicator", ind)], code) for ind, code in pairs if ("indicator", ind) in ids)
         if not ranges:
             return dims, pa.table({"key": pa.array([], pa.int64()), "revision": pa.array([], pa.int64()), "value": pa.array([], pa.float64())})
-        # Integers we computed, not input: one statement of primary-key range scans.
-        sql = " UNION ALL ".join(
-            f"SELECT key, revision, value FROM observation WHERE key BETWEEN {lo} AND {hi} AND reported_at <= {int(as_of_s)}"
-            for lo, hi in ranges)
-        cur.execute(sql)
-        return dims, cur.fetch_arrow_table()
+    # Integers we computed, not input: one statement of key range scans (the copy is sorted by key).
+    sql = " UNION ALL ".join(
+        f"SELECT key, revision, value FROM observation WHERE key BETWEEN {lo} AND {hi} AND reported_at <= {int(as_of_s)}"
+        for lo, hi in ranges)
+    with duckdb.connect(str(store_path.with_name("reference.duckdb")), read_only=True) as reference:
+        return dims, reference.sql(sql).to_arrow_table()
 
 
 def judged_month(as_of_day: date) -> int:

@@ -50,16 +50,14 @@ class _Ledger(SQLiteStore):
         self.bucket = bucket
         self.outbox = Outbox(self.con)
 
-    def _merge(self, batch_id: int, reported: int, result: BatchResult) -> None:
-        super()._merge(batch_id, reported, result)
-        rows = self.con.execute(
-            "SELECT o.key, o.revision, o.value, o.reported_at, o.batch FROM temp.stage s "
-            "JOIN observation o ON o.key = s.key WHERE o.batch = ? ORDER BY o.key",
-            (batch_id,),
-        ).fetchall()
-        if not rows:
+    def _merge(self, batch_id: int, reported: int, result: BatchResult, scratch) -> None:
+        super()._merge(batch_id, reported, result, scratch)
+        rows = scratch.new_revisions()
+        if not len(rows["key"]):
             return
-        added = self._decode(pd.DataFrame(rows, columns=["key", "revision", "value", "reported_at", "batch"]), None)
+        rows["reported_at"] = np.full(len(rows["key"]), reported, dtype=np.int64)
+        rows["batch"] = np.full(len(rows["key"]), batch_id, dtype=np.int64)
+        added = self._decode(pd.DataFrame(rows), None)
         self.outbox.append(self.bucket, observation_lines(added))
 
 

@@ -1,17 +1,23 @@
 """The embedded store: one SQLite file in WAL mode, created on first use.
 
 Each observation key (indicator, period, unit, basis) is packed into one 64-bit integer whose high
-bits are the indicator and then the period, so that one index range reads an indicator's period range,
-and a batch merges into the table in key order. Every revision is a row; readers take the highest
-revision reported by their as-of time.
+bits are the indicator and then the period:
 
     key = ((indicator_id * 2**16 + period_index) * 2**20 + unit_id) * 2 + basis
+    pair = key >> 21   (one indicator's one period: the "slice")
+
+Observations are stored by column, a slice at a time, as a time-series database stores chunks: a row of the
+``slice`` table holds the revisions one batch gave for one (indicator, period), its units, revision numbers
+and values each in one little-endian blob. A batch of 5 M rows is a few thousand table rows, so landing it
+costs a copy of its bytes instead of millions of B-tree inserts, and a read of a period's 40,000 units is
+three ``frombuffer`` calls. Every revision is kept; readers take the highest revision reported by their
+as-of time.
 
 A batch stages its rows as runs sorted by key in a scratch file beside the store (constant memory, whatever
 the file size), merges the runs block by block in key order to find the keys the file gives twice with
-different values and the values the store already holds, bulk-loads only the new revisions, and lands them
-in one transaction: a process killed half-way leaves the store exactly as before the batch. The comparison
-runs outside the store's lock; if another connection lands a batch meanwhile, it is made again.
+different values and the values the store already holds, writes only the new revisions to a scratch file,
+and lands them in one transaction: a process killed half-way leaves the store exactly as before the batch.
+The comparison runs outside the store's lock; if another connection lands a batch meanwhile, it is made again.
 """
 
 from __future__ import annotations
@@ -46,11 +52,13 @@ CREATE TABLE IF NOT EXISTS batch (
     reported_at INTEGER NOT NULL, ingested_at INTEGER NOT NULL,
     rows_read INTEGER, revisions_added INTEGER, unchanged INTEGER, duplicates INTEGER, quarantined INTEGER
 );
-CREATE TABLE IF NOT EXISTS observation (
-    key INTEGER NOT NULL, revision INTEGER NOT NULL, value REAL NOT NULL,
-    reported_at INTEGER NOT NULL, batch INTEGER NOT NULL,
-    PRIMARY KEY (key, revision)
-) WITHOUT ROWID;
+-- A rowid table: its rows are mostly blob, which SQLite advises against keeping in a WITHOUT ROWID B-tree.
+CREATE TABLE IF NOT EXISTS slice (
+    pair INTEGER NOT NULL, batch INTEGER NOT NULL, part INTEGER NOT NULL,
+    reported_at INTEGER NOT NULL, rows INTEGER NOT NULL,
+    unit_basis BLOB NOT NULL, revision BLOB NOT NULL, value BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS slice_order ON slice (pair, batch, part);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL,
     sheet TEXT, row INTEGER, "column" TEXT, reason TEXT NOT NULL, raw TEXT
@@ -76,6 +84,57 @@ def pack(ind: np.ndarray, period: np.ndarray, unit: np.ndarray, basis: np.ndarra
     return ((ind.astype(np.int64) << _PERIOD_BITS | period_index(period)) << _UNIT_BITS | unit) << 1 | basis
 
 
+_PAIR_SHIFT = _UNIT_BITS + 1  # key >> _PAIR_SHIFT is the (indicator, period) pair; the low bits are unit and basis
+_UNIT_BASIS, _REVISION, _VALUE = np.dtype("<i4"), np.dtype("<i4"), np.dtype("<f8")  # the blobs of a slice
+_SLICE_COLUMNS = "pair, batch, reported_at, rows, unit_basis, revision, value"
+_INSERT_SLICE = "INSERT INTO slice(pair, batch, part, reported_at, rows, unit_basis, revision, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def slice_rows(key: np.ndarray, revision: np.ndarray, value: np.ndarray, reported_at: np.ndarray, batch: np.ndarray) -> Iterator[tuple]:
+    """Rows of the ``slice`` table holding these revisions: one per (pair, batch, report time), units ascending.
+
+    Every revision of a pair must be given in one call (the parts are numbered here)."""
+    key = np.asarray(key, dtype=np.int64)
+    if not len(key):
+        return
+    pair = key >> _PAIR_SHIFT
+    order = np.lexsort((revision, key, reported_at, batch, pair))
+    key, revision, value = key[order], np.asarray(revision)[order], np.asarray(value, dtype=np.float64)[order]
+    pair, batch, reported_at = pair[order], np.asarray(batch)[order], np.asarray(reported_at)[order]
+    new = np.r_[True, (pair[1:] != pair[:-1]) | (batch[1:] != batch[:-1]) | (reported_at[1:] != reported_at[:-1])]
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], len(key)]
+    first_of_pair_batch = np.r_[True, (pair[starts][1:] != pair[starts][:-1]) | (batch[starts][1:] != batch[starts][:-1])]
+    part = np.arange(len(starts)) - np.maximum.accumulate(np.where(first_of_pair_batch, np.arange(len(starts)), 0))
+    unit_basis = (key & ((1 << _PAIR_SHIFT) - 1)).astype(_UNIT_BASIS)
+    revision, value = revision.astype(_REVISION), value.astype(_VALUE)
+    for a, b, p in zip(starts.tolist(), ends.tolist(), part.tolist()):
+        yield (int(pair[a]), int(batch[a]), p, int(reported_at[a]), b - a,
+               unit_basis[a:b].tobytes(), revision[a:b].tobytes(), value[a:b].tobytes())
+
+
+def _exploded(rows: list[tuple]) -> dict[str, np.ndarray]:
+    """Columns (key, revision, value, reported_at, batch) of fetched slice rows, sorted by key and revision."""
+    if not rows:
+        return {c: np.empty(0, dtype=np.float64 if c == "value" else np.int64) for c in _HELD_COLUMNS}
+    pair, batch, reported_at, n = (np.fromiter((r[i] for r in rows), dtype=np.int64, count=len(rows)) for i in range(4))
+    out = {
+        "key": np.repeat(pair << _PAIR_SHIFT, n) | np.frombuffer(b"".join(r[4] for r in rows), dtype=_UNIT_BASIS),
+        "revision": np.frombuffer(b"".join(r[5] for r in rows), dtype=_REVISION).astype(np.int64),
+        "value": np.frombuffer(b"".join(r[6] for r in rows), dtype=_VALUE),
+        "reported_at": np.repeat(reported_at, n),
+        "batch": np.repeat(batch, n),
+    }
+    key = out["key"]
+    if len(key) > 1 and not (key[1:] > key[:-1]).all():  # a pair revised by several batches
+        order = np.lexsort((out["revision"], key))
+        out = {c: v[order] for c, v in out.items()}
+    return out
+
+
+_HELD_COLUMNS = ("key", "revision", "value", "reported_at", "batch")
+
+
 class SQLiteStore:
     """The embedded backend of :class:`targetwatch.store.Store`."""
 
@@ -89,6 +148,26 @@ class SQLiteStore:
         Scratch.remove_stale(self.path)
         self._dims: dict[str, dict[str, int]] = {"indicator": {}, "unit": {}}
         self._load_dims()
+        self._migrate_rows_to_slices()
+
+    def _migrate_rows_to_slices(self) -> None:
+        """Move a store written a row per revision (``observation``, before slices) into slices, in one transaction."""
+        has_rows = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'observation'"
+        if self.con.execute(has_rows).fetchone() is None:
+            return
+        self.con.execute("BEGIN IMMEDIATE")
+        try:
+            if self.con.execute(has_rows).fetchone() is not None:  # not moved meanwhile by another connection
+                for (ind,) in self.con.execute("SELECT DISTINCT id FROM dim WHERE kind = 'indicator' ORDER BY id").fetchall():
+                    lo = ind << (_PERIOD_BITS + _PAIR_SHIFT)
+                    rows = self._rows("SELECT key, revision, value, reported_at, batch FROM observation WHERE key BETWEEN ? AND ?",
+                                      (lo, lo + (1 << (_PERIOD_BITS + _PAIR_SHIFT)) - 1), _HELD_COLUMNS)
+                    self.con.executemany(_INSERT_SLICE, slice_rows(*(rows[c] for c in _HELD_COLUMNS[:3]), rows["reported_at"], rows["batch"]))
+                self.con.execute("DROP TABLE observation")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
 
     # -- dimensions ----------------------------------------------------------------------------------
 
@@ -148,6 +227,7 @@ class SQLiteStore:
                 # connection lands meanwhile changes the data version, and the comparison is made again.
                 version = self.con.execute("PRAGMA data_version").fetchone()[0]
                 comparison = self._compare(scratch, cells, content_hash)
+                comparison.scratch = scratch
                 scratch.close_loader()  # the store's connection reads the scratch database only once nothing writes it
                 self.con.execute("ATTACH DATABASE ? AS scratch", (str(scratch.path),))
                 try:
@@ -178,13 +258,11 @@ class SQLiteStore:
                 self._quarantine_staged(batch_id, source, content_hash, result)
             self._quarantine(comparison.conflicts, batch_id, source, content_hash, result)
             result.duplicates, self._staged = comparison.duplicates, comparison.staged
-            con.execute("CREATE TEMP VIEW stage AS SELECT key FROM scratch.new")  # the keys this batch adds revisions to
-            self._merge(batch_id, reported, result)
+            self._merge(batch_id, reported, result, comparison.scratch)
             con.execute(
                 "UPDATE batch SET rows_read=?, revisions_added=?, unchanged=?, duplicates=?, quarantined=? WHERE id=?",
                 (result.rows_read, result.revisions_added, result.unchanged, result.duplicates, result.quarantined, batch_id),
             )
-            con.execute("DROP VIEW temp.stage")
             con.execute("COMMIT")
             return True
         except BaseException:
@@ -210,9 +288,9 @@ class SQLiteStore:
             local[j] = cells.setdefault((sheets[combined // width], str(columns[combined % width])), len(cells))
         # Each chunk is a run sorted by key (stable: file order within a key); the runs are merged at landing.
         order = np.argsort(keys, kind="stable")
-        pairs = keys[order] >> (_UNIT_BITS + 1)  # (indicator, period) packed, sorted: distinct in one pass
+        pairs = keys[order] >> _PAIR_SHIFT  # (indicator, period) packed, sorted: distinct in one pass
         first = order[np.flatnonzero(np.r_[True, pairs[1:] != pairs[:-1]])]
-        result.changed.update(zip((keys[first] >> (_UNIT_BITS + 1)).tolist(),
+        result.changed.update(zip((keys[first] >> _PAIR_SHIFT).tolist(),
                                   zip([str(i) for i in good["indicator"].to_numpy(dtype=object)[first]],
                                       good["period"].to_numpy(np.int64)[first].tolist())))
         scratch.add_run(keys[order], good["value"].to_numpy(np.float64)[order], good["row"].to_numpy(np.int64)[order],
@@ -261,7 +339,7 @@ class SQLiteStore:
 
     def _compare(self, scratch: "Scratch", cells: dict[tuple[str, str], int], content_hash: str) -> "_Comparison":
         """Merge the staged runs in key order, block by block: set aside the keys the file gives with different
-        values (every row of them, for the quarantine), and stage in ``scratch.new`` the revisions that change
+        values (every row of them, for the quarantine), and stage in the scratch the revisions that change
         what the store holds."""
         same_file = np.array([b for (b,) in self.con.execute("SELECT id FROM batch WHERE content_hash = ?", (content_hash,))],
                              dtype=np.int64)
@@ -285,7 +363,7 @@ class SQLiteStore:
             keep = starts[~conflict]
             out.staged += len(keep)
             new_key, new_revision, new_value = self._changes(key[keep], value[keep], same_file)
-            out.changed.update(np.unique(new_key >> (_UNIT_BITS + 1)).tolist())
+            out.changed.update(np.unique(new_key >> _PAIR_SHIFT).tolist())
             scratch.add_new(new_key, new_revision, new_value)
         out.conflicts = pd.concat(conflicts, ignore_index=True) if conflicts else None
         return out
@@ -313,39 +391,39 @@ class SQLiteStore:
                 changed &= ~(found & reasserted)
         return key[changed], previous[changed] + 1, value[changed]
 
-    def _held(self, key: np.ndarray) -> np.ndarray:
+    def _held(self, key: np.ndarray) -> dict[str, np.ndarray]:
         """Every revision the store holds for the distinct sorted ``key``s (and maybe a few more), by key and revision.
 
         Read by ranges of (indicator, period) slices, which a file covers densely."""
-        shift = _UNIT_BITS + 1
-        prefix = key >> shift
+        prefix = key >> _PAIR_SHIFT
         cut = np.flatnonzero(np.diff(prefix) > 1) + 1
         lows, highs = prefix[np.r_[0, cut]], prefix[np.r_[cut - 1, len(prefix) - 1]]
-        columns = ("key", "revision", "value", "batch")
-        parts = [self._rows("SELECT key, revision, value, batch FROM observation WHERE key BETWEEN ? AND ? ORDER BY key, revision",
-                            (lo << shift, (hi << shift) | ((1 << shift) - 1)), columns)
-                 for lo, hi in zip(lows.tolist(), highs.tolist())]
-        return np.concatenate(parts)
+        return self._slices(list(zip(lows.tolist(), highs.tolist())), None)
 
-    def _merge(self, batch_id: int, reported: int, result: BatchResult) -> None:
-        """Land the new revisions staged by :meth:`_compare` (in key order: the table's B-tree is appended to)."""
-        cur = self.con.execute(
-            "INSERT INTO observation(key, revision, value, reported_at, batch) "
-            "SELECT key, revision, value, ?, ? FROM scratch.new ORDER BY rowid",
-            (reported, batch_id),
-        )
-        result.revisions_added = cur.rowcount
-        result.unchanged = self._staged - cur.rowcount
+    def _slices(self, pair_ranges: Sequence[tuple[int, int]], as_of_s: int | None) -> dict[str, np.ndarray]:
+        """Every revision stored in these ranges of pairs (reported by ``as_of_s``), by key and revision."""
+        sql = f"SELECT {_SLICE_COLUMNS} FROM slice WHERE pair BETWEEN ? AND ?"
+        if as_of_s is not None:
+            sql += " AND reported_at <= ?"
+        rows: list[tuple] = []
+        for lo, hi in pair_ranges:
+            rows += self.con.execute(sql + " ORDER BY pair, batch, part", (lo, hi) if as_of_s is None else (lo, hi, as_of_s)).fetchall()
+        return _exploded(rows)
+
+    def _merge(self, batch_id: int, reported: int, result: BatchResult, scratch: "Scratch") -> None:
+        """Land the new revisions staged by :meth:`_compare`, a slice at a time."""
+        self.con.executemany(_INSERT_SLICE, scratch.new_slices(batch_id, reported))
+        result.revisions_added = scratch.new_rows
+        result.unchanged = self._staged - scratch.new_rows
 
     # -- reading -------------------------------------------------------------------------------------
 
-    def _key_ranges(self, indicators: Sequence[str] | None, start: int | None, end: int | None) -> list[tuple[int, int]]:
+    def _pair_ranges(self, indicators: Sequence[str] | None, start: int | None, end: int | None) -> list[tuple[int, int]]:
         ids = self._dims["indicator"]
         wanted = list(ids.values()) if indicators is None else [ids[i] for i in indicators if i in ids]
         p_lo = int(period_index(np.array([start]))[0]) if start else 0
         p_hi = int(period_index(np.array([end]))[0]) if end else (1 << _PERIOD_BITS) - 1
-        shift = _UNIT_BITS + 1
-        return [(((i << _PERIOD_BITS) | p_lo) << shift, (((i << _PERIOD_BITS) | p_hi) << shift) | ((1 << shift) - 1)) for i in sorted(wanted)]
+        return [((i << _PERIOD_BITS) | p_lo, (i << _PERIOD_BITS) | p_hi) for i in sorted(wanted)]
 
     def _rows(self, sql: str, params: Sequence, columns: Sequence[str]) -> np.ndarray:
         """The rows of a query as one structured array, streamed from the cursor (no list of rows in between).
@@ -357,25 +435,23 @@ class SQLiteStore:
 
     def read(self, indicators=None, units=None, start=None, end=None, as_of=None) -> pd.DataFrame:
         as_of_s = int(as_of.timestamp()) if as_of is not None else (1 << 62)
-        columns = ("key", "revision", "value", "reported_at", "batch")
-        parts = [self._rows("SELECT key, revision, value, reported_at, batch FROM observation "
-                            "WHERE key BETWEEN ? AND ? AND reported_at <= ? ORDER BY key, revision", (lo, hi, as_of_s), columns)
-                 for lo, hi in self._key_ranges(indicators, start, end)]
-        rows = np.concatenate(parts) if parts else np.empty(0)
-        if not len(rows):
+        rows = self._slices(self._pair_ranges(indicators, start, end), as_of_s)
+        key = rows["key"]
+        if not len(key):
             return _empty_read()
-        # Rows come ordered by key, revision: the last row of each key is its latest revision as of then.
-        latest = np.ones(len(rows), dtype=bool)
-        latest[:-1] = rows["key"][1:] != rows["key"][:-1]
-        rows = rows[latest]
-        return self._decode(pd.DataFrame({c: rows[c] for c in columns}), units)
+        # Ordered by key, revision: the last row of each key is its latest revision as of then.
+        latest = np.ones(len(key), dtype=bool)
+        latest[:-1] = key[1:] != key[:-1]
+        if not latest.all():
+            rows = {c: v[latest] for c, v in rows.items()}
+        return self._decode(pd.DataFrame(rows, copy=False), units)
 
     def _decode(self, frame: pd.DataFrame, units: Sequence[str] | None) -> pd.DataFrame:
         key = frame["key"].to_numpy(np.int64)
         basis = key & 1
         unit = key >> 1 & ((1 << _UNIT_BITS) - 1)
-        pidx = key >> (_UNIT_BITS + 1) & ((1 << _PERIOD_BITS) - 1)
-        ind = key >> (_UNIT_BITS + 1 + _PERIOD_BITS)
+        pidx = key >> _PAIR_SHIFT & ((1 << _PERIOD_BITS) - 1)
+        ind = key >> (_PAIR_SHIFT + _PERIOD_BITS)
         if (len(unit) and unit.max() >= len(self._dims["unit"])) or (len(ind) and ind.max() >= len(self._dims["indicator"])):
             self._load_dims()  # names another connection added since this one loaded them
         unit_names, ind_names = self._names("unit"), self._names("indicator")
@@ -399,16 +475,12 @@ class SQLiteStore:
         ind_id, unit_id = self._dims["indicator"].get(indicator), self._dims["unit"].get(unit)
         if ind_id is None or unit_id is None:
             return pd.DataFrame(columns=[*READ_COLUMNS, "source"])
-        lo, hi = self._key_ranges([indicator], period, period)[0]
-        rows = self.con.execute(
-            "SELECT o.key, o.revision, o.value, o.reported_at, o.batch, b.source FROM observation o "
-            "JOIN batch b ON b.id = o.batch WHERE o.key BETWEEN ? AND ? ORDER BY o.key, o.revision",
-            (lo, hi),
-        ).fetchall()
-        frame = pd.DataFrame(rows, columns=["key", "revision", "value", "reported_at", "batch", "source"])
-        frame = frame[(frame["key"].to_numpy(np.int64) >> 1 & ((1 << _UNIT_BITS) - 1)) == unit_id]
+        rows = self._slices(self._pair_ranges([indicator], period, period), None)
+        mine = (rows["key"] >> 1 & ((1 << _UNIT_BITS) - 1)) == unit_id
+        frame = pd.DataFrame({c: v[mine] for c, v in rows.items()})
+        sources = dict(self.con.execute("SELECT id, source FROM batch WHERE id IN (%s)" % ",".join(map(str, set(frame["batch"].tolist())))) if len(frame) else [])
         out = self._decode(frame, None)
-        out["source"] = frame["source"].to_numpy()
+        out["source"] = frame["batch"].map(sources).to_numpy()
         return out
 
     def quarantined(self, source: str | None = None) -> pd.DataFrame:
@@ -432,35 +504,44 @@ class SQLiteStore:
 
 
 class Scratch:
-    """Per-batch scratch files beside the store: the staged rows as sorted runs in a binary file, the bad rows
-    and the new revisions in a scratch database filled by ADBC's bulk load from Arrow.
+    """Per-batch scratch files beside the store: the staged rows as sorted runs in a binary file, the new
+    revisions in another (column blobs in waiting), the bad rows in a scratch database filled by ADBC's bulk
+    load from Arrow.
 
-    Binding rows one by one through sqlite3 costs about a second per million rows; ADBC loads a chunk in C, and
-    a run is written as it is. The files are removed when the batch ends; files left by a killed process are
-    removed on the next open. Memory stays flat: a run is merged a bounded block at a time.
+    The files are removed when the batch ends; files left by a killed process are removed on the next open.
+    Memory stays flat: a run is merged a bounded block at a time, and the new revisions are mapped from disk.
     """
 
     RUN = np.dtype([("key", "<i8"), ("value", "<f8"), ("row", "<i8"), ("cell", "<i8")])
+    NEW = np.dtype([("unit_basis", _UNIT_BASIS), ("revision", _REVISION), ("value", _VALUE)])
     BLOCK_ROWS = 1 << 18  # rows of all runs held at once while merging (8 MB)
     LEAST_SHARE = 8192  # rows of each run read at once, however many runs
 
     def __init__(self, store_path: Path):
         self.path = store_path.parent / f".{store_path.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
         self.runs_path = Path(f"{self.path}.runs")
-        self.has_bad = self.has_new = False
+        self.new_path = Path(f"{self.path}.new")
+        self.has_bad = False
+        self.new_rows = 0
+        self._new_pieces: list[np.ndarray] = []  # (pair, first record, records) of each piece of a slice
         self.runs: list[tuple[int, int]] = []  # (first record, records) of each sorted run
         self._records = 0
-        self._con = self._runs = None
+        self._con = self._runs = self._new = None
 
     def __enter__(self) -> "Scratch":
         create_private(self.path)
         create_private(self.runs_path)
+        create_private(self.new_path)
         self._runs = open(self.runs_path, "r+b")
+        self._new = open(self.new_path, "r+b")
         self.open_loader(fresh=False)
         return self
 
     def open_loader(self, fresh: bool) -> None:
         """Open the ADBC connection that loads the scratch database (``fresh``: the new revisions start over)."""
+        if fresh:
+            self.new_rows, self._new_pieces = 0, []
+            self._new.truncate(0)
         import adbc_driver_sqlite.dbapi as adbc
 
         with private_umask():  # its journal too
@@ -468,9 +549,6 @@ class Scratch:
         with self._con.cursor() as cur:  # a throwaway file: no journal, no sync (a crash removes it anyway)
             cur.execute("PRAGMA journal_mode=OFF")
             cur.execute("PRAGMA synchronous=OFF")
-            if fresh:
-                cur.execute("DROP TABLE IF EXISTS new")
-            cur.execute("CREATE TABLE IF NOT EXISTS new (key INTEGER, revision INTEGER, value REAL)")
 
     def close_loader(self) -> None:
         """Close the loading connection: ADBC links its own SQLite, which must not hold the file while the store's reads it."""
@@ -527,10 +605,43 @@ class Scratch:
             yield block[np.argsort(block["key"], kind="stable")]
 
     def add_new(self, key: np.ndarray, revision: np.ndarray, value: np.ndarray) -> None:
-        """Stage new revisions, in key order."""
-        if len(key):
-            self._load("new", pa.table({"key": key, "revision": revision, "value": value}), True)
-            self.has_new = True
+        """Stage new revisions, in key order (every call after the keys of the one before)."""
+        if not len(key):
+            return
+        records = np.empty(len(key), dtype=self.NEW)
+        records["unit_basis"], records["revision"], records["value"] = key & ((1 << _PAIR_SHIFT) - 1), revision, value
+        self._new.seek(self.new_rows * self.NEW.itemsize)
+        records.tofile(self._new)
+        pair = key >> _PAIR_SHIFT
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        self._new_pieces.append(np.stack([pair[starts], starts + self.new_rows, np.diff(np.r_[starts, len(key)])], axis=1))
+        self.new_rows += len(key)
+
+    def new_slices(self, batch: int, reported: int) -> Iterator[tuple]:
+        """The staged new revisions as rows of the ``slice`` table, read from the disk a slice at a time."""
+        if not self.new_rows:
+            return
+        self._new.flush()
+        records = np.memmap(self.new_path, dtype=self.NEW, mode="r", shape=(self.new_rows,))
+        pieces = np.concatenate(self._new_pieces)
+        pair = pieces[:, 0]
+        # A slice cut by a block boundary lands in several parts, numbered within its pair.
+        first = np.r_[True, pair[1:] != pair[:-1]]
+        part = np.arange(len(pair)) - np.maximum.accumulate(np.where(first, np.arange(len(pair)), 0))
+        for (p, start, n), k in zip(pieces.tolist(), part.tolist()):
+            piece = records[start:start + n]
+            yield (p, batch, k, reported, n,
+                   piece["unit_basis"].tobytes(), piece["revision"].tobytes(), piece["value"].tobytes())
+
+    def new_revisions(self) -> dict[str, np.ndarray]:
+        """The staged new revisions as columns (key, revision, value), in key order."""
+        if not self.new_rows:
+            return {"key": np.empty(0, np.int64), "revision": np.empty(0, np.int64), "value": np.empty(0, np.float64)}
+        self._new.flush()
+        records = np.fromfile(self.new_path, dtype=self.NEW, count=self.new_rows)
+        pieces = np.concatenate(self._new_pieces)
+        return {"key": np.repeat(pieces[:, 0] << _PAIR_SHIFT, pieces[:, 2]) | records["unit_basis"],
+                "revision": records["revision"].astype(np.int64), "value": records["value"].astype(np.float64)}
 
     def add_bad(self, bad: pd.DataFrame | None) -> None:
         if bad is None or bad.empty:
@@ -543,9 +654,10 @@ class Scratch:
 
     def __exit__(self, *exc) -> None:
         self.close_loader()
-        if self._runs is not None:
-            self._runs.close()
-        for suffix in ("", "-journal", "-wal", "-shm", ".runs"):
+        for handle in (self._runs, self._new):
+            if handle is not None:
+                handle.close()
+        for suffix in ("", "-journal", "-wal", "-shm", ".runs", ".new"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     @staticmethod
@@ -573,6 +685,7 @@ class _Comparison:
     duplicates: int = 0
     conflicts: pd.DataFrame | None = None
     changed: set[int] = field(default_factory=set)  # packed (indicator, period) pairs with a new revision
+    scratch: "Scratch | None" = None  # where the new revisions wait
 
 
 def _conflicting(rows: np.ndarray, group: np.ndarray, by_cell: dict[int, tuple[str, str]]) -> pd.DataFrame:
