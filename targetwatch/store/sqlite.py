@@ -478,7 +478,8 @@ class SQLiteStore:
         rows = self._slices(self._pair_ranges([indicator], period, period), None)
         mine = (rows["key"] >> 1 & ((1 << _UNIT_BITS) - 1)) == unit_id
         frame = pd.DataFrame({c: v[mine] for c, v in rows.items()})
-        sources = dict(self.con.execute("SELECT id, source FROM batch WHERE id IN (%s)" % ",".join(map(str, set(frame["batch"].tolist())))) if len(frame) else [])
+        batches = sorted(set(frame["batch"].tolist()))
+        sources = dict(self.con.execute(f"SELECT id, source FROM batch WHERE id IN ({', '.join('?' * len(batches))})", batches))
         out = self._decode(frame, None)
         out["source"] = frame["batch"].map(sources).to_numpy()
         return out
