@@ -510,13 +510,13 @@ class Scratch:
     load from Arrow.
 
     The files are removed when the batch ends; files left by a killed process are removed on the next open.
-    Memory stays flat: a run is merged a bounded block at a time, and the new revisions are mapped from disk.
+    Memory stays flat: a run is merged a bounded block at a time, and the new revisions are read back a piece at a time.
     """
 
     RUN = np.dtype([("key", "<i8"), ("value", "<f8"), ("row", "<i8"), ("cell", "<i8")])
     NEW = np.dtype([("unit_basis", _UNIT_BASIS), ("revision", _REVISION), ("value", _VALUE)])
     BLOCK_ROWS = 1 << 18  # rows of all runs held at once while merging (8 MB)
-    LEAST_SHARE = 8192  # rows of each run read at once, however many runs
+    LEAST_SHARE = 1024  # rows of each run read at once, however many runs: runs × this is held, so it stays small
 
     def __init__(self, store_path: Path):
         self.path = store_path.parent / f".{store_path.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
@@ -619,18 +619,18 @@ class Scratch:
         self.new_rows += len(key)
 
     def new_slices(self, batch: int, reported: int) -> Iterator[tuple]:
-        """The staged new revisions as rows of the ``slice`` table, read from the disk a slice at a time."""
+        """The staged new revisions as rows of the ``slice`` table, read from the disk a piece at a time."""
         if not self.new_rows:
             return
         self._new.flush()
-        records = np.memmap(self.new_path, dtype=self.NEW, mode="r", shape=(self.new_rows,))
         pieces = np.concatenate(self._new_pieces)
         pair = pieces[:, 0]
         # A slice cut by a block boundary lands in several parts, numbered within its pair.
         first = np.r_[True, pair[1:] != pair[:-1]]
         part = np.arange(len(pair)) - np.maximum.accumulate(np.where(first, np.arange(len(pair)), 0))
         for (p, start, n), k in zip(pieces.tolist(), part.tolist()):
-            piece = records[start:start + n]
+            self._new.seek(start * self.NEW.itemsize)  # a piece at a time: memory stays flat, whatever the batch
+            piece = np.fromfile(self._new, dtype=self.NEW, count=n)
             yield (p, batch, k, reported, n,
                    piece["unit_basis"].tobytes(), piece["revision"].tobytes(), piece["value"].tobytes())
 
