@@ -36,6 +36,7 @@ class Observations:
         # Every registry unit has a fixed position: a rule's values are one array over all of them, so
         # that the judgements of a kind read their units with one fancy index (rules.kinds).
         self.unit_index = pd.Index(list(deployment.units), dtype=object)
+        self.unit_ids = self.unit_index.to_numpy(dtype=object)  # one table of unit ids for every verdict row
         self.unit_names_all = np.array([u.name for u in deployment.units.values()], dtype=object)
         self.parent_positions = self.unit_index.get_indexer(pd.Index([u.parent for u in deployment.units.values()], dtype=object))
 

@@ -55,8 +55,12 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
         from rules.projects import project_verdicts
 
         frames.append(project_verdicts(deployment, store, instant, period=period))
+    # The judged rows come in the contract's dtypes already (verdict.as_frame): only the few others are conformed.
+    frames = [f if i == 0 and judgements else verdict.conform(f) for i, f in enumerate(frames)]
     frames = [f for f in frames if len(f)]
-    return verdict.conform(pd.concat(frames, ignore_index=True)) if frames else verdict.empty()
+    if not frames:
+        return verdict.empty()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def judge_all(judgements: list) -> pd.DataFrame:
@@ -69,7 +73,7 @@ def judge_all(judgements: list) -> pd.DataFrame:
     # Back to the judgements' order: the rows of judgement i start at offset[i].
     offset = np.concatenate([[0], np.cumsum([len(j.units) for j in judgements])])
     rows_at = [np.concatenate([np.arange(offset[i], offset[i + 1]) for i in at]) for at in by_kind.values()]
-    return verdict.as_frame(parts, rows_at=rows_at)
+    return verdict.as_frame(parts, rows_at=rows_at, conformed=True)
 
 
 def _group_members(ruleset: RuleSet, rule_id: str, dep) -> list[str] | None:

@@ -17,9 +17,9 @@ import pandas as pd
 from rules import messages, verdict
 from rules.context import Judgement, data_period
 from rules.derive import Observations, report_status
-from rules.kinds import JUDGES, Batch
+from rules.kinds import JUDGES, STRETCH, Batch
 from rules.load import RuleDoc, RuleSet
-from rules.owners import owners_of_units
+from rules.owners import owner_chains
 from rules.vocabulary import STATUSES
 from targetwatch import periods
 
@@ -108,8 +108,9 @@ _STATUS = np.array(STATUSES, dtype=object)
 _CODE = {s: i for i, s in enumerate(STATUSES)}
 
 
-def verdict_columns(judgements: list[Judgement]) -> dict[str, np.ndarray]:
-    """The columns of the verdict rows of judgements of one kind, judged together, as arrays."""
+def verdict_columns(judgements: list[Judgement]) -> dict:
+    """The columns of the verdict rows of judgements of one kind, judged together: arrays, and what
+    repeats per judgement, per status or per unit as :class:`rules.verdict.Coded` columns."""
     b = Batch(judgements)
     js, kind = b.js, judgements[0].target.kind
     cols = JUDGES[kind](b)
@@ -122,31 +123,40 @@ def verdict_columns(judgements: list[Judgement]) -> dict[str, np.ndarray]:
                              np.where(cols["soft"], _CODE["at_risk"], _CODE["behind"]))))
     status = _STATUS[code]
     missing = ~reported
-    stretch = cols["stretch_met"] if cols["stretch_met"] is not None else np.full(len(b), None, dtype=object)
+    stretch = cols["stretch_met"] if cols["stretch_met"] is not None else np.zeros(len(b), dtype=np.intp)
     deadline = [due.isoformat() for _, due in lateness]
 
     def number(col: str) -> np.ndarray | None:
         return np.asarray(cols[col], dtype=np.float64) if col in cols else None
 
-    def one(values, dtype=object) -> np.ndarray:
-        return b.per(values, dtype=dtype)
+    def one(values) -> verdict.Coded:
+        return verdict.Coded(values, b.jidx)
 
     cols["_reported"] = reported
     metas = [j.doc.doc.metadata for j in js]
     specs = [j.spec for j in js]
     measure = ["%" if j.metric == "yoy" or kind in ("decline", "share") else ("位" if kind == "rank" else j.ind.measure) for j in js]
-    owners = np.concatenate([owners_of_units(j.dep, j.spec.owners, j.ind.owners, j.units, j.obs.unit_owners()) for j in js]) if js else np.zeros(0, dtype=object)
     return verdict.rows(
-        rule=one([m.id for m in metas]), unit=js[0].obs.unit_index.to_numpy(dtype=object)[b.uid] if js else [],
+        rule=one([m.id for m in metas]), unit=verdict.Coded(js[0].obs.unit_ids, b.uid),
         indicator=one([j.ind.id for j in js]), period=one([str(j.judged_period) for j in js]),
         as_of=one([j.as_of_day.isoformat() for j in js]),
-        status=status, stretch_met=np.where(missing, None, stretch),
+        status=verdict.Coded(_STATUS, code), stretch_met=verdict.Coded(STRETCH, np.where(missing, 0, stretch)),
         value=np.where(missing, np.nan, number("value")), target=number("target"),
         gap=np.where(missing, np.nan, gap), rank=number("rank"), group_size=number("group_size"),
         reference=number("reference"), required_run_rate=number("required_run_rate"), reported=number("reported"),
         target_version=one([f"v{m.version}" + (f" ({m.effective_from})" if m.effective_from else "") for m in metas]),
-        owners=owners, message=messages.sentences(b, cols, status, deadline),
+        owners=_owners(b), message=messages.sentences(b, cols, status, deadline),
         severity=one([sp.severity.value if sp.severity else None for sp in specs]),
         rule_title=one([m.title for m in metas]), group=one([sp.group for sp in specs]), measure=one(measure),
         deadline=one(deadline), tier=one([j.tier for j in js]),
     )
+
+
+def _owners(b: Batch) -> verdict.Coded:
+    """The owner chains of a batch's rows: each judgement's few distinct chains, and each row's."""
+    chains, codes = [], []
+    for j in b.js:
+        distinct, which = owner_chains(j.dep, j.spec.owners, j.ind.owners, j.units, j.obs.unit_owners())
+        codes.append(which + len(chains))
+        chains += distinct
+    return verdict.Coded(chains, np.concatenate(codes) if codes else np.zeros(0, dtype=np.intp))

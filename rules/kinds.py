@@ -3,7 +3,7 @@
 A batch holds the judgements (rule version × period) of one kind, with one row per (judgement, judged
 unit). A judge returns columns over those rows: ``value, target, gap`` (gap < 0 means short, NaN where
 undecidable), ``met`` (bool; read only where the gap is known), ``soft`` (True where a miss is only
-at_risk), ``stretch_met`` (True, False or None per row, or None for the whole batch) and where they
+at_risk), ``stretch_met`` (codes into :data:`STRETCH`: True, False or None per row; or None for the whole batch) and where they
 apply ``rank, group_size, reported, reference, required_run_rate`` and the figures a message quotes.
 Whether the unit reported at all is decided by the caller, from the raw observation, unless the kind
 returns ``has_report`` (``never``: an event in a reported month is judged although another month is
@@ -26,7 +26,7 @@ from targetwatch.model import Basis, Direction
 
 _HIGHER = (">=", ">")
 # True, False and None as the objects a verdict's stretch_met holds: taken by code (0 None, 1 False, 2 True).
-_TRI = np.array([None, False, True], dtype=object)
+STRETCH = np.array([None, False, True], dtype=object)
 
 
 class Batch:
@@ -104,8 +104,8 @@ def _ops(b: Batch) -> list[str]:
 
 
 def _stretch(met: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """stretch_met as True, False or None (unknown) per row."""
-    return _TRI[np.where(known, 1 + met.astype(np.intp), 0)]
+    """stretch_met per row as codes into :data:`STRETCH` (True, False, or None where unknown)."""
+    return np.where(known, 1 + met.astype(np.intp), 0)
 
 
 def _tiered(b: Batch, value: np.ndarray, ops: list[str]) -> dict:

@@ -43,20 +43,32 @@ def owner_chain(rule: Owners | None, indicator: Owners | None = None, unit: Owne
 def owners_of_units(dep, rule: Owners | None, indicator: Owners | None, units, own: dict | None = None) -> np.ndarray:
     """The owner chain of each unit, as the verdicts' ``owners`` column (an object array of plain dicts).
 
-    Most units name no owners of their own: they share one dict, built once, and only the rows of the
-    few that do are set apart. ``own`` is the registry's units with owners of their own, when the caller
-    has them at hand (:meth:`rules.derive.Observations.unit_owners`)."""
+    ``own`` is the registry's units with owners of their own, when the caller has them at hand
+    (:meth:`rules.derive.Observations.unit_owners`)."""
+    chains, which = owner_chains(dep, rule, indicator, units, own)
+    table = np.empty(len(chains), dtype=object)
+    table[:] = chains
+    return table[which]
+
+
+def owner_chains(dep, rule: Owners | None, indicator: Owners | None, units, own: dict | None = None) -> tuple[list[dict], np.ndarray]:
+    """The distinct owner chains of units (plain dicts) and each unit's position among them.
+
+    Most units name no owners of their own: they share the first chain, built once, and only the few
+    that do get chains of their own."""
     if own is None:
         own = {u.id: u.owners for u in dep.units.values() if u.owners is not None}
-    out = np.empty(len(units), dtype=object)
-    out.fill(owner_chain(rule, indicator).model_dump())
+    chains = [owner_chain(rule, indicator).model_dump()]
+    which = np.zeros(len(units), dtype=np.intp)
     if own:
         at = np.asarray(units, dtype=object)
         hits = np.flatnonzero(pd.Index(at, dtype=object).isin(list(own)))
-        merged = {u: owner_chain(rule, indicator, own[u]).model_dump() for u in dict.fromkeys(at[hits].tolist())}
-        for i in hits.tolist():
-            out[i] = merged[at[i]]
-    return out
+        if len(hits):
+            first = dict.fromkeys(at[hits].tolist())
+            position = {u: len(chains) + i for i, u in enumerate(first)}
+            chains += [owner_chain(rule, indicator, own[u]).model_dump() for u in first]
+            which[hits] = [position[u] for u in at[hits].tolist()]
+    return chains, which
 
 
 def rule_tier_is_data(spec) -> bool:
