@@ -121,7 +121,6 @@ def verdict_columns(judgements: list[Judgement]) -> dict:
     code = np.where(~reported, b.per([_CODE[missing] for missing, _ in lateness], dtype=np.intp),
                     np.where(np.isnan(gap), _CODE["no_data"], np.where(cols["met"], _CODE["on_track"],
                              np.where(cols["soft"], _CODE["at_risk"], _CODE["behind"]))))
-    status = _STATUS[code]
     missing = ~reported
     stretch = cols["stretch_met"] if cols["stretch_met"] is not None else np.zeros(len(b), dtype=np.intp)
     deadline = [due.isoformat() for _, due in lateness]
@@ -145,7 +144,7 @@ def verdict_columns(judgements: list[Judgement]) -> dict:
         gap=np.where(missing, np.nan, gap), rank=number("rank"), group_size=number("group_size"),
         reference=number("reference"), required_run_rate=number("required_run_rate"), reported=number("reported"),
         target_version=one([f"v{m.version}" + (f" ({m.effective_from})" if m.effective_from else "") for m in metas]),
-        owners=_owners(b), message=messages.sentences(b, cols, status, deadline),
+        owners=_owners(b), message=messages.sentences(b, cols, code, deadline),
         severity=one([sp.severity.value if sp.severity else None for sp in specs]),
         rule_title=one([m.title for m in metas]), group=one([sp.group for sp in specs]), measure=one(measure),
         deadline=one(deadline), tier=one([j.tier for j in js]),
