@@ -70,6 +70,8 @@ class RuleSet:
     docs: list[RuleDoc] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
     invalid_files: list[str] = field(default_factory=list)
+    # The versions of each id, oldest first, and the list of docs (and its length) they were read from.
+    _by_id: tuple = field(default=(None, 0, {}), init=False, repr=False, compare=False)
 
     @property
     def rules(self) -> list[RuleDoc]:
@@ -80,8 +82,15 @@ class RuleSet:
         return [d for d in self.docs if d.is_scorecard]
 
     def versions(self, rule_id: str) -> list[RuleDoc]:
-        """All versions of one id, oldest first."""
-        return sorted((d for d in self.docs if d.id == rule_id), key=lambda d: d.version)
+        """All versions of one id, oldest first (indexed once per list of docs: evaluating asks per rule)."""
+        docs, length, by_id = self._by_id
+        if docs is not self.docs or length != len(self.docs):
+            by_id = {}
+            for d in self.docs:
+                by_id.setdefault(d.id, []).append(d)
+            by_id = {i: sorted(found, key=lambda d: d.version) for i, found in by_id.items()}
+            self._by_id = (self.docs, len(self.docs), by_id)
+        return list(by_id.get(rule_id, ()))
 
     @property
     def ids(self) -> list[str]:
