@@ -64,6 +64,7 @@ class Judgement:
             self.obs.members[group] = self.dep.group_members(group)
         self.members = self.obs.members[group] if group else []
         self.units = list(spec.units) or list(self.members)
+        self._member_units = None if spec.units else self.units  # the units are the group's, until replaced
 
     @property
     def spec(self):
@@ -206,13 +207,14 @@ class Judgement:
     def positions(self) -> np.ndarray:
         """The registry positions of the judged units (looked up again only when ``units`` is replaced)."""
         if getattr(self, "_positions_of", None) is not self.units:
-            self._positions_of, self._positions = self.units, self.obs.positions(self.units)
+            group = self.spec.group if self.units is self._member_units else None
+            self._positions_of, self._positions = self.units, self.obs.positions(self.units, group=group)
         return self._positions
 
     @cached_property
     def member_positions(self) -> np.ndarray:
         """The registry positions of the peer group's members."""
-        return self.obs.positions(self.members)
+        return self.obs.positions(self.members, group=self.spec.group)
 
     def _window_ends(self, code: int) -> tuple[int | None, int | None]:
         """(the data period whose 累计 closes the window at ``code``, the one just before the window opens)."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from targetwatch import periods, workdays
 from targetwatch.model import Basis, Indicator, IndicatorKind
@@ -33,6 +35,7 @@ class Observations:
         self._owners: dict | None = None
         self._dense: dict[tuple, np.ndarray] = {}
         self._positions: dict[tuple, np.ndarray] = {}
+        self._categories: tuple = (None, None)  # the last categories of store units looked up, and their positions
         # Every registry unit has a fixed position: a rule's values are one array over all of them, so
         # that the judgements of a kind read their units with one fancy index (rules.kinds).
         self.unit_index = pd.Index(list(deployment.units), dtype=object)
@@ -40,13 +43,20 @@ class Observations:
         self.unit_names_all = np.array([u.name for u in deployment.units.values()], dtype=object)
         self.parent_positions = self.unit_index.get_indexer(pd.Index([u.parent for u in deployment.units.values()], dtype=object))
 
-    def positions(self, units) -> np.ndarray:
-        """The registry positions of units (cached: most rules judge the same groups)."""
-        key = tuple(units)
+    @cached_property
+    def unit_names_text(self) -> pa.Array:
+        """The registry's unit names as an Arrow string column, in registry order (messages take from it)."""
+        return pa.array(self.unit_names_all.tolist(), pa.string())
+
+    def positions(self, units, group: str | None = None) -> np.ndarray:
+        """The registry positions of units (cached: most rules judge the same groups). ``group`` says that
+        the units are that peer group's members: cached by its name, without reading the units again."""
+        key = (None, group) if group else tuple(units)
         if key not in self._positions:
-            pos = self.unit_index.get_indexer(pd.Index(key, dtype=object)) if key else np.zeros(0, dtype=np.intp)
+            units = list(units)
+            pos = self.unit_index.get_indexer(pd.Index(units, dtype=object)) if units else np.zeros(0, dtype=np.intp)
             if (pos < 0).any():
-                raise KeyError(f"units not in the registry: {[u for u, p in zip(key, pos) if p < 0]}")
+                raise KeyError(f"units not in the registry: {[u for u, p in zip(units, pos) if p < 0]}")
             self._positions[key] = pos
         return self._positions[key]
 
@@ -76,13 +86,22 @@ class Observations:
         out = np.full(len(self.unit_index), np.nan)
         if isinstance(units.dtype, pd.CategoricalDtype):
             codes = keys[want]
-            at = np.where(codes >= 0, self.unit_index.get_indexer(pd.Index(units.cat.categories, dtype=object))[codes], -1)
+            at = np.where(codes >= 0, self._category_positions(units.cat.categories)[codes], -1)
         else:
             at = self.unit_index.get_indexer(pd.Index(keys[want], dtype=object))
         found = at >= 0
         out[at[found]] = values[found]
         out.flags.writeable = False
         return out
+
+    def _category_positions(self, categories: pd.Index) -> np.ndarray:
+        """The registry positions of the units of a categorical column read from the store, looked up once
+        per categories object (every indicator of one read shares it)."""
+        seen, pos = self._categories
+        if seen is not categories:
+            pos = self.unit_index.get_indexer(pd.Index(categories, dtype=object))
+            self._categories = (categories, pos)
+        return pos
 
     def densify(self, series: pd.Series) -> np.ndarray:
         """A per-unit Series as an array over every registry unit (NaN where absent; units outside the

@@ -219,7 +219,7 @@ def sentences(b, cols: dict, status: np.ndarray, deadline: list[str]) -> np.ndar
             at[start:start + _BLOCK] = True
             out[at] = sentences(b.subset(at), _rows(cols, at), status[at], deadline)
         return out
-    names = pa.array(js[0].obs.unit_names_all.tolist(), pa.string()).take(b.uid)
+    names = js[0].obs.unit_names_text.take(b.uid)
     about = Each(j.judged_period.label_zh() + j.ind.name for j in js)
     label = Each(("同比降幅" if kind == "decline" else METRIC_ZH.get(j.metric, "")) for j in js)
     gap = np.asarray(cols["gap"], dtype=np.float64)

@@ -190,10 +190,11 @@ def as_frame(parts: list[dict], rows_at: list[np.ndarray] | None = None, conform
     names = list(parts[0])
     objects = [name for name in names if not _numeric(parts[0][name])]
     block = np.empty((len(objects), n), dtype=object)  # the text columns, one 2-D block from the start
+    placed: dict = {}  # the rows' codes at their final places, by the code arrays they came from
     for row, name in enumerate(objects):
         columns = [p[name] for p in parts]
         if all(isinstance(c, Coded) for c in columns):
-            table, codes = _joined_codes(columns, rows_at, n)
+            table, codes = _joined_codes(columns, rows_at, n, placed)
             np.take(table, codes, out=block[row])
         else:
             for column, at in zip(columns, rows_at):
@@ -222,16 +223,20 @@ def _numeric(column) -> bool:
     return isinstance(column, np.ndarray) and column.dtype != object
 
 
-def _joined_codes(columns: list[Coded], rows_at: list, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _joined_codes(columns: list[Coded], rows_at: list, n: int, placed: dict) -> tuple[np.ndarray, np.ndarray]:
     """One table for the coded columns of several parts (shared as it is when they share it) and every
-    row's position in it, at the rows' final places."""
+    row's position in it, at the rows' final places. ``placed`` keeps the positions made for other
+    columns: the columns that repeat per rule share their code arrays, placed once."""
     shared = all(c.values is columns[0].values for c in columns)
     table = columns[0].values if shared else np.concatenate([c.values for c in columns])
-    offsets = np.cumsum([0] + [len(c.values) for c in columns])
-    codes = np.empty(n, dtype=np.intp)
-    for column, at, offset in zip(columns, rows_at, offsets):
-        codes[at] = column.codes if shared else column.codes + offset
-    return table, codes
+    offsets = [0] * len(columns) if shared else np.cumsum([0] + [len(c.values) for c in columns]).tolist()
+    key = tuple((id(c.codes), offset) for c, offset in zip(columns, offsets))
+    if key not in placed:
+        codes = np.empty(n, dtype=np.intp)
+        for column, at, offset in zip(columns, rows_at, offsets):
+            codes[at] = column.codes + offset if offset else column.codes
+        placed[key] = (columns, codes)  # the columns kept alive with their ids
+    return table, placed[key][1]
 
 
 def severities(status, override=None, tier="floor") -> np.ndarray:

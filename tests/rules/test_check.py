@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from conftest import write_rules
 from rules.check import check
+from rules.load import parse_documents, rule_files
 from targetwatch.cli import app
 
 
@@ -101,6 +102,22 @@ def test_duplicate_ids_and_overlapping_versions_are_errors(mini, dep):
 def test_consecutive_versions_pass(mini, dep):
     v2 = _set(_set(good_rule(), "metadata.version", 2), "metadata.effective_from", "2023-07-01")
     assert _check(mini, dep, good_rule(), v2) == []
+
+
+def test_the_versions_of_an_id_follow_the_docs_as_they_change(mini, dep):
+    """RuleSet.versions indexes the docs once; a doc added or a list of docs replaced is seen at once."""
+    v2 = _set(_set(good_rule(), "metadata.version", 2), "metadata.effective_from", "2023-07-01")
+    write_rules(mini, yaml.safe_dump_all([good_rule(), v2], allow_unicode=True))
+    ruleset = parse_documents(rule_files(mini))
+    rule_id = ruleset.ids[0]
+    first, second = ruleset.docs
+    assert [d.version for d in ruleset.versions(rule_id)] == [1, 2] and ruleset.versions("nobody") == []
+    ruleset.docs = [second]
+    assert ruleset.versions(rule_id) == [second]
+    ruleset.docs.append(first)
+    assert ruleset.versions(rule_id) == [first, second]
+    ruleset.versions(rule_id).clear()  # a caller's list is its own
+    assert len(ruleset.versions(rule_id)) == 2
 
 
 def test_an_allocation_that_does_not_add_up_is_an_error(mini, dep):

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import rules
+from rules import messages, verdict
 from conftest import ingest, rule_doc, write_rules
 from rules.kinds import grouped_ranks
 
@@ -188,3 +189,50 @@ def test_grouped_ranks_agree_with_pandas_competition_ranks(seed):
         np.testing.assert_array_equal(ranks[at], expected.to_numpy())
         shared = s.duplicated(keep=False) & s.notna()
         np.testing.assert_array_equal(tied[at], shared.to_numpy())
+
+
+@pytest.mark.parametrize("as_of,period", [("2024-01-20", "2023-06"), ("2024-01-20", "all"), ("2023-07-12", None)])
+def test_the_frame_made_in_the_contract_dtypes_is_what_conform_gives(irregular, monkeypatch, as_of, period):
+    """The engine makes the verdict frame of its judgements in the contract's dtypes at once (verdict.as_frame
+    with ``conformed``, from coded columns) instead of conforming it afterwards: the same frame, bit for bit."""
+    dep, store, ruleset = irregular
+    made = []
+    as_frame = verdict.as_frame
+
+    def keep(parts, rows_at=None, conformed=False):  # a spy: the engine's own call, kept and answered as is
+        made.append((parts, rows_at, conformed))
+        return as_frame(parts, rows_at, conformed)
+
+    monkeypatch.setattr(verdict, "as_frame", keep)
+    v = rules.evaluate(dep, store, as_of=as_of, period=period, ruleset=ruleset, rules=list(ruleset.ids))
+    parts, rows_at, conformed = made[0]
+    assert conformed and any(isinstance(column, verdict.Coded) for column in parts[0].values())
+    direct, afterwards = as_frame(parts, rows_at, conformed=True), verdict.conform(as_frame(parts, rows_at))
+    pd.testing.assert_frame_equal(direct, afterwards, check_exact=True)
+    pd.testing.assert_frame_equal(v, verdict.conform(v.copy()), check_exact=True)  # conform finds nothing to change
+    for column in direct.columns[direct.dtypes == object]:
+        assert [type(x) for x in direct[column]] == [type(x) for x in afterwards[column]], column
+    # a rule without a peer group has None, never NaN; stretch_met is True, False or None
+    assert set(direct["group"].map(type)) == {str, type(None)} and set(direct["stretch_met"].map(repr)) <= {"None", "True", "False"}
+
+
+def test_coded_columns_keep_none_and_decide_per_distinct_combination():
+    owners = [{"leader": "li", "lead_department": ["fgw"]}, {"leader": None, "lead_department": []}]
+    rows = verdict.rows(rule="r", unit=["a", "b", "c"], indicator="i", period="2023-06", as_of="2023-07-20",
+                        status=["behind", "behind", "late"], owners=[owners[0], owners[1], owners[0]], message=["x", "y", "z"],
+                        rule_title="t", group=None, measure="%", target_version="v1", deadline=None,
+                        severity=verdict.Coded(["warning", None], [0, 1, 1]), tier=["floor", "data", "floor"])
+    frame = verdict.as_frame([rows], conformed=True)
+    assert frame["severity"].tolist() == ["warning", "warning", "warning"]  # the override, the data tier, late
+    assert frame["leader"].tolist() == ["li", None, "li"] and frame["audience"].tolist() == ["leader", "contacts", "leader"]
+    assert frame["lead_department"].tolist() == ["fgw", None, "fgw"] and frame["owners"][0] is frame["owners"][2]
+    assert frame["group"].tolist() == [None] * 3 and frame["rank"].dtype == "Int64"
+    pd.testing.assert_frame_equal(frame, verdict.conform(verdict.as_frame([rows])), check_exact=True)
+
+
+def test_messages_format_per_row_decimals_as_each_precision_alone():
+    values = np.array([6.25, 1.0, np.nan, 0.04, -0.0, 12.5, 3.333])
+    decimals = np.array([1, 0, 1, 1, 2, 0, 2])
+    text = messages.fmt_rows(values, decimals).to_pylist()
+    assert text == [str(messages.fmt(np.array([v]), d)[0]) for v, d in zip(values, decimals)]
+    assert text == ["6.2", "1", "", "0", "0", "12", "3.33"]
