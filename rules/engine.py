@@ -15,6 +15,7 @@ from rules.check import load_valid_rules
 from rules.derive import Observations
 from rules.judge import periods_judged, plan, verdict_columns
 from rules.load import RuleSet
+from rules.projects import project_verdicts
 from rules.scorecard import score
 from targetwatch import periods
 
@@ -52,8 +53,6 @@ def evaluate(deployment, store, *, as_of=None, period=None, rules=None, ruleset:
             for p in periods_judged(ruleset, first_item, deployment, day, period):
                 frames.append(score(docs[-1], ruleset, deployment, obs, day, p))
     if rules is None:  # every rule: the project checks too (rules/projects.py), one row per project
-        from rules.projects import project_verdicts
-
         frames.append(project_verdicts(deployment, store, instant, period=period))
     # The judged rows come in the contract's dtypes already (verdict.as_frame): only the few others are conformed.
     frames = [f if i == 0 and judgements else verdict.conform(f) for i, f in enumerate(frames)]
