@@ -258,8 +258,9 @@ class Judgement:
         out = np.full(len(self.units), np.nan if default is None else float(default))
         alloc = self.spec.allocation
         over = {u: getattr(o, key) for u, o in self.spec.overrides.items() if getattr(o, key) is not None}
-        units = np.asarray(self.units, dtype=object)
-        for rows in ([alloc.values] if alloc is not None and key in ("floor", "annual") else []) + ([over] if over else []):
+        tables = ([alloc.values] if alloc is not None and key in ("floor", "annual") else []) + ([over] if over else [])
+        units = np.asarray(self.units, dtype=object) if tables else None  # most rules have no rows of their own
+        for rows in tables:
             for unit, value in rows.items():  # a handful of rows per rule, each set on the whole column
                 if value is not None and float(value) == float(value):
                     out[units == unit] = float(value)
