@@ -201,8 +201,8 @@ def _measure(j) -> str:
 _LATE, _BEHIND, _ON_TRACK = STATUSES.index("late"), STATUSES.index("behind"), STATUSES.index("on_track")
 
 
-def sentences(b, cols: dict, status: np.ndarray, deadline: list[str]) -> pa.ChunkedArray:
-    """The message column of a batch (one kind), as Arrow text in row order: who, when, what value, what
+def sentences(b, cols: dict, status: np.ndarray, deadline: list[str]) -> np.ndarray:
+    """The message column of a batch (one kind), one str object per row: who, when, what value, what
     target, the gap, the rank, the status (``status``: codes into ``rules.vocabulary.STATUSES``). Each part
     is built on whole columns; a row gets only the sentence it shows."""
     js = b.js
@@ -213,12 +213,12 @@ def sentences(b, cols: dict, status: np.ndarray, deadline: list[str]) -> pa.Chun
         ranked[b.jidx[~np.isnan(np.asarray(cols["rank"], dtype=np.float64))]] = True
         cols = {**cols, "_judgement_ranked": ranked[b.jidx]}
     if n > _BLOCK:  # worded block by block: the text of a whole kind at once would be hundreds of MB at scale
-        chunks = []
+        out = np.empty(n, dtype=object)
         for start in range(0, n, _BLOCK):
             at = np.zeros(n, dtype=bool)
             at[start:start + _BLOCK] = True
-            chunks += sentences(b.subset(at), _rows(cols, at), status[at], deadline).chunks
-        return pa.chunked_array(chunks, pa.large_string())
+            out[at] = sentences(b.subset(at), _rows(cols, at), status[at], deadline)
+        return out
     names = js[0].obs.unit_names_text.take(b.uid)
     about = Each(j.judged_period.label_zh() + j.ind.name for j in js)
     label = Each(("同比降幅" if kind == "decline" else METRIC_ZH.get(j.metric, "")) for j in js)
@@ -226,30 +226,22 @@ def sentences(b, cols: dict, status: np.ndarray, deadline: list[str]) -> pa.Chun
     unreported = ~np.asarray(cols["_reported"], dtype=bool)
     undecided = ~unreported & (np.isnan(np.asarray(cols["value"], dtype=np.float64)) | np.isnan(gap))
     judged = ~unreported & ~undecided
-    parts, rows = [], []
+    out = np.empty(n, dtype=object)
     if unreported.any():
         at = unreported
         words = _take([WORDS["no_data"].sentence, WORDS["late"].sentence], (status[at] == _LATE).astype(np.intp))
-        parts.append(compose(b.subset(at), names.filter(at), about, "数据", words, Each(f"（截止{x}）。" for x in deadline)))
-        rows.append(at)
+        out[at] = _objects(compose(b.subset(at), names.filter(at), about, "数据", words, Each(f"（截止{x}）。" for x in deadline)))
     if undecided.any():
         at = undecided
-        parts.append(compose(b.subset(at), names.filter(at), about, label, "无法计算（缺少对比数据）。"))
-        rows.append(at)
+        out[at] = _objects(compose(b.subset(at), names.filter(at), about, label, "无法计算（缺少对比数据）。"))
     if judged.any():
         at = judged
-        parts.append(_bodies(b.subset(at), _rows(cols, at), status[at], names.filter(at), about, label))
-        rows.append(at)
-    text = pa.concat_arrays([p.cast(pa.large_string()) for p in parts]) if parts else pa.array([], pa.large_string())
-    if len(parts) > 1:  # back to the rows' order: row i is the source[i]-th sentence made
-        source = np.empty(n, dtype=np.intp)
-        offset = 0
-        for at in rows:
-            found = np.flatnonzero(at)
-            source[found] = np.arange(offset, offset + len(found))
-            offset += len(found)
-        text = text.take(source)
-    return pa.chunked_array([text], pa.large_string())
+        out[at] = _objects(_bodies(b.subset(at), _rows(cols, at), status[at], names.filter(at), about, label))
+    return out
+
+
+def _objects(text: pa.Array) -> np.ndarray:
+    return text.to_numpy(zero_copy_only=False)
 
 
 # Rows worded at once: a block's text columns stay in the tens of MB.

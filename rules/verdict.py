@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from rules.owners import AUDIENCE, CONTACTS
 from rules.vocabulary import STATUSES, TIERS, WORDS
@@ -137,8 +136,8 @@ def rows(*, rule: str, unit, indicator: str, period: str, as_of: str, status, ow
     units = unit if isinstance(unit, Coded) else _objects(np.asarray(unit, dtype=object))
     n = len(units)
 
-    def text(values) -> np.ndarray | Coded | pa.ChunkedArray:
-        if isinstance(values, (Coded, pa.ChunkedArray)):  # Arrow text (messages) is made objects in as_frame
+    def text(values) -> np.ndarray | Coded:
+        if isinstance(values, Coded):
             return values
         if np.ndim(values) == 0:
             return np.full(n, values, dtype=object)
@@ -197,11 +196,9 @@ def as_frame(parts: list[dict], rows_at: list[np.ndarray] | None = None, conform
         if all(isinstance(c, Coded) for c in columns):
             table, codes = _joined_codes(columns, rows_at, n, placed)
             np.take(table, codes, out=block[row])
-        elif all(isinstance(c, pa.ChunkedArray) for c in columns):
-            block[row] = _arrow_text(columns, rows_at, n)
         else:
             for column, at in zip(columns, rows_at):
-                block[row, at] = _expand(column)
+                block[row, at] = column.expand() if isinstance(column, Coded) else column
     frame = pd.DataFrame(block.T, columns=objects, dtype=object, copy=False)
     for position, name in enumerate(names):
         if name in objects:
@@ -216,29 +213,6 @@ def as_frame(parts: list[dict], rows_at: list[np.ndarray] | None = None, conform
             values = pd.arrays.IntegerArray(np.where(missing, 0, values.round()).astype(np.int64), missing)
         frame.insert(position, name, values)
     return frame
-
-
-def _expand(column) -> np.ndarray:
-    """A column of :func:`rows` as one object per row."""
-    if isinstance(column, Coded):
-        return column.expand()
-    if isinstance(column, pa.ChunkedArray):
-        return column.to_numpy()
-    return column
-
-
-def _arrow_text(columns: list[pa.ChunkedArray], rows_at: list, n: int) -> np.ndarray:
-    """The Arrow text columns of several parts as one str object per row, at the rows' final places:
-    taken into order as Arrow text first, then made Python strings in one pass."""
-    source = np.empty(n, dtype=np.intp)
-    offset = 0
-    for column, at in zip(columns, rows_at):
-        source[at] = np.arange(offset, offset + len(column))
-        offset += len(column)
-    text = pa.chunked_array([chunk for c in columns for chunk in c.chunks], pa.large_string())
-    if not (source == np.arange(n)).all():
-        text = text.take(source)
-    return text.to_numpy()
 
 
 def _length(part: dict) -> int:
