@@ -46,7 +46,7 @@ class Observations:
     @cached_property
     def unit_names_text(self) -> pa.Array:
         """The registry's unit names as an Arrow string column, in registry order (messages take from it)."""
-        return pa.array(self.unit_names_all.tolist(), pa.string())
+        return pa.array(self.unit_names_all.tolist(), pa.string(), memory_pool=pa.system_memory_pool())
 
     def positions(self, units, group: str | None = None) -> np.ndarray:
         """The registry positions of units (cached: most rules judge the same groups). ``group`` says that
