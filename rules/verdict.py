@@ -181,8 +181,9 @@ def as_frame(parts: list[dict], rows_at: list[np.ndarray] | None = None, conform
     """Verdict rows from the columns of one or more :func:`rows` calls, one after another, or each part's
     rows placed at its ``rows_at`` positions (the rows of judgements judged out of order).
 
-    ``conformed`` gives the contract's dtypes at once (what :func:`conform` would give, without reading
-    every text column again for missing values): the frame of a whole evaluation is made so."""
+    ``conformed`` gives the contract's dtypes at once: what :func:`conform` would give, without reading
+    every text column again for missing values, for parts whose absent texts are None, never NaN (as the
+    engine's are: the frame of a whole evaluation is made so)."""
     if rows_at is None:
         offsets = np.cumsum([0] + [_length(p) for p in parts])
         rows_at = [slice(offsets[i], offsets[i + 1]) for i in range(len(parts))]
