@@ -11,18 +11,16 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyarrow import csv as pa_csv
 
 from collectors.layout import LONG_CSV, SheetLayout
-from collectors.numbers import PLAIN_FIGURE
+from collectors.numbers import plain_figures
 from collectors.table import header_names, to_raw
 from targetwatch.errors import Location, SourceError
 
@@ -89,11 +87,9 @@ def read_tables(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None
         headers = header_names(head[layout.skip_rows:])
         if not any(headers):
             raise SourceError("empty file: no header", Location(file=str(path), row=layout.skip_rows + 1))
-        if layout.shape == "long":
-            shape = _line_shape(path)
-            if not shape.blank_line:
-                yield from _arrow_tables(path, headers, first_data_line, encoding, quoted=shape.quote)
-                return
+        if layout.shape == "long" and _cuttable(encoding, path):
+            yield from _arrow_tables(path, headers, first_data_line, encoding)
+            return
         reader = pd.read_csv(
             path, encoding=encoding, header=None, skiprows=first_data_line - 1, chunksize=CHUNK_ROWS,
             # Only the value column of a long file may be parsed as numbers. Ids and periods stay text, as
@@ -116,58 +112,100 @@ def read_tables(path: Path, layout: SheetLayout = LONG_CSV, encoding: str | None
         raise SourceError(f"cannot decode as {encoding}: {exc.reason}", Location(file=str(path))) from exc
 
 
-_BLOCK_BYTES = 2 << 20  # Arrow's block: the rows of a chunk (memory stays flat)
-_SCAN_BYTES = 16 << 20
+_BLOCK_BYTES = 8 << 20  # bytes parsed at once: some 300,000 canonical rows per chunk, and memory stays flat
+# Encodings in which a newline, a quote and a comma byte are always those characters (never part of another
+# character): the fast reader cuts the file into blocks at such bytes. Any other encoding reads through pandas.
+_CUTTABLE = {"utf-8", "utf-8-sig", "ascii", "gb18030", "gbk", "gb2312", "big5", "big5hkscs", "latin-1", "iso8859-1", "cp1252"}
 
 
-@dataclass
-class _Shape:
-    blank_line: bool  # an empty line: the Arrow reader would not count it, and row numbers would shift
-    quote: bool  # a quoted field may hold a line break
-
-
-def _line_shape(path: Path) -> _Shape:
-    """Whether a CSV has an empty line and whether it quotes anything, in one pass over its bytes."""
-    blank = quote = False
-    tail = b""
+def _cuttable(encoding: str, path: Path) -> bool:
+    """Whether the fast reader can cut the file into blocks of records at its newlines: an encoding of ``_CUTTABLE``,
+    and lines that end in a newline (a file whose lines end in a carriage return alone reads through pandas)."""
+    try:
+        if codecs.lookup(encoding).name not in _CUTTABLE:
+            return False
+    except LookupError:
+        return False
     with open(path, "rb") as fh:
-        while block := fh.read(_SCAN_BYTES):
-            seam = tail + block[:2]  # an empty line across two blocks
-            blank = blank or b"\n\n" in seam or b"\n\r\n" in seam or b"\n\n" in block or b"\n\r\n" in block
-            quote = quote or b'"' in block
-            tail = (tail + block)[-2:]
-    return _Shape(blank, quote)
+        head = fh.read(_BLOCK_BYTES)
+    return not _lone_carriage_return(head)
 
 
-def _arrow_tables(path: Path, headers: list[str], first_data_line: int, encoding: str, quoted: bool):
-    """The fast reader of long tables: Arrow's multithreaded CSV parser, names dictionary-encoded (a few thousand
-    distinct names over millions of rows), the value column as text and judged strictly (collectors.numbers).
+def _lone_carriage_return(data: bytes) -> bool:
+    return data.find(b"\r") >= 0 and data.count(b"\r") != data.count(b"\r\n")
+
+
+def _record_ends(data: bytes, count: int | None = None) -> np.ndarray:
+    """Offsets just past the newlines of ``data`` that end a record (not inside quotes), the first ``count`` only
+    when given. ``data`` starts at a record boundary; a doubled quote inside a field flips the parity twice."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    newline = raw == 10
+    if data.find(b'"') >= 0:
+        newline &= np.bitwise_xor.accumulate((raw == 34).view(np.uint8)) == 0
+    ends = np.flatnonzero(newline)
+    return (ends[:count] if count is not None else ends) + 1
+
+
+def _record_blocks(path: Path, skip_records: int) -> Iterator[tuple[bytes, bool]]:
+    """The data of a CSV after its first ``skip_records`` records (title and header rows), in blocks of whole
+    records of about ``_BLOCK_BYTES``, each with whether it holds a quote (a quoted field may span lines)."""
+    with open(path, "rb") as fh:
+        data = fh.read(_BLOCK_BYTES)
+        eof = len(data) < _BLOCK_BYTES
+        if skip_records:
+            ends = _record_ends(data, skip_records)
+            if len(ends) < skip_records:
+                return  # nothing after the header (read_tables has read it)
+            data = data[ends[-1]:]
+        while True:
+            if not eof and len(data) < _BLOCK_BYTES:
+                more = fh.read(_BLOCK_BYTES - len(data))
+                eof, data = len(more) < _BLOCK_BYTES - len(data), data + more
+            if eof:
+                if data:
+                    yield data, data.find(b'"') >= 0
+                return
+            quoted = data.find(b'"') >= 0
+            cut = data.rfind(b"\n") + 1 if not quoted else int(_record_ends(data)[-1:].sum())
+            if cut == 0:  # no record ends in the block: read on
+                if len(data) > 4 * _BLOCK_BYTES:
+                    raise BadLine(f"no record ends within {len(data):,} bytes: an unbalanced quote?")
+                more = fh.read(_BLOCK_BYTES)
+                eof, data = len(more) < _BLOCK_BYTES, data + more
+                continue
+            yield data[:cut], quoted
+            data = data[cut:]
+
+
+def _arrow_tables(path: Path, headers: list[str], first_data_line: int, encoding: str):
+    """The fast reader of long tables: blocks of whole records parsed by Arrow, names dictionary-encoded (a few
+    thousand distinct names over millions of rows), the value column as floats when every cell is a plain figure
+    (collectors.numbers), else as text for the strict reading.
 
     Any line Arrow cannot read (a wrong number of fields, a byte that does not decode) raises :class:`BadLine`:
     the line-by-line reader then quarantines that line with its number."""
     names = [str(i) for i in range(len(headers))]
-    text_of = {i for i, h in enumerate(headers) if h == "value"}
+    value_of = {i for i, h in enumerate(headers) if h == "value"}
+    convert = pa_csv.ConvertOptions(
+        column_types={name: pa.string() if i in value_of else pa.dictionary(pa.int32(), pa.string()) for i, name in enumerate(names)},
+        null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True)
+    arrow_encoding = "utf8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
     start = first_data_line
     try:
-        reader = pa_csv.open_csv(
-            path,
-            read_options=pa_csv.ReadOptions(skip_rows=first_data_line - 1, column_names=names, block_size=_BLOCK_BYTES,
-                                            encoding="utf8" if encoding == "utf-8-sig" else encoding),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=quoted, ignore_empty_lines=False),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() if i in text_of else pa.dictionary(pa.int32(), pa.string()) for i, name in enumerate(names)},
-                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
-        )
-        for batch in reader:
-            n = batch.num_rows
-            rows = np.arange(start, start + n, dtype=np.int64)
-            start += n
-            blank = np.ones(n, dtype=bool)
-            for column in batch.columns:
-                blank &= column.is_null().to_numpy(zero_copy_only=False)
-            data = pd.DataFrame({i: (_figures_or_text(column) if i in text_of else column.to_pandas())
-                                 for i, column in enumerate(batch.columns)})
-            if blank.any():
+        for block, quoted in _record_blocks(path, first_data_line - 1):
+            batch = _parse_block(block, quoted, names, convert, arrow_encoding)
+            if batch is None:
+                continue
+            rows = np.arange(start, start + batch.num_rows, dtype=np.int64)
+            start += batch.num_rows
+            columns = batch.columns
+            blank = None
+            if all(column.null_count for column in columns):  # a row all blank (",,," or an empty line) is no row
+                blank = np.ones(batch.num_rows, dtype=bool)
+                for column in columns:
+                    blank &= column.is_null().to_numpy(zero_copy_only=False)
+            data = pd.DataFrame({i: _value_cells(column) if i in value_of else _categorical(column) for i, column in enumerate(columns)})
+            if blank is not None and blank.any():
                 data, rows = data[~blank].reset_index(drop=True), rows[~blank]
             yield data, headers, rows, []
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
@@ -175,6 +213,32 @@ def _arrow_tables(path: Path, headers: list[str], first_data_line: int, encoding
         if undecodable:
             raise undecodable from None
         raise BadLine(str(exc)) from exc
+
+
+def _parse_block(block: bytes, quoted: bool, names: list[str], convert, encoding: str) -> pa.RecordBatch | None:
+    """A block of whole records as one batch (None when it holds none). An empty line is a row with every cell
+    blank (Arrow's ``ignore_empty_lines=False``): it is no data, but it keeps the numbers of the rows after it."""
+    table = pa_csv.read_csv(
+        pa.py_buffer(block),
+        read_options=pa_csv.ReadOptions(column_names=names, encoding=encoding, use_threads=False, block_size=len(block) + 1),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=quoted, ignore_empty_lines=False),
+        convert_options=convert)
+    batches = table.combine_chunks().to_batches()
+    return batches[0] if batches and batches[0].num_rows else None
+
+
+def _categorical(column: pa.Array) -> pd.Categorical:
+    """A dictionary-encoded column as a categorical, its dictionary as the categories (blank cells are missing)."""
+    codes = column.indices.fill_null(-1) if column.null_count else column.indices
+    return pd.Categorical.from_codes(codes.to_numpy(), categories=pd.Index(column.dictionary.to_pylist(), dtype=object), validate=False)
+
+
+def _value_cells(column: pa.Array) -> pd.Series:
+    """A value column as floats when every cell is a plain figure or blank, else as text for the strict reading."""
+    figures = plain_figures(column)
+    if figures is not None:
+        return pd.Series(figures)
+    return pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _undecodable(path: Path, encoding: str) -> SourceError | None:
@@ -192,14 +256,6 @@ def _undecodable(path: Path, encoding: str) -> SourceError | None:
                 return SourceError(f"cannot decode line {line}: {exc.reason}", Location(file=str(path), row=line))
             line += block.count(b"\n")
     return None
-
-
-def _figures_or_text(column: pa.Array) -> pd.Series:
-    """A value column as floats when every cell is a plain figure or blank, else as text for the strict reading."""
-    plain = pc.match_substring_regex(column, PLAIN_FIGURE)
-    if len(column) == 0 or pc.all(pc.or_kleene(plain, pc.is_null(column))).as_py():
-        return pd.Series(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False))
-    return pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
 @contextlib.contextmanager

@@ -87,3 +87,41 @@ def _one_cell(cell) -> tuple[float, str | None, bool]:
     if reason is not None:
         return np.nan, reason, False
     return float(text.replace(",", "").replace("，", "")), None, False
+
+
+# The bytes of a figure written with digits, a minus sign and a decimal point only: most value columns.
+_DIGITS_SIGN_POINT = np.zeros(256, dtype=bool)
+_DIGITS_SIGN_POINT[list(b"0123456789.-")] = True
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[list(b"0123456789")] = True
+
+
+def plain_figures(column: pa.Array) -> np.ndarray | None:
+    """The floats of a text column when every cell is a plain figure (``PLAIN_FIGURE``) or blank, else None.
+
+    A column of digits, minus signs and points only is judged on its bytes: Arrow's cast then rejects what is
+    not a number at all ("1-2", "1.2.3", "-"), and what it would read that is no plain figure is a point at
+    the end or at the start ("1.", ".5", "-.5"). Any other column (exponents, signs, words) is judged by the
+    regular expression."""
+    if len(column) == 0:
+        return np.empty(0, dtype=np.float64)
+    if column.type != pa.string():
+        return None
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset:column.offset + len(column) + 1]
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8) if column.buffers()[2] is not None else np.empty(0, np.uint8)
+    if _DIGITS_SIGN_POINT[data[offsets[0]:offsets[-1]]].all():
+        starts, ends = offsets[:-1], offsets[1:]
+        filled = ends > starts  # a null cell (blank) has no bytes
+        starts, ends = starts[filled], ends[filled]
+        first = data[starts]
+        second = data[np.minimum(starts + 1, ends - 1)]
+        if (data[ends - 1] != 0x2E).all() and (_DIGIT[first] | ((first == 0x2D) & _DIGIT[second])).all():
+            try:
+                return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+            except pa.ArrowInvalid:
+                return None
+        return None
+    plain = pc.match_substring_regex(column, PLAIN_FIGURE)
+    if pc.all(pc.or_kleene(plain, pc.is_null(column))).as_py():
+        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    return None

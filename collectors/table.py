@@ -25,11 +25,11 @@ def _clean(text) -> str:
     return normalise_name(text)
 
 
-def constant(value, n: int):
-    """A column holding one value n times, as a categorical: cheap at millions of rows."""
+def constant(value, n: int) -> pd.Categorical:
+    """A column holding one value (None: nothing) n times, as a categorical: cheap at millions of rows."""
     if value is None:
-        return np.full(n, None, dtype=object)
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype=object))
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object), validate=False)
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype=object), validate=False)
 
 
 def header_names(rows: list[list]) -> list[str]:

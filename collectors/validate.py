@@ -19,7 +19,7 @@ from targetwatch import periods
 from targetwatch.deployment import Deployment, normalise_name
 from targetwatch.errors import PeriodError
 from targetwatch.model import Basis, scale_factor
-from targetwatch.store import STAGED_COLUMNS, StagedChunk
+from targetwatch.store import QUARANTINE_COLUMNS, STAGED_COLUMNS, StagedChunk
 
 # Raw frame columns. unit/indicator/period/value are required; the *_col columns name the source column
 # of each field, for the quarantine report.
@@ -39,13 +39,29 @@ class Counts:
     skipped: int = 0
 
 
+def distinct(series: pd.Series) -> tuple[np.ndarray, list]:
+    """(codes, distinct values) of a column, missing values as code -1.
+
+    A categorical column already is this (its codes and categories): nothing is hashed again, which at millions
+    of rows is most of the cost; any other column is factorized."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy(), series.cat.categories.tolist()
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes, uniques.tolist()
+
+
+def per_distinct(codes: np.ndarray, results: list, dtype, missing) -> np.ndarray:
+    """Per-distinct ``results`` spread back to rows by ``codes``; ``missing`` where the code is -1."""
+    table = np.empty(len(results) + 1, dtype=dtype)  # the last slot serves missing values (code -1)
+    table[:-1] = results
+    table[-1] = missing
+    return table[codes]
+
+
 def by_unique_array(series: pd.Series, fn, dtype, missing) -> np.ndarray:
     """``fn`` of each distinct value, spread back as an array of ``dtype``; ``missing`` where the value is missing."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    results = np.empty(len(uniques) + 1, dtype=dtype)  # the last slot serves missing values (code -1)
-    results[:-1] = [fn(u) for u in uniques]
-    results[-1] = missing
-    return results[codes]
+    codes, uniques = distinct(series)
+    return per_distinct(codes, [fn(u) for u in uniques], dtype, missing)
 
 
 def by_unique(series: pd.Series, fn) -> pd.Series:
@@ -53,15 +69,18 @@ def by_unique(series: pd.Series, fn) -> pd.Series:
     return pd.Series(by_unique_array(series, fn, object, None), index=series.index, dtype=object)
 
 
+def categorical_of(codes: np.ndarray, uniques: list, fn) -> pd.Categorical:
+    """``fn`` of each distinct value (``uniques``, spread by ``codes``) as a categorical; None for none."""
+    result_codes, names = pd.factorize(pd.Series([fn(u) for u in uniques], dtype=object), use_na_sentinel=True)
+    spread = np.append(result_codes, -1)[codes] if len(codes) else np.asarray(codes, dtype=np.int64)
+    return pd.Categorical.from_codes(spread, categories=pd.Index(names, dtype=object), validate=False)
+
+
 def by_unique_categorical(series: pd.Series, fn) -> pd.Series:
     """``fn`` of each distinct value (a name, an id; None for none) as a categorical column.
 
     Millions of rows of a few thousand names stay small integer codes: every later lookup is then per name."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    results = pd.Series([fn(u) for u in uniques], dtype=object)
-    result_codes, names = pd.factorize(results, use_na_sentinel=True)
-    spread = np.append(result_codes, -1)[codes] if len(codes) else codes
-    return pd.Series(pd.Categorical.from_codes(spread, categories=pd.Index(names, dtype=object)), index=series.index)
+    return pd.Series(categorical_of(*distinct(series), fn), index=series.index)
 
 
 def lookup(series: pd.Series, mapping: dict) -> pd.Series:
@@ -73,152 +92,244 @@ def _normalise(series: pd.Series) -> pd.Series:
     return by_unique(series, normalise_name)
 
 
-def _period_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Codes (float, NaN where unreadable), a year-to-date flag from labels like 1-6月, and an error message, per row.
+class _Periods:
+    """The period labels of the rows, each distinct label parsed once: its code (NaN where unreadable), whether it
+    states the year to date (1-6月), and why it cannot be read."""
 
-    Each distinct label is parsed once; the last slot of each array serves the missing labels
-    (factorize marks them -1)."""
-    idx, uniques = pd.factorize(raw, use_na_sentinel=True)
-    n = len(uniques)
-    codes = np.full(n + 1, np.nan)
-    ytd = np.zeros(n + 1, dtype=bool)
-    errors = np.full(n + 1, "no period given", dtype=object)
-    for j, text in enumerate(uniques):
-        try:
-            label = periods.parse_label(text)
-            codes[j], ytd[j], errors[j] = label.period.code, bool(label.ytd), None
-        except PeriodError as exc:
-            errors[j] = exc.message
-    return codes[idx], ytd[idx], errors[idx]
+    def __init__(self, labels: pd.Series):
+        self.row_codes, uniques = distinct(labels)
+        k = len(uniques)
+        self.codes = np.full(k + 1, np.nan)  # the last slot serves the missing labels (code -1)
+        self.ytd = np.zeros(k + 1, dtype=bool)
+        self.errors: list[str | None] = ["no period given"] * (k + 1)
+        for j, text in enumerate(uniques):
+            try:
+                label = periods.parse_label(text)
+                self.codes[j], self.ytd[j], self.errors[j] = label.period.code, bool(label.ytd), None
+            except PeriodError as exc:
+                self.errors[j] = exc.message
+
+    def unreadable(self) -> np.ndarray:
+        return np.array([e is not None for e in self.errors], dtype=bool)[self.row_codes]
+
+    def error(self, row: int) -> str:
+        return self.errors[self.row_codes[row]]
 
 
 class _ByIndicator:
     """Per-row properties of the rows' indicators, looked up once per indicator (ids as categorical codes)."""
 
-    def __init__(self, ind_ids: pd.Series, dep: Deployment):
-        self.codes = ind_ids.cat.codes.to_numpy()
-        self.ids = list(ind_ids.cat.categories)
+    def __init__(self, ind_ids: pd.Categorical, dep: Deployment):
+        self.codes = ind_ids.codes
+        self.ids = list(ind_ids.categories)
         self.dep = dep
 
-    def get(self, attribute, dtype, missing) -> np.ndarray:
+    def of_each(self, attribute, dtype, missing) -> np.ndarray:
+        """``attribute`` of each indicator, in category order, and ``missing`` last (the slot of code -1)."""
         values = np.empty(len(self.ids) + 1, dtype=dtype)
         values[:-1] = [attribute(self.dep.indicators[i]) for i in self.ids]
         values[-1] = missing
-        return values[self.codes]
+        return values
+
+    def get(self, attribute, dtype, missing) -> np.ndarray:
+        return self.of_each(attribute, dtype, missing)[self.codes]
+
+
+class _Problems:
+    """The first problem of each row, kept only for the rows that have one (most chunks have none)."""
+
+    def __init__(self, n: int, considered: np.ndarray):
+        self.flagged = ~considered  # rows not reported are never judged: they are skipped, not quarantined
+        self.at: list[np.ndarray] = []
+        self.reasons: list[str] = []
+        self.columns: list = []
+
+    def flag(self, mask: np.ndarray, message, column: pd.Series) -> None:
+        """Record ``message(row)`` for the rows of ``mask`` that have no problem yet (the first one counts)."""
+        mask = np.asarray(mask, dtype=bool) & ~self.flagged
+        if mask.any():
+            at = np.flatnonzero(mask)
+            self.at.append(at)
+            self.reasons += [message(i) for i in at]
+            self.columns += column.iloc[at].tolist()
+            self.flagged[at] = True
+
+    def located(self) -> tuple[np.ndarray, list[str], list]:
+        """(rows, reasons, columns) of the rows flagged, in row order."""
+        if not self.at:
+            return np.empty(0, dtype=np.int64), [], []
+        at = np.concatenate(self.at)
+        order = np.argsort(at, kind="stable")
+        return at[order], [self.reasons[k] for k in order], [self.columns[k] for k in order]
+
+
+def _values(cells: pd.Series) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(values, reasons or None when no cell has one, not reported) of the value column (collectors.numbers).
+
+    A numeric column (the fast readers' plain figures) is read as it is, with no per-row reason at all."""
+    if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+        values = cells.to_numpy(dtype="float64", na_value=np.nan)
+        return values, None, np.isnan(values)
+    return read_values(cells)
 
 
 def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -> StagedChunk:
-    """Validate a raw frame (``RAW_COLUMNS``) into good staged rows and located bad rows."""
+    """Validate a raw frame (``RAW_COLUMNS``) into good staged rows and located bad rows.
+
+    Names (units, indicators, periods, bases, measures) are judged once per distinct name and spread to the rows
+    by integer codes; a categorical column (what the readers produce) is never hashed again."""
     counts = counts if counts is not None else Counts()
     n = len(raw)
     if n == 0:
         return StagedChunk(good=pd.DataFrame(columns=STAGED_COLUMNS))
-    reasons = np.full(n, "", dtype=object)
-    flagged = np.zeros(n, dtype=bool)
-    bad_col = np.full(n, None, dtype=object)
-
-    def flag(mask, message, column: pd.Series) -> None:
-        """Record ``message(rows)`` for the rows of ``mask`` that have no problem yet (the first one counts)."""
-        mask = np.asarray(mask, dtype=bool) & ~flagged
-        if mask.any():
-            at = np.flatnonzero(mask)
-            reasons[at] = [message(i) for i in at]
-            bad_col[at] = column.iloc[at].to_numpy(dtype=object)
-            flagged[at] = True
 
     # Values first: a not-reported cell is skipped before anything else is judged.
     # Strictly: thousands separators in place only, no space inside a number, no TRUE/FALSE (collectors.numbers).
     value_raw = raw["value"]
-    values, value_reason, missing = read_values(value_raw)
-    non_numeric = ~missing & (value_reason != None)  # noqa: E711 - elementwise on an object array
-    infinite = ~np.isfinite(np.where(np.isnan(values), 0.0, values))
-    keep = ~missing
+    values, value_reason, missing = _values(value_raw)
     counts.not_reported += int(missing.sum())
+    problems = _Problems(n, ~missing)
+    flag = problems.flag
 
-    unit_ids = by_unique_categorical(raw["unit"], lambda u: dep.unit_lookup.get(normalise_name(u)))
-    ind_ids = by_unique_categorical(raw["indicator"], lambda i: dep.indicator_lookup.get(normalise_name(i)))
+    unit_codes, unit_names = distinct(raw["unit"])
+    unit_ids = categorical_of(unit_codes, unit_names, lambda u: dep.unit_lookup.get(normalise_name(u)))
+    ind_codes, ind_names = distinct(raw["indicator"])
+    ind_ids = categorical_of(ind_codes, ind_names, lambda i: dep.indicator_lookup.get(normalise_name(i)))
     per_indicator = _ByIndicator(ind_ids, dep)
-    no_unit, no_indicator = unit_ids.isna().to_numpy(), ind_ids.isna().to_numpy()
-    codes, label_ytd, period_err = _period_codes(raw["period"])
+    labels = _Periods(raw["period"])
+    codes = labels.codes[labels.row_codes]
     # An indicator released as 1-2月 has no January or February of its own: a February date is that release.
     combined = per_indicator.get(lambda i: i.jan_feb_combined, bool, False)
     if combined.any():
         known = ~np.isnan(codes) & combined
-        codes = codes.copy()
         codes[known] = periods.jan_feb_release(codes[known].astype(np.int64))
 
-    flag(no_unit, lambda i: f"unknown unit {raw['unit'].iat[i]!r}", raw["unit_col"])
-    flag(no_indicator, lambda i: f"unknown indicator {raw['indicator'].iat[i]!r}", raw["indicator_col"])
-    flag(period_err != None, lambda i: period_err[i], raw["period_col"])  # noqa: E711
-    flag(non_numeric | infinite, lambda i: value_reason[i] or f"not a number: {value_raw.iat[i]!r}", raw["value_col"])
+    flag(unit_ids.codes < 0, lambda i: f"unknown unit {_name(unit_names, unit_codes[i])!r}", raw["unit_col"])
+    flag(ind_ids.codes < 0, lambda i: f"unknown indicator {_name(ind_names, ind_codes[i])!r}", raw["indicator_col"])
+    flag(labels.unreadable(), labels.error, raw["period_col"])
+    infinite = np.isinf(values)
+    not_figures = infinite if value_reason is None else infinite | (value_reason != None)  # noqa: E711 - elementwise
+    flag(not_figures, lambda i: (value_reason[i] if value_reason is not None else None) or f"not a number: {value_raw.iat[i]!r}",
+         raw["value_col"])
 
     # Basis: an explicit column wins, then a year-to-date label (1-6月), then the indicator's own basis.
-    basis_text = by_unique_categorical(raw["basis"], lambda b: normalise_name(b).lower())
-    basis = by_unique_categorical(basis_text, basis_word)
-    unknown_basis = basis_text.notna().to_numpy() & basis.isna().to_numpy()
-    flag(unknown_basis, lambda i: f"unknown basis {raw['basis'].iat[i]!r}: write 当月/本月/当月同比/period or 累计/1-N月/累计同比/ytd", raw["value_col"])
+    basis_codes, basis_texts = distinct(raw["basis"])
+    words = [basis_word(normalise_name(b).lower()) for b in basis_texts]
+    unknown_basis = per_distinct(basis_codes, [w is None for w in words], bool, False)
+    flag(unknown_basis, lambda i: f"unknown basis {basis_texts[basis_codes[i]]!r}: write 当月/本月/当月同比/period or "
+         "累计/1-N月/累计同比/ytd", raw["value_col"])
     # As codes into BASES: the explicit word's, else year to date for a 1-6月 label, else the indicator's.
-    explicit = np.append(np.array([BASES.index(b) for b in basis.cat.categories], dtype=np.int64), -1)[basis.cat.codes.to_numpy()]
-    own = per_indicator.get(lambda i: BASES.index(i.basis.value), np.int64, -1)
-    basis = np.where(explicit >= 0, explicit, np.where(label_ytd, BASES.index(Basis.ytd.value), own))
+    own = per_indicator.get(lambda i: BASES.index(i.basis.value), np.int8, -1)
+    label_ytd = labels.ytd[labels.row_codes]
+    basis = np.where(label_ytd, np.int8(BASES.index(Basis.ytd.value)), own)
+    if basis_texts:
+        explicit = per_distinct(basis_codes, [-1 if w is None else BASES.index(w) for w in words], np.int8, -1)
+        basis = np.where(explicit >= 0, explicit, basis)
 
     # Frequency: a quarterly indicator takes quarters, a monthly one months (or the Jan–Feb release).
-    wanted = per_indicator.get(lambda i: i.frequency, object, None)
-    actual = by_unique_array(pd.Series(codes), lambda c: periods.Period.from_code(int(c)).frequency, object, None)
-    freq_ok = (actual == wanted) | (wanted == None) | np.isnan(codes)  # noqa: E711
-    flag(~freq_ok, lambda i: f"period {raw['period'].iat[i]!r} does not match the frequency of "
-         f"{ind_ids.iat[i]} ({dep.indicators[ind_ids.iat[i]].frequency})", raw["period_col"])
+    flag(~_frequency_ok(codes, labels, per_indicator, combined), lambda i: f"period {raw['period'].iat[i]!r} does not match the "
+         f"frequency of {ind_ids[i]} ({dep.indicators[ind_ids[i]].frequency})", raw["period_col"])
 
     # Measure: values written in 亿元 are scaled to an indicator kept in 万元.
     factors, measure_err = _scale(raw.get("measure"), ind_ids, dep)
-    flag(measure_err.notna().to_numpy(), lambda i: measure_err.iat[i], raw["value_col"])
+    if measure_err is not None:
+        flag(measure_err != None, lambda i: measure_err[i], raw["value_col"])  # noqa: E711 - elementwise
 
     # Plausibility after scaling (1e305 亿元 is inf in 万元): finite and within the indicator's bounds.
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is flagged just below, not warned about
-        scaled = at_precision(values * factors.to_numpy(dtype="float64"), factors, ind_ids, dep)
-    flag(_implausible(scaled, per_indicator), lambda i: _bounds_reason(scaled[i], ind_ids.iat[i], dep), raw["value_col"])
+    if factors is None:
+        scaled = values
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is flagged just below, not warned about
+            scaled = at_precision(values * factors, factors, ind_ids, dep)
+    flag(_implausible(scaled, per_indicator), lambda i: _bounds_reason(scaled[i], ind_ids[i], dep), raw["value_col"])
 
-    bad = flagged & keep
-    good = ~flagged & keep
+    good = ~problems.flagged
+    everything = bool(good.all())
+    pick = (lambda column: column) if everything else (lambda column: column[good])  # noqa: E731
     good_frame = pd.DataFrame(
         {
             # Categoricals (ids, bases, sheets, columns): pandas 3 would otherwise convert every string column
             # to Arrow strings, row by row; the store looks each distinct name up once.
-            "indicator": ind_ids[good].reset_index(drop=True),
-            "unit": unit_ids[good].reset_index(drop=True),
-            "period": codes[good].astype("int64"),
-            "basis": pd.Categorical.from_codes(basis[good], categories=BASES),
-            "value": scaled[good],
-            "row": raw["row"].to_numpy(dtype="int64")[good],
-            "sheet": raw["sheet"][good].reset_index(drop=True),
-            "column": raw["value_col"][good].reset_index(drop=True),
+            "indicator": pick(ind_ids),
+            "unit": pick(unit_ids),
+            "period": pick(codes).astype("int64"),
+            "basis": pd.Categorical.from_codes(pick(basis), categories=BASES, validate=False),
+            "value": pick(scaled),
+            "row": pick(raw["row"].to_numpy(dtype="int64")),
+            "sheet": _categorical(raw["sheet"], pick),
+            "column": _categorical(raw["value_col"], pick),
         }
     )
-    text = lambda series: series[bad].astype(object).where(series[bad].notna(), None)  # noqa: E731
-    bad_frame = pd.DataFrame(
+    return StagedChunk(good=good_frame, bad=_bad_rows(raw, problems))
+
+
+def _name(names: list, code: int):
+    """The distinct value a code stands for; None for a missing one (code -1)."""
+    return names[code] if code >= 0 else None
+
+
+def _categorical(column: pd.Series, pick) -> pd.Categorical:
+    """A raw frame's label column (a sheet, a source column) as a categorical of the rows ``pick`` keeps."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(pick(column.cat.codes.to_numpy()), dtype=column.dtype, validate=False)
+    return pd.Categorical(pick(column.to_numpy(dtype=object)))
+
+
+def _bad_rows(raw: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
+    at, reasons, columns = problems.located()
+    if not len(at):
+        return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+
+    def text(name: str) -> list:
+        cells = raw[name].iloc[at]
+        return cells.astype(object).where(cells.notna(), None).tolist()
+
+    return pd.DataFrame(
         {
-            "sheet": raw["sheet"][bad].to_numpy(dtype=object),
-            "row": raw["row"][bad].to_numpy(dtype="int64"),
-            "column": bad_col[bad],
-            "reason": reasons[bad],
-            "raw": [f"unit={u}, indicator={i}, period={p}, value={v}" for u, i, p, v in
-                    zip(text(raw["unit"]), text(raw["indicator"]), text(raw["period"]), text(value_raw))],
-        }
+            "sheet": text("sheet"),
+            "row": raw["row"].to_numpy(dtype="int64")[at],
+            "column": [None if pd.isna(c) else c for c in columns],
+            "reason": reasons,
+            "raw": [f"unit={u}, indicator={i}, period={p}, value={v}"
+                    for u, i, p, v in zip(text("unit"), text("indicator"), text("period"), text("value"))],
+        }, columns=QUARANTINE_COLUMNS,
     )
-    return StagedChunk(good=good_frame, bad=bad_frame)
 
 
-def at_precision(scaled: np.ndarray, factors: pd.Series, ind_ids: pd.Series, dep: Deployment) -> np.ndarray:
+def _frequency_id(frequency: str | None) -> int:
+    """A frequency as a small integer for comparing millions of rows at once; -1 for none."""
+    return periods.FREQUENCIES.index(frequency) if frequency in periods.FREQUENCIES else -1
+
+
+def _frequency_ok(codes: np.ndarray, labels: _Periods, per_indicator: _ByIndicator, combined: np.ndarray) -> np.ndarray:
+    """Whether each row's period has the frequency of its indicator (rows without a period or indicator pass).
+
+    A period's frequency is judged per distinct label: as written, and as the Jan–Feb release for the rows
+    whose indicator is released so (``combined``)."""
+    def frequencies(period_codes: np.ndarray) -> np.ndarray:
+        return np.array([-1 if np.isnan(c) else _frequency_id(periods.Period.from_code(int(c)).frequency)
+                         for c in period_codes], dtype=np.int8)[labels.row_codes]
+
+    actual = frequencies(labels.codes)
+    if combined.any():
+        released = labels.codes.copy()
+        known = ~np.isnan(released)
+        released[known] = periods.jan_feb_release(released[known].astype(np.int64))
+        actual = np.where(combined, frequencies(released), actual)
+    wanted = per_indicator.get(lambda i: _frequency_id(i.frequency), np.int8, -1)
+    return (actual == wanted) | (wanted == -1) | np.isnan(codes)
+
+
+def at_precision(scaled: np.ndarray, factors: np.ndarray, ind_ids: pd.Categorical, dep: Deployment) -> np.ndarray:
     """Scaled values rounded to the indicator's decimals plus the digits the conversion shifts (万元 → 亿元:
     four), so that a figure re-sent in another measure compares equal to the one held (528300 万元 is
     52.83 亿元, not 52.830000000000005) and nothing the sender wrote is cut off. Unscaled values are untouched."""
-    factor = factors.to_numpy(dtype="float64")
-    converted = (factor != 1.0) & np.isfinite(scaled)
+    converted = (factors != 1.0) & np.isfinite(scaled)
     if not converted.any():
         return scaled
     out = scaled.copy()
-    decimals = lookup(ind_ids, {i.id: i.decimals for i in dep.indicators.values()}).to_numpy(dtype="float64", na_value=np.nan)
-    places = np.where(converted, decimals + np.clip(np.round(-np.log10(factor)), 0, None), np.nan)
+    decimals = _ByIndicator(ind_ids, dep).get(lambda i: i.decimals, np.float64, np.nan)
+    places = np.where(converted, decimals + np.clip(np.round(-np.log10(factors)), 0, None), np.nan)
     for p in np.unique(places[converted & ~np.isnan(places)]):  # a few distinct precisions: round each group at once
         chosen = places == p
         out[chosen] = np.round(out[chosen], int(p))
@@ -242,16 +353,18 @@ def _bounds_reason(value: float, indicator: str, dep: Deployment) -> str:
     return f"implausible value {value:g} {ind.measure} for {indicator}: outside [{lo:g}, {hi:g}] (indicator bounds)"
 
 
-def _scale(measure: pd.Series | None, ind_ids: pd.Series, dep: Deployment) -> tuple[pd.Series, pd.Series]:
-    """Per row, the factor from the written measure to the indicator's, and an error where they do not convert.
+def _scale(measure: pd.Series | None, ind_ids: pd.Categorical, dep: Deployment) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per row, the factor from the written measure to the indicator's, and an error where they do not convert;
+    (None, None) when no row states a measure.
 
     Each distinct (measure, indicator) pair is looked up once; rows share the result through pair codes."""
-    ones = pd.Series(1.0, index=ind_ids.index)
-    none = pd.Series(pd.NA, index=ind_ids.index, dtype="object")
-    if measure is None or measure.isna().all():
-        return ones, none
-    m_codes, measures = pd.factorize(_normalise(measure))
-    i_codes, indicators = pd.factorize(ind_ids)
+    if measure is None:
+        return None, None
+    m_codes, measures = distinct(measure)
+    if not measures:
+        return None, None
+    measures = [normalise_name(m) for m in measures]
+    i_codes, indicators = ind_ids.codes, list(ind_ids.categories)
     pair_codes, pairs = pd.factorize(m_codes.astype(np.int64) * (len(indicators) + 1) + i_codes)
     factors = np.ones(len(pairs))
     errors = np.full(len(pairs), None, dtype=object)
@@ -264,4 +377,4 @@ def _scale(measure: pd.Series | None, ind_ids: pd.Series, dep: Deployment) -> tu
             factors[j] = scale_factor(m, dep.indicators[i].measure)
         except ValueError as exc:
             errors[j] = f"measure {m!r}: {exc}"
-    return pd.Series(factors[pair_codes], index=ind_ids.index), pd.Series(errors[pair_codes], index=ind_ids.index, dtype=object)
+    return factors[pair_codes], errors[pair_codes]
