@@ -9,6 +9,7 @@ the rest.
 
 from __future__ import annotations
 
+import html
 import os
 import posixpath
 import re
@@ -23,17 +24,15 @@ from targetwatch.settings import Limits
 ZIP_WORKBOOKS = {".xlsx", ".xlsm", ".xlsb", ".ods"}
 _SHEET_XML = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?"')
-# Each tag pattern twice: without a namespace prefix (a literal start, which the regex engine finds ~4x faster) and
-# with one, scanned only in blocks that hold a prefixed tag at all. Together they match what <(?:\w+:)?tag matches.
-_ROW = re.compile(rb"<row[\s>/]"), re.compile(rb"<\w+:row[\s>/]")
-_ROW_REF = re.compile(rb'<row\b[^>]*?\br="(\d{1,12})"'), re.compile(rb'<\w+:row\b[^>]*?\br="(\d{1,12})"')
-_CELL_COLUMN = re.compile(rb'<c\b[^>]*?\br="([A-Za-z]{1,8})\d'), re.compile(rb'<\w+:c\b[^>]*?\br="([A-Za-z]{1,8})\d')
+# A row tag: counted as "<row" (a plain byte search) less the one other tag that starts so; with a namespace prefix,
+# by the regular expression, in the blocks that hold ":row" at all.
+_PREFIXED_ROW = re.compile(rb"<\w+:row[\s>/]")
 
 
-def _tags(patterns: tuple[re.Pattern, re.Pattern], scan: bytes, prefixed: bytes) -> list[bytes]:
-    """What ``patterns`` find in ``scan``: the prefixed form only where ``prefixed`` (``:row``, ``:c``) occurs."""
-    plain, with_prefix = patterns
-    return plain.findall(scan) + (with_prefix.findall(scan) if prefixed in scan else [])
+def _row_tags(scan: bytes) -> int:
+    """How many row tags ``scan`` holds (rows without an r attribute count too: each is the next row)."""
+    rows = scan.count(b"<row") - scan.count(b"<rowBreaks")
+    return rows + (len(_PREFIXED_ROW.findall(scan)) if b":row" in scan else 0)
 
 
 _CHUNK = 1 << 20
@@ -133,13 +132,9 @@ def _check_sheet_xml(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipIn
                 scan, carry = data[:cut], data[cut:]
                 if max_row == 0 and rows == 0:
                     _check_dimension(path, sheet, scan, limits)
-                rows += len(_tags(_ROW, scan, b":row"))
-                refs = _tags(_ROW_REF, scan, b":row")
-                if refs:
-                    max_row = max(max_row, max(int(r) for r in refs))
-                cols = _tags(_CELL_COLUMN, scan, b":c")
-                if cols:
-                    max_col = max(max_col, max(column_number(c) for c in set(cols)))
+                rows += _row_tags(scan)
+                furthest_row, furthest_col = _furthest_reference(scan)
+                max_row, max_col = max(max_row, furthest_row), max(max_col, furthest_col)
                 extent = max(rows, max_row)
                 if extent > limits.sheet_rows:
                     raise _reject(path, f"the sheet has {extent:,} rows or more, over the limit of {limits.sheet_rows:,} "
@@ -151,6 +146,87 @@ def _check_sheet_xml(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipIn
         raise
     except Exception as exc:  # zlib errors, encryption, unsupported compression, truncated data: all unreadable
         raise _reject(path, f"not a readable workbook: {type(exc).__name__}: {exc}", sheet) from None
+
+
+# The r="B12" attribute of rows and cells, read for millions of cells at once from the bytes of whole tags.
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[list(b" \t\r\n")] = True
+_MOST_LETTERS, _MOST_DIGITS = 8, 12  # what a reference may have at all (more: further than every limit)
+_FAST_LETTERS, _FAST_DIGITS = 3, 9  # what the vectorised reading takes (XFD1048576 is 3 and 7); longer ones go slowly
+_REF_WIDTH = _FAST_LETTERS + _FAST_DIGITS + 2
+# What an XML parser reads as an r attribute however it is written: spaces around "=", single quotes, character references.
+_ANY_REF = re.compile(rb"""(?:^|[\s])r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_REF_VALUE = re.compile(r"([A-Za-z]*)(\d*)")
+
+
+def _furthest_reference(scan: bytes) -> tuple[int, int]:
+    """The furthest row and column that the r attributes in ``scan`` (whole tags) name: a row's r="12" and a cell's
+    r="B12" alike, since the parser places each cell where its reference says.
+
+    Vectorised over the bytes: every ``="`` or ``='`` preceded by a separate ``r``. A block where an "=" has a
+    space on either side, or with a reference that is not letters then digits (``&#88;FD1``), is read attribute by
+    attribute as an XML parser reads it, so that no way of writing a reference hides a far cell."""
+    data = np.frombuffer(scan, dtype=np.uint8)
+    equals = np.flatnonzero(data == 61)
+    equals = equals[(equals >= 2) & (equals < len(data) - 1)]
+    before, after = data[equals - 1], data[equals + 1]
+    if _WHITESPACE[before].any() or _WHITESPACE[after].any():
+        return _furthest_reference_slowly(scan)
+    starts = equals[(before == 114) & _WHITESPACE[data[equals - 2]] & ((after == 34) | (after == 39))] + 2
+    if not len(starts):
+        return 0, 0
+    padded = np.concatenate([data, np.zeros(_REF_WIDTH, dtype=np.uint8)])
+    # The bytes of each value, position by position: byte[i] holds the i-th byte of every value.
+    byte = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(padded, _REF_WIDTH)[starts].T)
+    quote = data[starts - 1]
+    letters = np.zeros(len(starts), dtype=np.int8)
+    within = np.ones(len(starts), dtype=bool)  # still among the leading letters
+    for i in range(_FAST_LETTERS + 1):
+        upper = byte[i] & 0xDF
+        within &= (upper >= 65) & (upper <= 90)
+        if not within.any():
+            break
+        if i == _FAST_LETTERS:
+            return _furthest_reference_slowly(scan)  # more letters than any sheet has columns: read one by one
+        letters += within
+    most = int(letters.max())
+    furthest_col = int((((byte[:most, letters == most] & 0xDF).astype(np.int64) - 64).T @ 26 ** np.arange(most - 1, -1, -1)).max()) if most else 0
+    furthest_row = 0
+    for count in np.flatnonzero(np.bincount(letters)):  # the digits start after the letters: one pass per number of letters
+        chosen = letters == count
+        rows = byte[count:, chosen]
+        digits = np.zeros(rows.shape[1], dtype=np.int8)
+        within = np.ones(rows.shape[1], dtype=bool)
+        for i in range(_FAST_DIGITS + 1):
+            within &= (rows[i] >= 48) & (rows[i] <= 57)
+            if not within.any():
+                break
+            if i == _FAST_DIGITS:
+                return _furthest_reference_slowly(scan)
+            digits += within
+        if (rows[digits, np.arange(rows.shape[1])] != quote[chosen]).any():
+            return _furthest_reference_slowly(scan)  # not letters then digits: read as the parser reads it
+        longest = int(digits.max())
+        if longest:
+            value = (rows[:longest, digits == longest].astype(np.int64) - 48).T @ 10 ** np.arange(longest - 1, -1, -1)
+            furthest_row = max(furthest_row, int(value.max()))
+    return furthest_row, furthest_col
+
+
+def _furthest_reference_slowly(scan: bytes) -> tuple[int, int]:
+    """As :func:`_furthest_reference`, one attribute at a time, character references decoded."""
+    furthest_row = furthest_col = 0
+    for double, single in _ANY_REF.findall(scan):
+        value = html.unescape((double or single).decode("utf-8", "replace")).strip()
+        m = _REF_VALUE.fullmatch(value)
+        if not m:
+            continue  # not a reference: the parser cannot place a cell by it
+        letters, digits = m.groups()
+        if len(letters) > _MOST_LETTERS or len(digits) > _MOST_DIGITS:
+            return 1 << 40, 1 << 40  # further than any sheet reaches: past every limit
+        furthest_row = max(furthest_row, int(digits or 0))
+        furthest_col = max(furthest_col, column_number(letters) if letters else 0)
+    return furthest_row, furthest_col
 
 
 def _check_dimension(path: Path, sheet: str, scan: bytes, limits: Limits) -> None:
