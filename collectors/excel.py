@@ -103,6 +103,19 @@ def read_raw(path: Path, collector: Collector, limits: Limits | None = None) -> 
         yield pd.DataFrame(columns=RAW_COLUMNS), 0, gone
 
 
+def _grid_block(body: list[list], width: int) -> np.ndarray:
+    """The rows of a sheet as one object array of ``width`` columns (a short row is padded with None)."""
+    if body and all(len(row) == len(body[0]) for row in body):  # calamine's grids are rectangular: one conversion
+        block = np.array(body, dtype=object).reshape(len(body), len(body[0]))
+        if block.shape[1] >= width:
+            return block[:, :width]
+        return np.concatenate([block, np.full((len(body), width - block.shape[1]), None, dtype=object)], axis=1)
+    cells = np.full((len(body), width), None, dtype=object)
+    for i, row in enumerate(body):
+        cells[i, :min(len(row), width)] = row[:width]
+    return cells
+
+
 def _sheet_raw(grid: list[list], name: str, layout: SheetLayout, path: Path) -> tuple[pd.DataFrame, int]:
     """The raw frame of one sheet (its cell grid), and the number of rows skipped on purpose."""
     top = layout.skip_rows + layout.header_rows
@@ -112,9 +125,7 @@ def _sheet_raw(grid: list[list], name: str, layout: SheetLayout, path: Path) -> 
     body = grid[top:]
     width = len(headers)
     # One object block for the whole sheet; an empty cell ("") is no value.
-    cells = np.empty((len(body), width), dtype=object)
-    for i, row in enumerate(body):
-        cells[i, :min(len(row), width)] = row[:width]
+    cells = _grid_block(body, width)
     cells[cells == ""] = None
     rows = np.arange(top + 1, top + 1 + len(body), dtype=np.int64)
     blank = pd.isna(cells).all(axis=1)

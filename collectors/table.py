@@ -128,7 +128,7 @@ def to_raw(
         period_col_name = headers[pidx]
     else:
         fixed = {"fixed": layout.period.value, "sheet": sheet_period, "cell": cell_period}.get(layout.period.source)
-        period_values = pd.Series(fixed or "", index=data.index, dtype=object)
+        period_values = pd.Series(constant(fixed or "", len(data)), index=data.index)
         period_col_name = {"sheet": f"sheet name {sheet!r}", "cell": f"cell {layout.period.cell}"}.get(layout.period.source, "period")
 
     n = len(data)
@@ -155,10 +155,11 @@ def to_raw(
         )
         return raw[RAW_COLUMNS], skipped
 
-    row_basis = data[need(layout.basis_column, "basis")].to_numpy(dtype=object) if layout.basis_column else None
+    row_basis = pd.Categorical(data[need(layout.basis_column, "basis")].to_numpy(dtype=object)) if layout.basis_column else None
     matched: list[tuple[int, object]] = []
     for cmap in layout.columns:
-        matches = [i for i, h in enumerate(headers) if (h == _clean(cmap.header) if cmap.header else re.search(cmap.match, h))]
+        wanted = _clean(cmap.header) if cmap.header else None
+        matches = [i for i, h in enumerate(headers) if (h == wanted if cmap.header else re.search(cmap.match, h))]
         if not matches:
             raise SourceError(
                 f"no column {cmap.header or cmap.match!r}; the header has: {', '.join(h for h in headers if h)}",
@@ -167,38 +168,29 @@ def to_raw(
         matched += [(idx, cmap) for idx in matches]
     if not matched:
         return pd.DataFrame(columns=RAW_COLUMNS), skipped
-    # One row per (value column, sheet row), column after column: built at once, never a frame per column.
+    # One row per (value column, sheet row), column after column: built at once, never a frame per column, and every
+    # text column as a categorical (codes repeated per column), so that validation judges each distinct text once.
     width = len(matched)
 
     def per_column(values: list) -> pd.Categorical:
         codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-        return pd.Categorical.from_codes(np.repeat(codes, n), categories=pd.Index(uniques, dtype=object))
+        return pd.Categorical.from_codes(np.repeat(codes, n), categories=pd.Index(uniques, dtype=object), validate=False)
 
-    row_period = period_values.to_numpy(dtype=object)
-
-    def column_period(idx: int, cmap) -> np.ndarray:
-        if cmap.period == "header":
-            return np.full(n, headers[idx].split("/")[-1], dtype=object)
-        if cmap.period:
-            return np.full(n, cmap.period, dtype=object)
-        return row_period
-
+    row_period = pd.Categorical(period_values)  # a categorical already: its codes and categories, not a copy of its texts
     labels = [f"{column_letter(idx)} {headers[idx]}" for idx, _ in matched]
     units = unit_text.reset_index(drop=True)
     raw = pd.DataFrame(
         {
             "row": np.tile(rows, width),
             "sheet": constant(sheet_label, n * width),
-            "unit": pd.Categorical.from_codes(np.tile(units.cat.codes.to_numpy(), width), categories=units.cat.categories),
+            "unit": pd.Categorical.from_codes(np.tile(units.cat.codes.to_numpy(), width), categories=units.cat.categories, validate=False),
             "unit_col": constant(headers[unit_idx], n * width),
             "indicator": per_column([cmap.indicator or layout.indicator for _, cmap in matched]),
-            # Object Series: pandas 3 would convert an object array of strings to Arrow strings, row by row.
-            "period": pd.Series(np.concatenate([column_period(idx, cmap) for idx, cmap in matched]), dtype=object),
+            "period": _stacked([row_period if cmap.period is None else headers[idx].split("/")[-1] if cmap.period == "header"
+                                else cmap.period for idx, cmap in matched], n),
             "value": _as_series(np.concatenate([data[idx].to_numpy() for idx, _ in matched])),
             # the column's own basis, else the row's basis column (累计, 当月, 1-6月…), else the indicator's
-            "basis": pd.Series(np.concatenate([np.full(n, cmap.basis.value, dtype=object) if cmap.basis
-                                               else row_basis if row_basis is not None else np.full(n, None, dtype=object)
-                                               for _, cmap in matched]), dtype=object),
+            "basis": _stacked([cmap.basis.value if cmap.basis else row_basis for _, cmap in matched], n),
             "measure": per_column([cmap.measure for _, cmap in matched]),
             "indicator_col": per_column(labels),
             "period_col": per_column([period_col_name if cmap.period is None else label for (_, cmap), label in zip(matched, labels)]),
@@ -206,6 +198,20 @@ def to_raw(
         }
     )
     return raw[RAW_COLUMNS], skipped
+
+
+def _stacked(parts: list, n: int) -> pd.Categorical:
+    """One categorical of the ``parts`` one after the other, each ``n`` rows: a categorical of n rows, or one
+    value (None: nothing) for all n rows of its part."""
+    values = [p for p in parts if not isinstance(p, pd.Categorical) and p is not None]
+    categories = pd.Index(list(dict.fromkeys(values + [c for p in parts if isinstance(p, pd.Categorical) for c in p.categories])), dtype=object)
+    codes = []
+    for part in parts:
+        if isinstance(part, pd.Categorical):
+            codes.append(np.append(categories.get_indexer(part.categories), -1)[part.codes])
+        else:
+            codes.append(np.full(n, -1 if part is None else categories.get_loc(part), dtype=np.int64))
+    return pd.Categorical.from_codes(np.concatenate(codes) if codes else np.empty(0, np.int64), categories=categories, validate=False)
 
 
 def _as_series(values: np.ndarray) -> pd.Series:
