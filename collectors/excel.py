@@ -17,6 +17,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 from collectors.layout import Collector, SheetLayout
+from collectors.limits import SheetGate
 from collectors.sandbox import SheetStream, WorkbookParseError
 from collectors.table import header_names, period_from_label, to_raw
 from collectors.templates import INDEX_SHEET, TEMPLATE_SHEETS, missing_rows
@@ -65,16 +66,19 @@ class _ParsedSheet:
         return [r[first:] for r in rows]
 
 
-def read_raw(path: Path, collector: Collector, limits: Limits | None = None) -> Iterator[tuple[pd.DataFrame, int, list[dict]]]:
+def read_raw(path: Path, collector: Collector, limits: Limits | None = None, gated: bool = False) -> Iterator[tuple[pd.DataFrame, int, list[dict]]]:
     """Yield (raw frame, skipped rows, bad lines) per matching sheet of a workbook.
 
     calamine parses in a child process with the memory and time limits of ``limits``
-    (:mod:`collectors.sandbox`): a workbook that would abort the parser is rejected, located."""
+    (:mod:`collectors.sandbox`): a workbook that would abort the parser is rejected, located. ``gated``: each sheet's
+    limits are checked just before the child parses it (:class:`collectors.limits.SheetGate`), while this process reads
+    the sheet before; the caller has checked the rest of the workbook (``check_before_parsing(..., sheets=False)``)."""
     limits = limits or Limits()
     wanted = [layout.name for layout in collector.spec.sheets] + [f"^{re.escape(INDEX_SHEET)}$"]
+    gate = SheetGate(path, limits) if gated else None
     try:
         # Each sheet is read here while the child parses the next one.
-        with SheetStream(str(path), wanted, limits.parser_memory_mb, limits.parser_seconds) as stream:
+        with SheetStream(str(path), wanted, limits.parser_memory_mb, limits.parser_seconds, gate=gate.check if gate else None) as stream:
             names, grids = stream.names, {}
             for name, grid in stream:
                 grids[name] = grid
@@ -94,6 +98,9 @@ def read_raw(path: Path, collector: Collector, limits: Limits | None = None) -> 
                 yield raw, skipped, []
     except WorkbookParseError as exc:
         raise SourceError(str(exc), Location(file=str(path))) from None
+    finally:
+        if gate is not None:
+            gate.close()
     # Once the whole workbook has parsed (a parser that dies says so first); the batch of its sheets is then rejected whole.
     for layout in collector.spec.sheets:
         if layout.required and not any(re.search(layout.name, n) for n in names):

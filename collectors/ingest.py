@@ -262,13 +262,16 @@ def _ingest_checked(dep: Deployment, store: Store, path: Path, source: Path, dig
     limits = dep.settings.limits
     try:
         excel = path.suffix.lower() in EXCEL_SUFFIXES
-        file_limits.check_before_parsing(source, limits, excel=excel, suffix=path.suffix)
+        # A zip workbook's sheets are checked one by one just before the parser reads each (the parser reads one
+        # sheet while the next is checked); without a mapping nothing is parsed, and everything is checked here.
+        gated = excel and collector is not None and path.suffix.lower() in file_limits.ZIP_WORKBOOKS
+        file_limits.check_before_parsing(source, limits, excel=excel, suffix=path.suffix, sheets=not gated)
         if by_document:  # a date the document states that cannot be read rejects the file, located
             reported_at = document_time(source, path.suffix, path)
         if excel:
             if collector is None:
                 raise SourceError("no collector mapping in config/collectors names this workbook; add its glob to a mapping's files")
-            result.batch = attempt(lambda: excel_reader.read_raw(source, collector, limits))
+            result.batch = attempt(lambda: excel_reader.read_raw(source, collector, limits, gated=gated))
         else:
             # Every layout of the mapping that a CSV can have (its one sheet has no name: the layout's name pattern
             # matches "") reads the CSV, one table and several views of it, not only the first.

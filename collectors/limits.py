@@ -38,7 +38,7 @@ def _row_tags(scan: bytes) -> int:
 _CHUNK = 1 << 20
 _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
-_ATTRIBUTE = re.compile(rb"""\b(Type|Target)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ATTRIBUTE = re.compile(rb"""\b(Type|Target|Id)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 def _reject(path: Path, message: str, sheet: str | None = None) -> SourceError:
@@ -59,22 +59,26 @@ def check_size(path: Path, limits: Limits) -> None:
         raise _reject(path, f"file is {size:,} bytes, over the limit of {limits.file_bytes:,} (settings limits.file_bytes)")
 
 
-def check_before_parsing(path: Path, limits: Limits, excel: bool, suffix: str | None = None) -> None:
+def check_before_parsing(path: Path, limits: Limits, excel: bool, suffix: str | None = None, sheets: bool = True) -> None:
     """Every limit that applies to ``path`` (a file whose name ends in ``suffix``); raise a located SourceError
-    at the first one exceeded."""
+    at the first one exceeded. ``sheets=False``: a workbook's sheets are left to a :class:`SheetGate`, which checks
+    each one just before the parser reads it."""
     check_size(path, limits)
     if not excel:
         check_csv(path, limits)
     elif (suffix or path.suffix).lower() in ZIP_WORKBOOKS:
-        check_zip_workbook(path, limits)
+        check_zip_workbook(path, limits, sheets=sheets)
 
 
-def check_zip_workbook(path: Path, limits: Limits) -> None:
+def _open_workbook(path: Path) -> zipfile.ZipFile:
     try:
-        archive = zipfile.ZipFile(path)
+        return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise _reject(path, f"not a readable workbook: not a valid zip archive ({exc})") from None
-    with archive:
+
+
+def check_zip_workbook(path: Path, limits: Limits, sheets: bool = True) -> None:
+    with _open_workbook(path) as archive:
         members = archive.infolist()
         if len(members) > limits.zip_members:
             raise _reject(path, f"the workbook has {len(members):,} zip members, over the limit of {limits.zip_members:,} (settings limits.zip_members)")
@@ -82,30 +86,84 @@ def check_zip_workbook(path: Path, limits: Limits) -> None:
         if declared > limits.unzipped_bytes:
             raise _reject(path, f"the workbook declares {declared:,} bytes uncompressed, over the limit of "
                                 f"{limits.unzipped_bytes:,} (settings limits.unzipped_bytes)")
-        linked = _linked_sheets(path, archive)
-        for member in members:
-            if _SHEET_XML.match(member.filename) or member.filename in linked:
+        linked = set().union(*_linked_sheets(path, archive).values())
+        if sheets:
+            for member in _sheet_members(archive, linked):
                 _check_sheet_xml(path, archive, member, limits)
 
 
-def _linked_sheets(path: Path, archive: zipfile.ZipFile) -> set[str]:
-    """The zip members the workbook's relationships name as worksheets: a sheet may live anywhere in the zip
-    (``xl/elsewhere/s.xml``, ``/s.xml``) and the parser follows the relationships, so the limits do too.
+def _sheet_members(archive: zipfile.ZipFile, linked: set[str]) -> list[zipfile.ZipInfo]:
+    return [m for m in archive.infolist() if _SHEET_XML.match(m.filename) or m.filename in linked]
+
+
+def _linked_sheets(path: Path, archive: zipfile.ZipFile) -> dict[str, set[str]]:
+    """The zip members the workbook's relationships name as worksheets, by relationship id: a sheet may live anywhere
+    in the zip (``xl/elsewhere/s.xml``, ``/s.xml``) and the parser follows the relationships, so the limits do too.
     Both readings of a relative target (from ``xl/``, or as written) are taken."""
     try:
         with archive.open(_WORKBOOK_RELS) as stream:
             rels = stream.read(_CHUNK)
     except KeyError:
-        return set()
+        return {}
     except Exception as exc:  # zlib errors, encryption, unsupported compression: unreadable
         raise _reject(path, f"not a readable workbook: {type(exc).__name__}: {exc}", _WORKBOOK_RELS) from None
-    targets = set()
+    targets: dict[str, set[str]] = {}
     for tag in _RELATIONSHIP.findall(rels):
         attributes = {m.group(1): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTRIBUTE.finditer(tag)}
         if attributes.get(b"Type", b"").rstrip(b"/").endswith(b"/worksheet") and attributes.get(b"Target"):
             target = attributes[b"Target"].decode("utf-8", "replace")
-            targets |= {target.lstrip("/"), posixpath.normpath("xl/" + target).lstrip("/"), target}
+            rid = attributes.get(b"Id", b"").decode("utf-8", "replace")
+            targets.setdefault(rid, set()).update({target.lstrip("/"), posixpath.normpath("xl/" + target).lstrip("/"), target})
     return targets
+
+
+_WORKBOOK_XML = "xl/workbook.xml"
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
+_SHEET_ATTRIBUTE = re.compile(rb"""(?:^|\s)(name|[\w]+:id)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+class SheetGate:
+    """The sheet checks of :func:`check_zip_workbook`, one sheet at a time, just before the parser reads that sheet
+    (:class:`collectors.sandbox.SheetStream` asks), so that the parent checks sheet N+1 while the parser reads N.
+
+    A sheet is found by its name through the workbook's relationships; a name that cannot be followed so has every
+    sheet of the workbook checked at once. Use :func:`check_before_parsing` with ``sheets=False`` first."""
+
+    def __init__(self, path: Path, limits: Limits):
+        self.path, self.limits = path, limits
+        self.archive = _open_workbook(path)
+        rels = _linked_sheets(path, self.archive)
+        self.all_sheets = _sheet_members(self.archive, set().union(*rels.values()))
+        present = {m.filename: m for m in self.archive.infolist()}
+        self.by_name: dict[str, list[zipfile.ZipInfo]] = {}
+        for name, rid in self._sheet_ids():
+            self.by_name[name] = [present[t] for t in sorted(rels.get(rid, ())) if t in present]
+        self.checked: set[str] = set()
+
+    def _sheet_ids(self) -> list[tuple[str, str]]:
+        try:
+            with self.archive.open(_WORKBOOK_XML) as stream:
+                book = stream.read(_CHUNK)
+        except Exception:  # noqa: BLE001 - no such part, or unreadable: every sheet is then checked at once
+            return []
+        out = []
+        for tag in _SHEET_TAG.findall(book):
+            attributes = {m.group(1): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _SHEET_ATTRIBUTE.finditer(tag)}
+            rid = next((v for k, v in attributes.items() if k.endswith(b":id")), None)
+            if b"name" in attributes and rid is not None:
+                out.append((html.unescape(attributes[b"name"].decode("utf-8", "replace")), rid.decode("utf-8", "replace")))
+        return out
+
+    def check(self, name: str) -> None:
+        """Raise a located SourceError when the sheet ``name`` is over a limit (before the parser reads it)."""
+        members = self.by_name.get(name) or self.all_sheets  # a name not followed: check them all
+        for member in members:
+            if member.filename not in self.checked:
+                _check_sheet_xml(self.path, self.archive, member, self.limits)
+                self.checked.add(member.filename)
+
+    def close(self) -> None:
+        self.archive.close()
 
 
 def _check_sheet_xml(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> None:

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
 
 # Cell values calamine returns besides str, int, float and bool: the only classes the parent unpickles.
 _CELL_CLASSES = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"), ("datetime", "timedelta")}
@@ -45,9 +45,12 @@ class SheetStream:
     Use as a context manager; leaving it ends the child. Raises :class:`WorkbookParseError` (on opening or while
     iterating) when the workbook is unreadable, or the child exceeds its limits or dies."""
 
-    def __init__(self, path: str, patterns: list[str], memory_mb: int, seconds: float):
+    def __init__(self, path: str, patterns: list[str], memory_mb: int, seconds: float, gate: Callable[[str], None] | None = None):
+        """``gate``: called with each sheet's name, in order, before the child may parse that sheet (it raises to stop
+        the child); it runs in a thread of its own, so that the gate of sheet N+1 runs while the caller reads sheet N."""
         self.memory_mb, self.seconds = memory_mb, seconds
-        request = json.dumps({"path": path, "patterns": patterns, "memory_mb": memory_mb}).encode()
+        self._gate_error: BaseException | None = None
+        request = json.dumps({"path": path, "patterns": patterns, "memory_mb": memory_mb, "gated": gate is not None}).encode() + b"\n"
         # A checked file passed as /proc/self/fd/N (collectors.ingest): the child inherits descriptor N.
         inherited = (int(path.rsplit("/", 1)[1]),) if path.startswith("/proc/self/fd/") else ()
         # -I (isolated): neither the working directory nor PYTHON* variables reach the child's sys.path, so a
@@ -56,6 +59,7 @@ class SheetStream:
         self._stderr = tempfile.TemporaryFile()
         self._child = subprocess.Popen([sys.executable, "-I", "-m", "collectors.sandbox"], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=self._stderr, pass_fds=inherited)
+        self._gate: threading.Thread | None = None
         self._expired = threading.Event()
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
@@ -63,13 +67,34 @@ class SheetStream:
         try:
             try:
                 self._child.stdin.write(request)
-                self._child.stdin.close()
+                self._child.stdin.flush()
+                if gate is None:
+                    self._child.stdin.close()
             except BrokenPipeError:  # the child is gone already: reading its answer says why
                 pass
             self.names = list(self._next("names"))
         except BaseException:
             self.close()
             raise
+        if gate is not None:
+            wanted = [re.compile(p) for p in patterns]
+            parsed = [name for name in self.names if any(p.search(name) for p in wanted)]  # as the child chooses them
+            self._gate = threading.Thread(target=self._open_gates, args=(gate, parsed), daemon=True)
+            self._gate.start()
+
+    def _open_gates(self, gate: Callable[[str], None], names: list[str]) -> None:
+        """Let the child parse each sheet once ``gate`` passes it; a gate that raises stops the child."""
+        try:
+            for name in names:
+                gate(name)
+                self._child.stdin.write(b"go\n")
+                self._child.stdin.flush()
+            self._child.stdin.close()
+        except (BrokenPipeError, ValueError):  # the child is gone (or its pipe closed): reading its answer says why
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader: it raises it in place of the child's answer
+            self._gate_error = exc
+            self._child.kill()
 
     def _expire(self) -> None:
         self._expired.set()
@@ -86,9 +111,13 @@ class SheetStream:
             raise WorkbookParseError(f"the workbook parser answered {status!r} where {expected!r} was due")
         return None if status == "done" else payload
 
-    def _failure(self) -> WorkbookParseError:
+    def _failure(self) -> BaseException:
         self._child.kill()
         returncode = self._child.wait()
+        if self._gate is not None:
+            self._gate.join()
+        if self._gate_error is not None:
+            return self._gate_error
         if self._expired.is_set():
             return WorkbookParseError(f"the workbook parser did not finish within {self.seconds:g} s (settings limits.parser_seconds)")
         if returncode < 0:
@@ -112,6 +141,8 @@ class SheetStream:
         if self._child.poll() is None:
             self._child.kill()
         self._child.wait()
+        if self._gate is not None:
+            self._gate.join()
         for stream in (self._child.stdin, self._child.stdout, self._stderr):
             try:
                 stream.close()
@@ -136,7 +167,7 @@ def read_sheets(path: str, patterns: list[str], memory_mb: int, seconds: float) 
 def _child() -> int:
     import resource
 
-    request = json.loads(sys.stdin.buffer.read())
+    request = json.loads(sys.stdin.buffer.readline())
     limit = int(request["memory_mb"]) * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     out = sys.stdout.buffer
@@ -154,6 +185,8 @@ def _child() -> int:
         wanted = [re.compile(p) for p in request["patterns"]]
         for name in names:
             if any(p.search(name) for p in wanted):
+                if request.get("gated") and sys.stdin.buffer.readline().strip() != b"go":
+                    return 0  # the caller stopped before this sheet (a limit): nothing more is parsed
                 send("sheet", (name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)))
         send("done", None)
     except MemoryError:

@@ -41,3 +41,27 @@ def test_the_vectorised_reading_of_references_agrees_with_reading_them_one_by_on
         scan = b"".join(rng.choice([b"<row", b"<c", b"<x:c", b"<v>1</v>", b"<f>A1=B2</f>", b">"]) + reference() + b"/>"
                         for _ in range(rng.randint(0, 6)))
         assert file_limits._furthest_reference(scan) == file_limits._furthest_reference_slowly(scan), scan
+
+
+def _replace_member(book, member: str, content: bytes) -> None:
+    """Rewrite ``book`` with ``member`` holding ``content`` (every other member as it was)."""
+    import zipfile
+
+    with zipfile.ZipFile(book) as zf:
+        parts = [(info, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in parts:
+            zf.writestr(info, content if info.filename == member else data)
+
+
+def test_a_bomb_in_the_second_sheet_is_stopped_before_the_parser_reads_it_while_the_first_one_is_read(deployment, db):
+    # The sheets are checked one by one as the parser reaches them: the first (good) sheet is parsed and read, the
+    # second is a far-corner bomb. The limits stop it (not the parser's memory limit), and nothing of the file lands.
+    from tests.hardening.workbooks import far_corner_sheet
+
+    book = deployment.root / GDP_BOOK.format("2023年二季度")
+    _replace_member(book, "xl/worksheets/sheet2.xml", b"".join(far_corner_sheet()))
+    (result,) = ingest(deployment, db, [book])
+    assert result.rejected and "the sheet declares the dimension A1:XFD1048576" in result.error, result.error
+    assert "xl/worksheets/sheet2.xml" in result.error and "parser" not in result.error
+    assert db.read().empty and db.quarantined(result.file)["reason"].str.startswith("file rejected:").all()
