@@ -146,7 +146,7 @@ def _record_ends(data: bytes, count: int | None = None) -> np.ndarray:
     return (ends[:count] if count is not None else ends) + 1
 
 
-def _record_blocks(path: Path, skip_records: int) -> Iterator[tuple[bytes, bool]]:
+def _record_blocks(path: Path, skip_records: int) -> Iterator[tuple[bytes | memoryview, bool]]:
     """The data of a CSV after its first ``skip_records`` records (title and header rows), in blocks of whole
     records of about ``_BLOCK_BYTES``, each with whether it holds a quote (a quoted field may span lines)."""
     with open(path, "rb") as fh:
@@ -173,7 +173,7 @@ def _record_blocks(path: Path, skip_records: int) -> Iterator[tuple[bytes, bool]
                 more = fh.read(_BLOCK_BYTES)
                 eof, data = len(more) < _BLOCK_BYTES, data + more
                 continue
-            yield data[:cut], quoted
+            yield memoryview(data)[:cut], quoted  # a view: the block is not copied again
             data = data[cut:]
 
 
@@ -215,7 +215,7 @@ def _arrow_tables(path: Path, headers: list[str], first_data_line: int, encoding
         raise BadLine(str(exc)) from exc
 
 
-def _parse_block(block: bytes, quoted: bool, names: list[str], convert, encoding: str) -> pa.RecordBatch | None:
+def _parse_block(block: bytes | memoryview, quoted: bool, names: list[str], convert, encoding: str) -> pa.RecordBatch | None:
     """A block of whole records as one batch (None when it holds none). An empty line is a row with every cell
     blank (Arrow's ``ignore_empty_lines=False``): it is no data, but it keeps the numbers of the rows after it."""
     table = pa_csv.read_csv(

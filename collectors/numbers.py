@@ -89,9 +89,6 @@ def _one_cell(cell) -> tuple[float, str | None, bool]:
     return float(text.replace(",", "").replace("，", "")), None, False
 
 
-# The bytes of a figure written with digits, a minus sign and a decimal point only: most value columns.
-_DIGITS_SIGN_POINT = np.zeros(256, dtype=bool)
-_DIGITS_SIGN_POINT[list(b"0123456789.-")] = True
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[list(b"0123456789")] = True
 
@@ -109,7 +106,9 @@ def plain_figures(column: pa.Array) -> np.ndarray | None:
         return None
     offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset:column.offset + len(column) + 1]
     data = np.frombuffer(column.buffers()[2], dtype=np.uint8) if column.buffers()[2] is not None else np.empty(0, np.uint8)
-    if _DIGITS_SIGN_POINT[data[offsets[0]:offsets[-1]]].all():
+    text = data[offsets[0]:offsets[-1]]
+    # Every byte within "-" (0x2D) … "9" (0x39) and none of them "/" (0x2F): digits, minus signs and points only.
+    if not len(text) or (text.min() >= 0x2D and text.max() <= 0x39 and not (text == 0x2F).any()):
         starts, ends = offsets[:-1], offsets[1:]
         filled = ends > starts  # a null cell (blank) has no bytes
         starts, ends = starts[filled], ends[filled]
