@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -192,8 +193,7 @@ def _arrow_tables(path: Path, headers: list[str], first_data_line: int, encoding
     arrow_encoding = "utf8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
     start = first_data_line
     try:
-        for block, quoted in _record_blocks(path, first_data_line - 1):
-            batch = _parse_block(block, quoted, names, convert, arrow_encoding)
+        for batch in _parsed_blocks(_record_blocks(path, first_data_line - 1), names, convert, arrow_encoding):
             if batch is None:
                 continue
             rows = np.arange(start, start + batch.num_rows, dtype=np.int64)
@@ -213,6 +213,20 @@ def _arrow_tables(path: Path, headers: list[str], first_data_line: int, encoding
         if undecodable:
             raise undecodable from None
         raise BadLine(str(exc)) from exc
+
+
+def _parsed_blocks(blocks: Iterator[tuple[bytes | memoryview, bool]], names: list[str], convert, encoding: str) -> Iterator[pa.RecordBatch | None]:
+    """The parsed ``blocks``, each parsed in a worker thread while the caller works on the one before: Arrow's parser
+    does not hold the interpreter, so reading a file and validating and storing it overlap on two cores."""
+    with ThreadPoolExecutor(max_workers=1) as parser:
+        pending = None
+        for block, quoted in blocks:
+            parsed = parser.submit(_parse_block, block, quoted, names, convert, encoding)
+            if pending is not None:
+                yield pending.result()
+            pending = parsed
+        if pending is not None:
+            yield pending.result()
 
 
 def _parse_block(block: bytes | memoryview, quoted: bool, names: list[str], convert, encoding: str) -> pa.RecordBatch | None:
