@@ -53,7 +53,10 @@ def read_values(cells: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return values, np.full(n, None, dtype=object), np.isnan(values)
     if cells.dtype == object and pd.api.types.infer_dtype(cells, skipna=True) in _NUMBER_CELLS:
         # Number cells (a spreadsheet's), blanks among them: read as they are. Written out, an infinity is no figure.
-        values = cells.to_numpy(dtype="float64", na_value=np.nan)
+        try:
+            values = cells.to_numpy(dtype=object).astype(np.float64)  # None is NaN; one conversion in C
+        except (TypeError, ValueError):  # another kind of missing value (pd.NA)
+            values = cells.to_numpy(dtype="float64", na_value=np.nan)
         reasons = np.full(n, None, dtype=object)
         reasons[values == np.inf], reasons[values == -np.inf] = "not a number: 'inf'", "not a number: '-inf'"
         return np.where(np.isinf(values), np.nan, values), reasons, np.isnan(values)

@@ -188,7 +188,7 @@ def to_raw(
             "indicator": per_column([cmap.indicator or layout.indicator for _, cmap in matched]),
             "period": _stacked([row_period if cmap.period is None else headers[idx].split("/")[-1] if cmap.period == "header"
                                 else cmap.period for idx, cmap in matched], n),
-            "value": _as_series(np.concatenate([data[idx].to_numpy() for idx, _ in matched])),
+            "value": _as_series(data.to_numpy()[:, [idx for idx, _ in matched]].T.ravel()),  # column after column
             # the column's own basis, else the row's basis column (累计, 当月, 1-6月…), else the indicator's
             "basis": _stacked([cmap.basis.value if cmap.basis else row_basis for _, cmap in matched], n),
             "measure": per_column([cmap.measure for _, cmap in matched]),
@@ -205,13 +205,16 @@ def _stacked(parts: list, n: int) -> pd.Categorical:
     value (None: nothing) for all n rows of its part."""
     values = [p for p in parts if not isinstance(p, pd.Categorical) and p is not None]
     categories = pd.Index(list(dict.fromkeys(values + [c for p in parts if isinstance(p, pd.Categorical) for c in p.categories])), dtype=object)
-    codes = []
+    codes: dict[int, np.ndarray] = {}  # by part: most columns share one part (the sheet's period, no basis)
     for part in parts:
+        if id(part) in codes:
+            continue
         if isinstance(part, pd.Categorical):
-            codes.append(np.append(categories.get_indexer(part.categories), -1)[part.codes])
+            codes[id(part)] = np.append(categories.get_indexer(part.categories), -1)[part.codes]
         else:
-            codes.append(np.full(n, -1 if part is None else categories.get_loc(part), dtype=np.int64))
-    return pd.Categorical.from_codes(np.concatenate(codes) if codes else np.empty(0, np.int64), categories=categories, validate=False)
+            codes[id(part)] = np.full(n, -1 if part is None else categories.get_loc(part), dtype=np.int64)
+    stacked = np.concatenate([codes[id(part)] for part in parts]) if parts else np.empty(0, np.int64)
+    return pd.Categorical.from_codes(stacked, categories=categories, validate=False)
 
 
 def _as_series(values: np.ndarray) -> pd.Series:
