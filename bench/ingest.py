@@ -100,10 +100,9 @@ def measure(config: Path, csv: Path) -> dict:
     from targetwatch.store.sqlite import SQLiteStore
 
     dep = load_deployment(config)
-    store_path = config / f"store-{csv.stem}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{store_path}{suffix}").unlink(missing_ok=True)
-    store = SQLiteStore(store_path)
+    # A store of this run's own (the kept workbook's folder may serve several runs at once); removed at exit.
+    scratch = tempfile.TemporaryDirectory(prefix="targetwatch-bench-store-")
+    store = SQLiteStore(Path(scratch.name) / f"store-{csv.stem}.db")
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     start, cpu = time.perf_counter(), time.process_time()
     result = ingest_file(dep, store, csv)
@@ -111,6 +110,7 @@ def measure(config: Path, csv: Path) -> dict:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     child_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime  # the workbook parser's child
     store.close()
+    scratch.cleanup()
     return {"rows": result.batch.rows_read, "seconds": seconds, "cpu": cpu, "child_cpu": child_cpu, "quarantined": result.batch.quarantined,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
