@@ -7,7 +7,8 @@ backstop for the shapes nobody has thought of. It parses the sheets a mapping as
 ``RLIMIT_AS`` and sends their cells back; its death becomes a located rejection of that one file.
 
 The child is started as ``python -I -m collectors.sandbox`` and imports nothing but python-calamine. It sends
-each sheet as soon as it has parsed it, so the caller reads one sheet while the child parses the next.
+each sheet as soon as it has parsed it, so the caller reads one sheet while the child parses the next. With a
+gate (``collectors.limits.SheetGate``), the child parses each sheet only once the caller has let it through.
 """
 
 from __future__ import annotations

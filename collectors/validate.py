@@ -138,7 +138,7 @@ class _ByIndicator:
 class _Problems:
     """The first problem of each row, kept only for the rows that have one (most chunks have none)."""
 
-    def __init__(self, n: int, considered: np.ndarray):
+    def __init__(self, considered: np.ndarray):
         self.flagged = ~considered  # rows not reported are never judged: they are skipped, not quarantined
         self.at: list[np.ndarray] = []
         self.reasons: list[str] = []
@@ -188,7 +188,7 @@ def validate(raw: pd.DataFrame, dep: Deployment, counts: Counts | None = None) -
     value_raw = raw["value"]
     values, value_reason, missing = _values(value_raw)
     counts.not_reported += int(missing.sum())
-    problems = _Problems(n, ~missing)
+    problems = _Problems(~missing)
     flag = problems.flag
 
     unit_codes, unit_names = distinct(raw["unit"])
