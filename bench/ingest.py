@@ -5,7 +5,7 @@
 
 Prints rows per second and peak memory (max RSS) of the ingest alone, measured in a fresh process
 per size, so that the figures show whether memory grows with the file (it should not: the reader
-streams chunks and staging spills to a temporary table on disk). Beside it, as the reference, DuckDB's
+streams chunks and staging spills to scratch files on disk). Beside it, as the reference, DuckDB's
 ``read_csv`` of the same file into a table of a DuckDB database file, in a fresh process too (DuckDB
 comes with the ``bench`` extra). The CSV is in the natural order of a department's export (period,
 then unit, then indicator). Data are synthetic.
