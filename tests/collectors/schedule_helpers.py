@@ -6,12 +6,23 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Iterator
 
 from collectors import runs
+from targetwatch.deployment import load_deployment
 from targetwatch.periods import TZ
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE_CONFIG, ROOT, free_port, stop, wait_http
+from tests.exporters.receivers import Receiver, send_digests_to
+
+WORKBOOK = EXAMPLE_CONFIG / "inbox" / "shaoyang" / "邵阳市县市区主要经济指标_2023年1-6月.xlsx"
+LEADER, LEADER_SUBJECT = "xia_xiangyang", "目标预警｜2023-06｜夏向阳同志分管事项"
+# The verdict WORKBOOK turns behind: 大祥区's fiscal revenue growth against the city's mean, in the leader's digest.
+BEHIND = ("【落后】地方一般公共预算收入增速高于全市平均水平（大祥区）：大祥区2023年6月地方一般公共预算收入增速为3.2%，"
+          "目标高于全市平均水平（3.8%），差0.6个百分点")
 
 
 def at(y, m, d, hh=0, mm=0) -> datetime:
@@ -80,6 +91,27 @@ def start_serve(deployment_dir, port: int, log: Path, interval: str) -> subproce
                              "--port", str(port), "--period", "2023-06", "--interval", interval],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w"),
                             env={**os.environ, "TARGETWATCH_LOG_LEVEL": "INFO"})
+
+
+@contextmanager
+def serving_a_drop_folder(deployment_dir: Path, tmp_path: Path, source: str, schedule: str | None,
+                          interval: str) -> Iterator[SimpleNamespace]:
+    """``serve`` running (healthy) on the example with its 邵阳 monthly mapping on ``drop/`` (see
+    :func:`shaoyang_drop_folder`) and digests going to a local webhook receiver. Yields drop, hook, dep, port,
+    log and serve; a body that ends normally must see ``serve`` stop cleanly on SIGTERM."""
+    drop = shaoyang_drop_folder(deployment_dir, source, schedule)
+    hook = Receiver("webhook", free_port()).start()
+    send_digests_to(deployment_dir, hook)
+    port, log = free_port(), tmp_path / "serve.log"
+    serve = start_serve(deployment_dir, port, log, interval)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/healthy", timeout=30)
+        yield SimpleNamespace(drop=drop, hook=hook, dep=load_deployment(deployment_dir), port=port, log=log, serve=serve)
+        serve.terminate()
+        assert serve.wait(timeout=30) == 0
+    finally:
+        stop(serve)
+        hook.stop()
 
 
 def write_slowly(data: bytes, target: Path, pieces: int = 8, pause: float = 0.1) -> None:

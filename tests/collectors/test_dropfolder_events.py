@@ -15,28 +15,16 @@ from collectors.sources import collect
 from collectors.sources.dropfolder import DropFolderWatcher
 from targetwatch.deployment import load_deployment
 from targetwatch.store.sqlite import SQLiteStore
-from tests.collectors.schedule_helpers import (LONG_CSV, assert_one_collection_landed, digests_to, shaoyang_drop_folder, start_serve,
-                                              write_collector, write_slowly)
-from tests.conftest import EXAMPLE_CONFIG, free_port, stop, wait_http, wait_until
-from tests.exporters.receivers import Receiver, send_digests_to
-
-WORKBOOK = EXAMPLE_CONFIG / "inbox" / "shaoyang" / "邵阳市县市区主要经济指标_2023年1-6月.xlsx"
-LEADER = "xia_xiangyang"
-BEHIND = ("【落后】地方一般公共预算收入增速高于全市平均水平（大祥区）：大祥区2023年6月地方一般公共预算收入增速为3.2%，"
-          "目标高于全市平均水平（3.8%），差0.6个百分点")
+from tests.collectors.schedule_helpers import (BEHIND, LEADER, LEADER_SUBJECT, LONG_CSV, WORKBOOK, assert_one_collection_landed,
+                                              digests_to, serving_a_drop_folder, write_collector, write_slowly)
+from tests.conftest import wait_until
 
 
 @pytest.mark.services
 def test_serve_reads_a_dropped_workbook_on_its_filesystem_event_and_the_digest_arrives(deployment_dir, tmp_path):
-    drop = shaoyang_drop_folder(deployment_dir, "{kind: dropfolder}", None)  # the default settle time; no schedule polls it
-    hook = Receiver("webhook", free_port()).start()
-    send_digests_to(deployment_dir, hook)
-    dep = load_deployment(deployment_dir)
-    port = free_port()
-    log = tmp_path / "serve.log"
-    serve = start_serve(deployment_dir, port, log, "3600")
-    try:
-        wait_http(f"http://127.0.0.1:{port}/-/healthy", timeout=30)
+    # The default settle time; no schedule polls the folder.
+    with serving_a_drop_folder(deployment_dir, tmp_path, "{kind: dropfolder}", None, "3600") as served:
+        drop, log = served.drop, served.log
         wait_until(lambda: "evaluated" in log.read_text(encoding="utf-8"), 120, "the first (full) evaluation")
         assert f"drop folder shaoyang-monthly: watching {drop} with filesystem events" in log.read_text(encoding="utf-8")
 
@@ -45,19 +33,13 @@ def test_serve_reads_a_dropped_workbook_on_its_filesystem_event_and_the_digest_a
         shutil.copyfile(WORKBOOK, partial)
         os.replace(partial, drop / WORKBOOK.name)
 
-        assert wait_until(lambda: digests_to(hook, BEHIND), 60, "the leader's digest") == [(LEADER, "目标预警｜2023-06｜夏向阳同志分管事项")]
+        assert wait_until(lambda: digests_to(served.hook, BEHIND), 60, "the leader's digest") == [(LEADER, LEADER_SUBJECT)]
         assert (drop / "archive" / WORKBOOK.name).exists() and not partial.exists()
-        assert_one_collection_landed(dep)
-        serve.terminate()
-        assert serve.wait(timeout=30) == 0
-    finally:
-        stop(serve)
-        hook.stop()
+        assert_one_collection_landed(served.dep)
     logged = log.read_text(encoding="utf-8")
     # The collection that read it asked for the rules reading its figures only, not a full cycle.
     assert "re-evaluated" in logged and "changed (indicator, period) pairs" in logged
     assert "polling" not in logged
-
 
 
 def test_the_watcher_hands_over_only_settled_files_and_never_a_temporary_name(deployment_dir):
