@@ -133,6 +133,7 @@ def _exploded(rows: list[tuple]) -> dict[str, np.ndarray]:
 
 
 _HELD_COLUMNS = ("key", "revision", "value", "reported_at", "batch")
+_MIGRATION_PAIRS = 64  # (indicator, period) pairs moved at once from the row layout: at most 64 × the units in memory
 
 
 class SQLiteStore:
@@ -158,16 +159,18 @@ class SQLiteStore:
         self.con.execute("BEGIN IMMEDIATE")
         try:
             if self.con.execute(has_rows).fetchone() is not None:  # not moved meanwhile by another connection
-                for (ind,) in self.con.execute("SELECT DISTINCT id FROM dim WHERE kind = 'indicator' ORDER BY id").fetchall():
-                    lo = ind << (_PERIOD_BITS + _PAIR_SHIFT)
+                first, last = self.con.execute("SELECT min(key), max(key) FROM observation").fetchone()
+                step = _MIGRATION_PAIRS << _PAIR_SHIFT  # whole pairs, a bounded number at a time, whatever the store's size
+                for lo in range(0 if first is None else first >> _PAIR_SHIFT << _PAIR_SHIFT, -1 if last is None else last + 1, step):
                     rows = self._rows("SELECT key, revision, value, reported_at, batch FROM observation WHERE key BETWEEN ? AND ?",
-                                      (lo, lo + (1 << (_PERIOD_BITS + _PAIR_SHIFT)) - 1), _HELD_COLUMNS)
-                    self.con.executemany(_INSERT_SLICE, slice_rows(*(rows[c] for c in _HELD_COLUMNS[:3]), rows["reported_at"], rows["batch"]))
+                                      (lo, lo + step - 1), _HELD_COLUMNS)
+                    self.con.executemany(_INSERT_SLICE, slice_rows(*(rows[c] for c in _HELD_COLUMNS)))
                 self.con.execute("DROP TABLE observation")
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        self.con.execute("VACUUM")  # once: give back the pages of the rows, about half the file
 
     # -- dimensions ----------------------------------------------------------------------------------
 

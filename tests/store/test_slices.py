@@ -95,6 +95,7 @@ def test_a_store_written_a_row_per_revision_moves_into_slices_when_opened(tmp_pa
 
     store = SQLiteStore(path)
     assert store.con.execute("SELECT name FROM sqlite_master WHERE name = 'observation'").fetchone() is None
+    assert store.con.execute("PRAGMA freelist_count").fetchone()[0] == 0  # the rows' pages given back
     latest = store.read().sort_values(["indicator", "unit", "basis"])
     assert latest[["indicator", "unit", "basis", "value", "revision", "batch"]].values.tolist() == [
         ["gdp", "daxiang", "ytd", 12.5, 2, 2], ["gdp", "beita", "ytd", 7.0, 1, 1],
