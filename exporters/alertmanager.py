@@ -16,6 +16,10 @@ inhibit: a ``no_data`` or ``late`` alert mutes the ``behind`` alert of the same 
 without a leader go to the operators. Under compose, every URL names a compose service
 (``targetwatch_url: http://targetwatch:9464``), never 127.0.0.1, which would be the container itself.
 
+The relay webhook presents ``serve``'s token (``Authorization: Bearer``) read by Alertmanager from
+``alertmanager.targetwatch_token_file``, never inline; exporting while the token is set and no file is named
+is refused, as that Alertmanager would be turned away.
+
 Alertmanager keeps its notification log for ``--data.retention`` (default 120h); with a 31-day
 ``repeat_interval`` start it with ``--data.retention=800h``, or it repeats every five days.
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exporters.amwebhook import PATH as WEBHOOK_PATH
+from exporters.amwebhook import PATH as WEBHOOK_PATH, TOKEN_ENV as WEBHOOK_TOKEN_ENV
 from exporters.channels import NotifierConfig, load_notifier_config
 from exporters.digest import all_clear
 from exporters.owners import leaders
@@ -75,6 +79,8 @@ def alertmanager_config(deployment, config: NotifierConfig, wechat_secret: str |
             receiver["webhook_configs"] = [{"url": f"{am.webhook_url}?leader={leader}", "send_resolved": True}]
         if config.robot_channels_of(leader):
             relay = {"url": f"{am.targetwatch_url.rstrip('/')}{WEBHOOK_PATH}?leader={leader}", "send_resolved": True}
+            if am.targetwatch_token_file:
+                relay["http_config"] = {"authorization": {"type": "Bearer", "credentials_file": am.targetwatch_token_file}}
             receiver["webhook_configs"] = [*receiver.get("webhook_configs", []), relay]
         receivers.append(receiver)
         routes.append({"receiver": receiver_name(leader), "matchers": [f'leader="{leader}"']})
@@ -143,6 +149,10 @@ def export_alertmanager(deployment, out_dir: str | Path, config: NotifierConfig 
     path = out / "alertmanager.yml"
     secret = settings_mod.secret(WECHAT_SECRET_ENV, deployment.settings)
     doc = alertmanager_config(deployment, config, secret)
+    relays = any(WEBHOOK_PATH in w["url"] for r in doc["receivers"] for w in r.get("webhook_configs", []))
+    if relays and not config.alertmanager.targetwatch_token_file and settings_mod.secret(WEBHOOK_TOKEN_ENV, deployment.settings):
+        raise ConfigError(f"{WEBHOOK_TOKEN_ENV} is set, so serve refuses Alertmanager without it: name the file holding it "
+                          "in notifiers.yaml alertmanager.targetwatch_token_file (Alertmanager reads it from there)")
     holds_secret = bool(secret) and doc["global"].get("wechat_api_secret") == secret
     if holds_secret and in_tracked_tree(path):
         raise ConfigError(f"{path} is tracked by git, or in a git work tree and not ignored, and would hold {WECHAT_SECRET_ENV}: "

@@ -10,10 +10,18 @@ role PrometheusAlert plays for many Chinese teams.
 
 Alertmanager resends a notification it thinks failed, and repeats a group every ``repeat_interval``: a
 notification whose alerts and states were already relayed has the same key and is not queued again.
+
+Whoever can post here makes the robots speak, so the endpoint takes a shared secret,
+``TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN`` (the environment, ``…_FILE``, or the secrets file), that
+Alertmanager presents as ``Authorization: Bearer`` (the generated ``http_config`` reads it from
+``alertmanager.targetwatch_token_file``). Without it the endpoint answers only while ``serve`` listens on
+loopback, where only this machine can reach it (:func:`refusal`).
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
 from typing import Callable
@@ -28,6 +36,34 @@ from exporters.verdicts import DIGEST_STATUSES
 
 log = logging.getLogger("targetwatch.alertmanager_webhook")
 PATH = "/alertmanager/webhook"
+TOKEN_ENV = "TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``serve`` bound to ``host`` is reachable from this machine only (a host name other than
+    ``localhost`` could resolve anywhere, so it is not)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refusal(authorization: str | None, token: str | None, loopback: bool) -> tuple[int, str] | None:
+    """Why a POST is refused, as (HTTP status, reason), or ``None`` when it may be relayed.
+
+    With a token, only ``Bearer <token>`` passes (compared in constant time). Without one, only a
+    loopback listener answers. The reason never quotes the header: it may hold a near-miss of the secret.
+    """
+    if token is None:
+        return None if loopback else (403, f"serve listens beyond loopback and {TOKEN_ENV} is not set")
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return 401, "no bearer token"
+    if not hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8")):
+        return 401, "wrong bearer token"
+    return None
 
 
 class AlertmanagerRelay:

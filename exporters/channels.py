@@ -59,6 +59,8 @@ class AlertmanagerReceivers(_Strict):
     kinds: dict[str, Literal["email", "webhook", "wechat"]] = Field(default_factory=dict, description="leader id → receiver kind")
     targetwatch_url: str = Field("http://127.0.0.1:9464", description="where Alertmanager reaches `targetwatch serve` "
                                  "(under compose: http://targetwatch:9464); robots are reached through its /alertmanager/webhook")
+    targetwatch_token_file: str | None = Field(None, description="file holding TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN, which "
+                                               "Alertmanager presents to /alertmanager/webhook as a bearer token (never inline)")
     ops_email: str | None = Field(None, description="operators' address for alerts without a leader (instead of ops_webhook_url)")
     ops_webhook_url: str = Field("http://127.0.0.1:9099/targetwatch/ops", description="receiver of alerts without a leader")
     webhook_url: str = Field("http://127.0.0.1:9099/targetwatch/leader", description="webhook receivers; ?leader=<id> is appended")

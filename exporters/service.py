@@ -48,7 +48,7 @@ import pandas as pd
 
 import rules
 from collectors.layout import Collector, load_collectors
-from exporters.amwebhook import PATH as ALERTMANAGER_WEBHOOK, AlertmanagerRelay
+from exporters.amwebhook import PATH as ALERTMANAGER_WEBHOOK, TOKEN_ENV as WEBHOOK_TOKEN_ENV, AlertmanagerRelay, is_loopback, refusal
 from exporters.bulletin import web as bulletin_web
 from exporters.channels import NotifierConfig, load_notifier_config
 from exporters.collector import ExporterState, TargetwatchCollector
@@ -65,6 +65,7 @@ from rules.reads import affected_rules
 from targetwatch.deployment import Deployment, load_deployment
 from targetwatch.errors import ConfigError
 from targetwatch.grafana import token as grafana_token
+from targetwatch import settings as settings_mod
 from targetwatch.periods import as_of_instant
 from targetwatch.store import Store, store_for
 
@@ -178,6 +179,8 @@ class Service:
         self.ledger = ledger or Ledger(ledger_path(settings))
         self.interval, self.retry_tick = interval, retry_tick
         self.host, self.port = host or settings.listen_host, port if port is not None else settings.listen_port
+        # Read once at start, like every secret of a running service; never logged.
+        self._webhook_token = settings_mod.secret(WEBHOOK_TOKEN_ENV, settings)
         self.state = ExporterState()
         self.pusher: AlertmanagerPusher | None = None
         self._use_notifiers(self.cycle_config.notifiers)
@@ -441,15 +444,21 @@ class Service:
                 path = self.path.split("?", 1)[0]
                 if path != ALERTMANAGER_WEBHOOK:
                     return self._answer(404, f"not found: POST {ALERTMANAGER_WEBHOOK}\n".encode())
+                refused = service.webhook_refusal(self.headers.get("Authorization"))
+                if refused is not None:  # nothing read, relayed or queued; the header's value is never logged
+                    log.warning("refused POST %s from %s: %s", ALERTMANAGER_WEBHOOK, self.client_address[0], refused[1])
+                    return self._answer(refused[0], f"refused: {refused[1]}\n".encode(), bearer=refused[0] == 401)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 code, text = service.relay.handle(body)
                 self._answer(code, text.encode())
                 if code == 200:  # queued durably; deliver now rather than at the next retry tick
                     service.notifications.deliver()
 
-            def _answer(self, code: int, body: bytes) -> None:
+            def _answer(self, code: int, body: bytes, bearer: bool = False) -> None:
                 self.send_response(code)
                 self.send_header("Content-Type", "text/plain; charset=utf-8")
+                if bearer:
+                    self.send_header("WWW-Authenticate", 'Bearer realm="targetwatch"')
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -479,7 +488,18 @@ class Service:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, name="targetwatch-http", daemon=True).start()
         log.info("serving http://%s:%d/metrics", *self.server.server_address[:2])
+        if self._webhook_token is None:  # said once, at start: the endpoint's stance does not change while serving
+            if is_loopback(self.host):
+                log.warning("POST %s takes unauthenticated requests (serve listens on loopback only); set %s to require a token",
+                            ALERTMANAGER_WEBHOOK, WEBHOOK_TOKEN_ENV)
+            else:
+                log.warning("POST %s is refused: serve listens on %s, beyond loopback, and %s is not set",
+                            ALERTMANAGER_WEBHOOK, self.host, WEBHOOK_TOKEN_ENV)
         return self.server
+
+    def webhook_refusal(self, authorization: str | None) -> tuple[int, str] | None:
+        """Why ``POST /alertmanager/webhook`` with this ``Authorization`` header is refused, or ``None`` (:func:`exporters.amwebhook.refusal`)."""
+        return refusal(authorization, self._webhook_token, is_loopback(self.host))
 
     def run(self) -> None:
         """Serve until SIGTERM/SIGINT or :meth:`stop`: evaluate every ``interval`` s, retry the outbox often."""

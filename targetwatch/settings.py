@@ -181,12 +181,20 @@ def _secrets_file_value(path: str | None, name: str) -> str | None:
 
 
 def secret(name: str, settings: Settings | None = None) -> str | None:
-    """A secret by environment-variable name, else from the secrets file; ``None`` when unset.
+    """A secret by environment-variable name, else from the file ``<name>_FILE`` names (a compose or
+    Kubernetes secret mounted as a file, shared with another container), else from the secrets file;
+    ``None`` when unset.
 
     The value is returned for use, never logged: callers wrap it before it reaches a message.
     """
     value = os.environ.get(name)
     if value:
         return value
+    mounted = os.environ.get(name + "_FILE")
+    if mounted:
+        try:
+            return Path(mounted).read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE names {mounted}, which cannot be read ({exc.strerror})") from None
     path = settings.secrets_file if settings else os.environ.get(ENV_PREFIX + "SECRETS_FILE")
     return _secrets_file_value(path, name)

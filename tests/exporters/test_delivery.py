@@ -6,6 +6,8 @@ aiosmtpd); the clock of the outbox is stepped, never slept on.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -199,19 +201,26 @@ def alertmanager_notification(status: str = "firing") -> bytes:
                        "commonLabels": labels, "alerts": [alert]}).encode()
 
 
-def post(url: str, body: bytes) -> tuple[int, str]:
+def post(url: str, body: bytes, authorization: str | None = None) -> tuple[int, str]:
     import urllib.error
     import urllib.request
 
+    request = urllib.request.Request(url, data=body, method="POST")
+    if authorization is not None:
+        request.add_header("Authorization", authorization)
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=10) as resp:
+        with urllib.request.urlopen(request, timeout=10) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
 
 
-@pytest.mark.parametrize("via", ["builtin", "alertmanager"])
-def test_serve_relays_an_alertmanager_notification_to_the_robot_once_and_only_via_alertmanager(deployment, store, tmp_path, via):
+WEBHOOK_TOKEN = "am-webhook-token-7f3a91"
+
+
+@contextmanager
+def relaying_service(deployment, store, tmp_path, via: str = "alertmanager"):
+    """`serve`'s HTTP side on 127.0.0.1 with a local WeCom robot for every leader; yields (service, webhook URL, robot)."""
     from exporters.service import Service
 
     robot = Receiver("wecom", free_port(), wecom_key="wk-relay").start()
@@ -220,8 +229,22 @@ def test_serve_relays_an_alertmanager_notification_to_the_robot_once_and_only_vi
     service = Service(deployment, store, evaluate=lambda *a, **k: frame, notifier_config=config, ledger=Ledger(tmp_path / "n.db"), port=0)
     service.notifications.secret = service.relay.notifications.secret = {"TARGETWATCH_WECOM_ROBOT_URL": robot.url}.get
     server = service.start_http()
-    url = f"http://127.0.0.1:{server.server_address[1]}/alertmanager/webhook"
     try:
+        yield service, f"http://127.0.0.1:{server.server_address[1]}/alertmanager/webhook", robot
+    finally:
+        server.shutdown()
+        server.server_close()
+        service.ledger.close()
+        robot.stop()
+
+
+@pytest.mark.parametrize("via", ["builtin", "alertmanager"])
+def test_serve_relays_an_alertmanager_notification_to_the_robot_once_and_only_via_alertmanager(deployment, store, tmp_path, via,
+                                                                                                 monkeypatch, caplog):
+    monkeypatch.delenv("TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN", raising=False)
+    with caplog.at_level("WARNING", logger="targetwatch.serve"), relaying_service(deployment, store, tmp_path, via) as (service, url, robot):
+        # No token on a loopback listener: it answers, and said so once at start.
+        assert caplog.text.count("takes unauthenticated requests (serve listens on loopback only)") == 1
         cycle = service.evaluate_and_notify()  # the built-in path sends its digest; the other records only
         assert cycle.queued == (1 if via == "builtin" else 0)
         before = len(robot.received)
@@ -247,11 +270,42 @@ def test_serve_relays_an_alertmanager_notification_to_the_robot_once_and_only_vi
         assert relayed[["rule", "unit", "new_status", "note", "result"]].values.tolist() == [
             ["daxiang_industrial_va_growth", "daxiang", "behind", "relayed from Alertmanager", "sent"]]
         assert ledger.loc[ledger["kind"] == "digest", "note"].str.startswith("via alertmanager").all()
-    finally:
-        server.shutdown()
-        server.server_close()
-        service.ledger.close()
-        robot.stop()
+
+
+def test_with_the_token_set_serve_refuses_a_notification_without_it_and_relays_nothing(deployment, store, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN", WEBHOOK_TOKEN)
+    wrong = ["Bearer am-webhook-token-7f3a90", f"Basic {WEBHOOK_TOKEN}", "Bearer ", f"Bearer {WEBHOOK_TOKEN}x"]
+    with caplog.at_level("INFO", logger="targetwatch"), relaying_service(deployment, store, tmp_path) as (service, url, robot):
+        for authorization in [None, *wrong]:
+            code, text = post(url, alertmanager_notification(), authorization)
+            assert (code, text.split(":")[0]) == (401, "refused"), authorization
+        assert robot.attempts == [] and service.ledger.notifications().empty  # nothing relayed, nothing in the outbox
+        assert caplog.text.count("refused POST /alertmanager/webhook from 127.0.0.1: wrong bearer token") == 2
+        assert caplog.text.count("refused POST /alertmanager/webhook from 127.0.0.1: no bearer token") == 3  # none, Basic, empty
+        assert "unauthenticated" not in caplog.text
+
+        assert post(url, alertmanager_notification(), f"Bearer {WEBHOOK_TOKEN}") == (200, "queued 1 message(s)\n")
+        wait_until(lambda: robot.received, 10, "the relayed digest at the robot")
+    # Neither the secret nor what a caller offered for it reaches the log.
+    assert not any(w.split(" ", 1)[1] in caplog.text for w in wrong if w.split(" ", 1)[1].strip())
+    assert WEBHOOK_TOKEN not in caplog.text
+
+
+def test_without_a_token_serve_beyond_loopback_refuses_the_webhook(deployment, store, tmp_path, monkeypatch):
+    from exporters.service import Service
+
+    monkeypatch.delenv("TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN", raising=False)
+    config = NotifierConfig(via="alertmanager")
+    # Not bound (tests listen on 127.0.0.1 only): the decision depends on the configured address alone.
+    beyond = Service(deployment, store, notifier_config=config, ledger=Ledger(tmp_path / "a.db"), host="0.0.0.0", port=0)
+    assert beyond.webhook_refusal(None) == (403, "serve listens beyond loopback and TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN is not set")
+    assert beyond.webhook_refusal(f"Bearer {WEBHOOK_TOKEN}")[0] == 403  # no token configured: nothing can match it
+    for loopback in ("127.0.0.1", "::1", "localhost"):
+        assert Service(deployment, store, notifier_config=config, ledger=Ledger(tmp_path / "b.db"), host=loopback,
+                       port=0).webhook_refusal(None) is None
+    monkeypatch.setenv("TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN", WEBHOOK_TOKEN)
+    guarded = Service(deployment, store, notifier_config=config, ledger=Ledger(tmp_path / "c.db"), host="0.0.0.0", port=0)
+    assert guarded.webhook_refusal(f"Bearer {WEBHOOK_TOKEN}") is None and guarded.webhook_refusal(None) == (401, "no bearer token")
 
 
 @pytest.mark.parametrize("via", ["builtin", "alertmanager"])

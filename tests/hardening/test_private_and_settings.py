@@ -163,3 +163,26 @@ def test_the_influx_token_comes_from_the_secrets_file_unless_the_environment_has
     assert (dep.settings.influx.token_value(), dep.settings_origin["influx.token"]) == ("from-env", "environment (TARGETWATCH_INFLUX__TOKEN)")
     shown = CliRunner().invoke(app, ["config", "show", "--config", str(deployment_dir)])
     assert "from-env" not in shown.output and "********" in shown.output
+
+
+def test_a_secret_comes_from_the_environment_then_the_file_its_file_variable_names_then_the_secrets_file(tmp_path, monkeypatch):
+    from targetwatch.settings import secret
+
+    name = "TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN"
+    for var in (name, name + "_FILE", "TARGETWATCH_SECRETS_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    assert secret(name) is None
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text(f"{name}=from-secrets-file\n", encoding="utf-8")
+    monkeypatch.setenv("TARGETWATCH_SECRETS_FILE", str(secrets))
+    assert secret(name) == "from-secrets-file"
+    mounted = tmp_path / "webhook_token"  # what compose mounts at /run/secrets/…, shared with Alertmanager
+    mounted.write_text("from-mounted-file\n", encoding="utf-8")
+    monkeypatch.setenv(name + "_FILE", str(mounted))
+    assert secret(name) == "from-mounted-file"  # the trailing newline is not part of the secret (Alertmanager trims it too)
+    monkeypatch.setenv(name, "from-env")
+    assert secret(name) == "from-env"
+    monkeypatch.delenv(name)
+    monkeypatch.setenv(name + "_FILE", str(tmp_path / "absent"))
+    with pytest.raises(ConfigError, match=f"{name}_FILE names {tmp_path / 'absent'}, which cannot be read"):
+        secret(name)
