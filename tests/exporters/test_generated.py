@@ -22,6 +22,7 @@ COMMITTED = EXAMPLE_CONFIG / "provisioning"
 @pytest.fixture
 def example(monkeypatch):
     monkeypatch.delenv("TARGETWATCH_WECHAT_API_SECRET", raising=False)
+    monkeypatch.delenv("TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN", raising=False)
     return load_deployment(EXAMPLE_CONFIG)
 
 
@@ -121,8 +122,10 @@ def test_receivers_follow_notifiers_yaml(example, tmp_path):
         "to_user": "wu_yi", "message_type": "markdown", "send_resolved": True, "agent_id": "1000002",
         "message": '**目标预警｜{{ .GroupLabels.period }}｜伍毅同志分管事项**\n\n{{ template "targetwatch.markdown" . }}'}]
     # 伍毅 has the WeCom robot in notifiers.yaml, 郑汉文 the DingTalk robot: both are reached through serve.
+    # serve's webhook token is a bearer Alertmanager reads from the compose secret file, never inline.
+    bearer = {"authorization": {"type": "Bearer", "credentials_file": "/run/secrets/targetwatch_alertmanager_webhook_token"}}
     assert receivers["leader-wu_yi"]["webhook_configs"] == [
-        {"url": "http://targetwatch:9464/alertmanager/webhook?leader=wu_yi", "send_resolved": True}]
+        {"url": "http://targetwatch:9464/alertmanager/webhook?leader=wu_yi", "send_resolved": True, "http_config": bearer}]
     assert [w["url"] for w in receivers["leader-zheng_hanwen"]["webhook_configs"]] == [
         "https://duty.example.gov.cn/targetwatch/leader?leader=zheng_hanwen", "http://targetwatch:9464/alertmanager/webhook?leader=zheng_hanwen"]
     mail = receivers["leader-xia_xiangyang"]["email_configs"][0]
@@ -132,6 +135,29 @@ def test_receivers_follow_notifiers_yaml(example, tmp_path):
     assert doc["route"]["group_by"] == ["leader", "period"] and doc["route"]["repeat_interval"] == "744h"
     assert doc["inhibit_rules"] == [{"source_matchers": ['alertname=~"TargetNoData|TargetLate"'],
                                      "target_matchers": ['alertname="TargetBehind"'], "equal": ["unit", "rule"]}]
+
+
+def test_only_the_relay_to_serve_presents_the_webhook_token_and_never_inline(example, tmp_path, monkeypatch):
+    import yaml
+
+    amtool = require_binary("amtool")
+    token = "am-webhook-token-in-env-0d1e"
+    monkeypatch.setenv("TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN", token)  # set where the export runs: still only the file is named
+    path = export_alertmanager(example, tmp_path, VARIANTS["alertmanager"])
+    assert token not in path.read_text(encoding="utf-8")
+    webhooks = [w for r in yaml.safe_load(path.read_text(encoding="utf-8"))["receivers"] for w in r.get("webhook_configs", [])]
+    with_token = [w["url"] for w in webhooks if "http_config" in w]
+    assert with_token and with_token == [w["url"] for w in webhooks if "/alertmanager/webhook" in w["url"]]  # no other receiver gets it
+    checked = run(amtool, "check-config", str(path))
+    assert checked.returncode == 0 and "SUCCESS" in checked.stdout, checked.stdout + checked.stderr
+    # The token set and no file named: that Alertmanager would be refused by serve, so the export says so and writes nothing.
+    (tmp_path / "again").mkdir()
+    with pytest.raises(ConfigError, match="TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN is set.*alertmanager.targetwatch_token_file"):
+        export_alertmanager(example, tmp_path / "again", variant(targetwatch_token_file=None))
+    assert list((tmp_path / "again").iterdir()) == []
+    monkeypatch.delenv("TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN")
+    untokened = export_alertmanager(example, tmp_path / "again", variant(targetwatch_token_file=None)).read_text(encoding="utf-8")
+    assert "/alertmanager/webhook" in untokened and "http_config" not in untokened  # loopback-only serve needs none
 
 
 def test_the_wechat_secret_comes_from_the_environment_and_the_file_is_private(example, tmp_path, monkeypatch):

@@ -115,12 +115,29 @@ def test_alertmanager_reads_its_smtp_password_from_the_secret_file_compose_mount
     wanted = alertmanager["global"]["smtp_auth_password_file"]
     notifiers = yaml.safe_load((ROOT / "config" / "notifiers.yaml").read_text(encoding="utf-8"))
     assert notifiers["alertmanager"]["smtp_auth_password_file"] == wanted  # the export writes what notifiers.yaml says
-    mounted = {}
-    for entry in COMPOSE["services"]["alertmanager"].get("secrets", []):
-        source, target = (entry, entry) if isinstance(entry, str) else (entry["source"], entry.get("target", entry["source"]))
-        mounted[target if target.startswith("/") else f"/run/secrets/{target}"] = source
+    mounted = mounted_secrets("alertmanager")
     assert wanted in mounted, f"alertmanager.yml reads {wanted}; compose mounts {sorted(mounted)}"
     secret_file = COMPOSE["secrets"][mounted[wanted]]["file"]
     assert secret_file.startswith("./secrets/")
     assert "/secrets/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()  # the password is never committed
     assert "smtp_auth_password:" not in (ALERTMANAGER_DIR / "alertmanager.yml").read_text(encoding="utf-8")
+
+
+def mounted_secrets(service: str) -> dict[str, str]:
+    """Where compose mounts each secret of ``service``: {path inside the container: secret name}."""
+    mounted = {}
+    for entry in COMPOSE["services"][service].get("secrets", []):
+        source, target = (entry, entry) if isinstance(entry, str) else (entry["source"], entry.get("target", entry["source"]))
+        mounted[target if target.startswith("/") else f"/run/secrets/{target}"] = source
+    return mounted
+
+
+def test_alertmanager_and_serve_read_the_webhook_token_from_one_secret_file_compose_mounts():
+    # notifiers.yaml names the file Alertmanager presents as a bearer; serve must read the very same secret.
+    wanted = yaml.safe_load((ROOT / "config" / "notifiers.yaml").read_text(encoding="utf-8"))["alertmanager"]["targetwatch_token_file"]
+    at_alertmanager, at_serve = mounted_secrets("alertmanager"), mounted_secrets("targetwatch")
+    assert wanted in at_alertmanager and wanted in at_serve, (wanted, at_alertmanager, at_serve)
+    assert at_alertmanager[wanted] == at_serve[wanted]
+    assert COMPOSE["services"]["targetwatch"]["environment"]["TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN_FILE"] == wanted
+    assert "TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN" not in COMPOSE["services"]["targetwatch"]["environment"]  # never inline
+    assert COMPOSE["secrets"][at_serve[wanted]]["file"].startswith("./secrets/")  # ignored by git
