@@ -5,7 +5,7 @@ notification path at a time (notifiers.yaml ``via``):
 - ``builtin``: the digests reach a local webhook, one per leader, and Alertmanager tells no leader;
 - ``alertmanager``: no built-in digest; Alertmanager delivers each leader's alerts to a local webhook,
   e-mails a leader through its Chinese template to aiosmtpd, and reaches a local DingTalk robot that
-  checks the signature through `serve`'s /alertmanager/webhook.
+  checks the signature through `serve`'s /alertmanager/webhook, presenting serve's token from the same file serve reads.
 
 A corrected observation then resolves an alert, and the leader hears that it improved.
 """
@@ -45,9 +45,10 @@ DINGTALK_SECRET = "SEC-dingtalk-test-1"
 EMAILED = "jiang_jinliang"  # the leader Alertmanager e-mails
 WECHATTED = "huang_ping"  # a leader with alerts at 2023-06 in the example; the leader Alertmanager reaches by WeCom corp-app message (the others by its webhook)
 WECHAT_SECRET = "corp-app-secret-1"
+WEBHOOK_TOKEN = "am-webhook-token-e2e-5c2b"
 
 
-def notifiers_yaml(via: str, hook: str, serve: str, smtp_port: int, wechat_api: str) -> str:
+def notifiers_yaml(via: str, hook: str, serve: str, smtp_port: int, wechat_api: str, token_file) -> str:
     return f"""
 via: {via}
 channels:
@@ -63,6 +64,7 @@ alertmanager:
   webhook_url: {hook}/leader
   ops_webhook_url: {hook}/ops
   targetwatch_url: {serve}
+  targetwatch_token_file: {token_file}
   smtp_smarthost: 127.0.0.1:{smtp_port}
   smtp_require_tls: false
 """
@@ -99,8 +101,13 @@ def stack(request, deployment_dir, tmp_path, mailbox, monkeypatch):
     monkeypatch.setenv("TARGETWATCH_WECHAT_API_SECRET", WECHAT_SECRET)  # read by the export, into a private file
     base = f"http://127.0.0.1:{hook.port}"
     am_port, prom_port, serve_port = free_port(), free_port(), free_port()
+    # serve's webhook token: one private file that Alertmanager (credentials_file) and serve (…_FILE) both read, as under compose.
+    token_file = tmp_path / "webhook_token"
+    token_file.write_text(WEBHOOK_TOKEN + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+    monkeypatch.delenv("TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN", raising=False)
     (deployment_dir / "notifiers.yaml").write_text(notifiers_yaml(via, base, f"http://127.0.0.1:{serve_port}", mailbox[0],
-                                                                  f"http://127.0.0.1:{wecom_app.port}/cgi-bin/"),
+                                                                  f"http://127.0.0.1:{wecom_app.port}/cgi-bin/", token_file),
                                                    encoding="utf-8")
     dep = load_deployment(deployment_dir)
     store = SQLiteStore(dep.settings.sqlite_path)
@@ -132,13 +139,13 @@ def stack(request, deployment_dir, tmp_path, mailbox, monkeypatch):
              "--port", str(serve_port), "--period", PERIOD, "--interval", "1", "--no-collect"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(serve_log, "w"),
             env={**os.environ, "TARGETWATCH_LOG_LEVEL": "INFO", "TARGETWATCH_DINGTALK_ROBOT_URL": robot.url,
-                 "TARGETWATCH_DINGTALK_SECRET": DINGTALK_SECRET})
+                 "TARGETWATCH_DINGTALK_SECRET": DINGTALK_SECRET, "TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN_FILE": str(token_file)})
         procs.append(serve)
         for url in (f"http://127.0.0.1:{am_port}/-/ready", f"http://127.0.0.1:{prom_port}/-/ready",
                     f"http://127.0.0.1:{serve_port}/-/healthy"):
             wait_http(url, timeout=30)
         yield {"via": via, "hook": hook, "robot": robot, "wecom_app": wecom_app, "mails": mailbox[1], "store": store, "expected": expected, "serve": serve,
-               "serve_log": serve_log, "am": f"http://127.0.0.1:{am_port}", "deployment": dep}
+               "serve_log": serve_log, "am": f"http://127.0.0.1:{am_port}", "deployment": dep, "am_config": am_dir / "alertmanager.yml"}
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -287,3 +294,8 @@ def test_via_alertmanager_no_digest_is_sent_and_the_robot_gets_the_chinese_diges
 
     stack["serve"].terminate()
     assert stack["serve"].wait(timeout=15) == 0
+    # Alertmanager presented the token every time (serve refused nothing), and the token is in neither file.
+    log = stack["serve_log"].read_text(encoding="utf-8")
+    assert "refused POST" not in log and "unauthenticated" not in log and WEBHOOK_TOKEN not in log
+    am_config = stack["am_config"].read_text(encoding="utf-8")
+    assert WEBHOOK_TOKEN not in am_config and "credentials_file:" in am_config
