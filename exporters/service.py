@@ -180,7 +180,7 @@ class Service:
         self.interval, self.retry_tick = interval, retry_tick
         self.host, self.port = host or settings.listen_host, port if port is not None else settings.listen_port
         # Read once at start, like every secret of a running service; never logged.
-        self._webhook_token = settings_mod.secret(WEBHOOK_TOKEN_ENV, settings)
+        self._webhook_token = settings_mod.secret(WEBHOOK_TOKEN_ENV, settings) or None  # an empty value is no token
         self.state = ExporterState()
         self.pusher: AlertmanagerPusher | None = None
         self._use_notifiers(self.cycle_config.notifiers)
