@@ -62,10 +62,10 @@ from exporters.reminders import LateReminders
 from exporters.push import AlertmanagerPusher
 from exporters.verdicts import HISTORIC, KEY, historic, history_kinds, with_rank_change
 from rules.reads import affected_rules
+from targetwatch import settings as settings_mod
 from targetwatch.deployment import Deployment, load_deployment
 from targetwatch.errors import ConfigError
 from targetwatch.grafana import token as grafana_token
-from targetwatch import settings as settings_mod
 from targetwatch.periods import as_of_instant
 from targetwatch.store import Store, store_for
 
