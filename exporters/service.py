@@ -489,8 +489,8 @@ class Service:
         threading.Thread(target=self.server.serve_forever, name="targetwatch-http", daemon=True).start()
         log.info("serving http://%s:%d/metrics", *self.server.server_address[:2])
         if self._webhook_token is None:  # said once, at start: the endpoint's stance does not change while serving
-            if is_loopback(self.host):
-                log.warning("POST %s takes unauthenticated requests (serve listens on loopback only); set %s to require a token",
+            if is_loopback(self.host):  # only this machine can reach it: said, not warned (every local serve would warn)
+                log.info("POST %s takes unauthenticated requests (serve listens on loopback only); set %s to require a token",
                             ALERTMANAGER_WEBHOOK, WEBHOOK_TOKEN_ENV)
             else:
                 log.warning("POST %s is refused: serve listens on %s, beyond loopback, and %s is not set",

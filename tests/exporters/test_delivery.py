@@ -242,7 +242,7 @@ def relaying_service(deployment, store, tmp_path, via: str = "alertmanager"):
 def test_serve_relays_an_alertmanager_notification_to_the_robot_once_and_only_via_alertmanager(deployment, store, tmp_path, via,
                                                                                                  monkeypatch, caplog):
     monkeypatch.delenv("TARGETWATCH_ALERTMANAGER_WEBHOOK_TOKEN", raising=False)
-    with caplog.at_level("WARNING", logger="targetwatch.serve"), relaying_service(deployment, store, tmp_path, via) as (service, url, robot):
+    with caplog.at_level("INFO", logger="targetwatch.serve"), relaying_service(deployment, store, tmp_path, via) as (service, url, robot):
         # No token on a loopback listener: it answers, and said so once at start.
         assert caplog.text.count("takes unauthenticated requests (serve listens on loopback only)") == 1
         cycle = service.evaluate_and_notify()  # the built-in path sends its digest; the other records only
