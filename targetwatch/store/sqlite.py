@@ -104,13 +104,21 @@ def slice_rows(key: np.ndarray, revision: np.ndarray, value: np.ndarray, reporte
     new = np.r_[True, (pair[1:] != pair[:-1]) | (batch[1:] != batch[:-1]) | (reported_at[1:] != reported_at[:-1])]
     starts = np.flatnonzero(new)
     ends = np.r_[starts[1:], len(key)]
-    first_of_pair_batch = np.r_[True, (pair[starts][1:] != pair[starts][:-1]) | (batch[starts][1:] != batch[starts][:-1])]
-    part = np.arange(len(starts)) - np.maximum.accumulate(np.where(first_of_pair_batch, np.arange(len(starts)), 0))
+    part = _position_in_run(np.r_[True, (pair[starts][1:] != pair[starts][:-1]) | (batch[starts][1:] != batch[starts][:-1])])
     unit_basis = (key & ((1 << _PAIR_SHIFT) - 1)).astype(_UNIT_BASIS)
     revision, value = revision.astype(_REVISION), value.astype(_VALUE)
     for a, b, p in zip(starts.tolist(), ends.tolist(), part.tolist()):
         yield (int(pair[a]), int(batch[a]), p, int(reported_at[a]), b - a,
                unit_basis[a:b].tobytes(), revision[a:b].tobytes(), value[a:b].tobytes())
+
+
+def _position_in_run(first: np.ndarray) -> np.ndarray:
+    """0, 1, 2, … within each run of elements that ``first`` (True where a run starts) marks: a part's number."""
+    index = np.arange(len(first))
+    return index - np.maximum.accumulate(np.where(first, index, 0))
+
+
+_HELD_COLUMNS = ("key", "revision", "value", "reported_at", "batch")
 
 
 def _exploded(rows: list[tuple]) -> dict[str, np.ndarray]:
@@ -132,7 +140,6 @@ def _exploded(rows: list[tuple]) -> dict[str, np.ndarray]:
     return out
 
 
-_HELD_COLUMNS = ("key", "revision", "value", "reported_at", "batch")
 _MIGRATION_PAIRS = 64  # (indicator, period) pairs moved at once from the row layout: at most 64 × the units in memory
 
 
@@ -230,11 +237,10 @@ class SQLiteStore:
                 # connection lands meanwhile changes the data version, and the comparison is made again.
                 version = self.con.execute("PRAGMA data_version").fetchone()[0]
                 comparison = self._compare(scratch, cells, content_hash)
-                comparison.scratch = scratch
                 scratch.close_loader()  # the store's connection reads the scratch database only once nothing writes it
                 self.con.execute("ATTACH DATABASE ? AS scratch", (str(scratch.path),))
                 try:
-                    if self._land(comparison, version, result, source=source, content_hash=content_hash, reported=reported):
+                    if self._land(comparison, scratch, version, result, source=source, content_hash=content_hash, reported=reported):
                         # The (indicator, period) pairs that got a new revision, named as the staged rows named them.
                         named = staged.changed
                         result.changed = (frozenset(named[p] for p in comparison.changed)
@@ -245,7 +251,8 @@ class SQLiteStore:
                 scratch.open_loader(fresh=True)
         raise StoreError(f"{source}: the store changed while each of {_LANDING_ATTEMPTS} attempts to land this batch compared it")
 
-    def _land(self, comparison: "_Comparison", version: int, result: BatchResult, *, source: str, content_hash: str, reported: int) -> bool:
+    def _land(self, comparison: "_Comparison", scratch: "Scratch", version: int, result: BatchResult, *, source: str, content_hash: str,
+              reported: int) -> bool:
         """Land a compared batch in one transaction; False (nothing landed) when the store changed since the comparison."""
         con = self.con
         con.execute("BEGIN IMMEDIATE")
@@ -261,7 +268,7 @@ class SQLiteStore:
                 self._quarantine_staged(batch_id, source, content_hash, result)
             self._quarantine(comparison.conflicts, batch_id, source, content_hash, result)
             result.duplicates, self._staged = comparison.duplicates, comparison.staged
-            self._merge(batch_id, reported, result, comparison.scratch)
+            self._merge(batch_id, reported, result, scratch)
             con.execute(
                 "UPDATE batch SET rows_read=?, revisions_added=?, unchanged=?, duplicates=?, quarantined=? WHERE id=?",
                 (result.rows_read, result.revisions_added, result.unchanged, result.duplicates, result.quarantined, batch_id),
@@ -629,8 +636,7 @@ class Scratch:
         pieces = np.concatenate(self._new_pieces)
         pair = pieces[:, 0]
         # A slice cut by a block boundary lands in several parts, numbered within its pair.
-        first = np.r_[True, pair[1:] != pair[:-1]]
-        part = np.arange(len(pair)) - np.maximum.accumulate(np.where(first, np.arange(len(pair)), 0))
+        part = _position_in_run(np.r_[True, pair[1:] != pair[:-1]])
         for (p, start, n), k in zip(pieces.tolist(), part.tolist()):
             self._new.seek(start * self.NEW.itemsize)  # a piece at a time: memory stays flat, whatever the batch
             piece = np.fromfile(self._new, dtype=self.NEW, count=n)
@@ -689,7 +695,6 @@ class _Comparison:
     duplicates: int = 0
     conflicts: pd.DataFrame | None = None
     changed: set[int] = field(default_factory=set)  # packed (indicator, period) pairs with a new revision
-    scratch: "Scratch | None" = None  # where the new revisions wait
 
 
 def _conflicting(rows: np.ndarray, group: np.ndarray, by_cell: dict[int, tuple[str, str]]) -> pd.DataFrame:
